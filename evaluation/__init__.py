@@ -1,0 +1,1 @@
+"""Evaluation: dataset loaders, scoring, runner, reports, and synthetic videos with known content."""

@@ -1,0 +1,498 @@
+"""A short synthetic video with known content: scikit-image photos with printed titles and espeak-ng
+narration at known times, so tests and the offline demo can check answers against ground truth.
+
+Run `python -m evaluation.sample_video OUT.mp4 [--no-audio]` to write one and print its description.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import subprocess
+import tempfile
+import wave
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+AUDIO_RATE = 16_000
+"""Sample rate of the narration track: what the ASR stage decodes to, so no resampling is needed."""
+
+ESPEAK = "espeak-ng"
+ESPEAK_VOICE = "en-us"
+ESPEAK_WORDS_PER_MINUTE = 150
+ESPEAK_TIMEOUT_S = 30.0
+
+DEFAULT_NARRATION: tuple[tuple[float, str], ...] = (
+    (1.0, "Welcome to the harbor tour."),
+    (7.0, "The budget for the new bridge is four million dollars."),
+    (14.0, "An astronaut will visit the science museum on Friday."),
+    (21.0, "Coffee is served in the garden after the tour."),
+)
+"""Four distinct topics, spaced so no line overlaps the next. faster-whisper tiny.en transcribes each
+verbatim (except "$4 million"); "Our astronaut" in espeak's en-us voice came out as "Our rest"."""
+TAIL_S = 7.0
+"""Video length after the last line's start when no duration is given (the default gives 28 s)."""
+
+SCENE_LEAD_S = 0.5
+"""A scene starts this long before its narration line, so the picture is up when the words come."""
+
+MIN_GAP_S = 0.25
+"""Least silence between the end of one spoken line and the start of the next."""
+
+_DEFAULT_SCENES: tuple[tuple[str, str, bool], ...] = (
+    ("rocket", "HARBOR TOUR", False),
+    ("camera", "BRIDGE BUDGET", True),
+    ("astronaut", "SCIENCE MUSEUM", True),
+    ("coffee", "GARDEN CAFE", False),
+)
+"""(skimage.data image, printed title, shows a person) per default line. Only photos bundled with
+scikit-image (no download) and none a detector mistakes for a person (not `chelsea`, the cat)."""
+
+_BACKGROUND = (16, 16, 16)
+_MAX_ZOOM = 1.12
+_VIDEO_CODECS = ("libx264", "mpeg4")
+_AUDIO_CODECS = ("aac", "libmp3lame")
+_AUDIO_CHUNK = 1024
+
+
+@dataclass(frozen=True)
+class NarrationLine:
+    """One spoken sentence: its text and when it sounds, in seconds (t1 = t0 + spoken length)."""
+
+    text: str
+    t0: float
+    t1: float
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One still photo on screen from t0 to t1, with its printed title and whether a person shows."""
+
+    image: str
+    t0: float
+    t1: float
+    title: str
+    shows_person: bool
+
+
+@dataclass(frozen=True)
+class SampleVideo:
+    """What was written: the file, its timing and size, and the ground truth it contains."""
+
+    path: Path
+    duration: float
+    fps: float
+    width: int
+    height: int
+    narration: tuple[NarrationLine, ...]
+    scenes: tuple[Scene, ...]
+    video_codec: str = "libx264"
+    audio_codec: str | None = "aac"
+
+    @property
+    def has_audio(self) -> bool:
+        """Whether the file has an audio track at all."""
+        return self.audio_codec is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable description (paths as strings, lists not tuples), as written beside the video."""
+        data = asdict(self)
+        data["path"] = str(self.path)
+        data["narration"] = [asdict(line) for line in self.narration]
+        data["scenes"] = [asdict(scene) for scene in self.scenes]
+        data["has_audio"] = self.has_audio
+        data["audio_rate"] = AUDIO_RATE if self.has_audio else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SampleVideo:
+        """Rebuild a description from `to_dict()` output (derived keys are ignored)."""
+        return cls(
+            path=Path(data["path"]),
+            duration=float(data["duration"]),
+            fps=float(data["fps"]),
+            width=int(data["width"]),
+            height=int(data["height"]),
+            narration=tuple(NarrationLine(**line) for line in data["narration"]),
+            scenes=tuple(Scene(**scene) for scene in data["scenes"]),
+            video_codec=data["video_codec"],
+            audio_codec=data["audio_codec"],
+        )
+
+
+def espeak_available() -> bool:
+    """Whether the espeak-ng binary that speaks the narration is on PATH."""
+    return shutil.which(ESPEAK) is not None
+
+
+def description_path(video_path: Path | str) -> Path:
+    """Where the JSON description of a sample video lives: `<video path>.json`."""
+    return Path(f"{video_path}.json")
+
+
+def make_sample_video(
+    path: Path | str,
+    *,
+    with_audio: bool = True,
+    fps: float = 10.0,
+    size: tuple[int, int] = (640, 360),
+    seed: int = 0,
+    narration: Sequence[tuple[float, str]] | None = None,
+    duration: float | None = None,
+) -> SampleVideo:
+    """Write the sample video (and `<path>.json`) and return its description.
+
+    `narration` is (start seconds, sentence) pairs, default `DEFAULT_NARRATION`; `duration` defaults
+    to the last start + 7 s. Without audio the file has no audio track and `narration` is empty.
+    The same arguments give the same frames, audio and description.
+    """
+    path = Path(path)
+    width, height = _check_size(size)
+    if fps <= 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    cues = _sorted_cues(DEFAULT_NARRATION if narration is None else narration)
+    duration = float(duration) if duration is not None else (cues[-1][0] if cues else 0.0) + TAIL_S
+    n_frames = max(1, round(duration * fps))
+    duration = n_frames / fps
+    scenes = plan_scenes(cues, duration, default_titles=narration is None)
+
+    lines: tuple[NarrationLine, ...] = ()
+    track: np.ndarray | None = None
+    if with_audio:
+        lines, clips = _speak_all(cues)
+        _check_timeline(lines, duration)
+        track = _mix_track(lines, clips, duration)
+
+    video_codec = _pick_codec(_VIDEO_CODECS, "video")
+    audio_codec = _pick_codec(_AUDIO_CODECS, "audio") if with_audio else None
+    frames = (render_frame(scenes, i / fps, (width, height), seed) for i in range(n_frames))
+    _write_file(path, frames, fps, (width, height), video_codec, audio_codec, track)
+
+    video = SampleVideo(
+        path=path,
+        duration=duration,
+        fps=float(fps),
+        width=width,
+        height=height,
+        narration=lines,
+        scenes=scenes,
+        video_codec=video_codec,
+        audio_codec=audio_codec,
+    )
+    description_path(path).write_text(json.dumps(video.to_dict(), indent=2) + "\n")
+    return video
+
+
+# --- timeline ---------------------------------------------------------------------------------
+
+
+def _check_size(size: tuple[int, int]) -> tuple[int, int]:
+    """yuv420p needs even, positive sides."""
+    width, height = int(size[0]), int(size[1])
+    if width <= 0 or height <= 0 or width % 2 or height % 2:
+        raise ValueError(f"size must be positive even (width, height), got {size}")
+    return width, height
+
+
+def _sorted_cues(narration: Sequence[tuple[float, str]]) -> list[tuple[float, str]]:
+    """Narration cues in time order, each with a non-negative start and non-empty text."""
+    cues = sorted((float(t0), str(text).strip()) for t0, text in narration)
+    for t0, text in cues:
+        if t0 < 0 or not text:
+            raise ValueError(f"narration cue needs a start >= 0 and text, got ({t0}, {text!r})")
+    return cues
+
+
+def plan_scenes(cues: Sequence[tuple[float, str]], duration: float, *, default_titles: bool) -> tuple[Scene, ...]:
+    """One scene per narration cue, switching `SCENE_LEAD_S` before each cue; photos cycle."""
+    starts = [0.0] + [t0 - SCENE_LEAD_S for t0, _ in cues[1:]]
+    ends = starts[1:] + [duration]
+    scenes = []
+    for index, (t0, t1) in enumerate(zip(starts, ends)):
+        if t1 <= t0:
+            raise ValueError(f"narration cues too close or past the end: scene {index} would span {t0:.2f}-{t1:.2f} s")
+        image, title, person = _DEFAULT_SCENES[index % len(_DEFAULT_SCENES)]
+        if not default_titles:
+            title = f"SCENE {index + 1}"
+        scenes.append(Scene(image=image, t0=t0, t1=t1, title=title, shows_person=person))
+    return tuple(scenes)
+
+
+def _check_timeline(lines: Sequence[NarrationLine], duration: float) -> None:
+    """Fail clearly when a spoken line would run into the next one or past the end."""
+    for line, following in zip(lines, lines[1:]):
+        if line.t1 + MIN_GAP_S > following.t0:
+            raise ValueError(
+                f"narration overlaps: {line.text!r} is spoken {line.t0:.2f}-{line.t1:.2f} s, "
+                f"but {following.text!r} starts at {following.t0:.2f} s (need a {MIN_GAP_S} s gap)"
+            )
+    if lines and lines[-1].t1 > duration:
+        raise ValueError(f"narration {lines[-1].text!r} ends at {lines[-1].t1:.2f} s, after the video ends ({duration:.2f} s)")
+
+
+# --- narration --------------------------------------------------------------------------------
+
+
+def _speak_all(cues: Sequence[tuple[float, str]]) -> tuple[tuple[NarrationLine, ...], list[np.ndarray]]:
+    """Speak every cue; return the lines with their real end times and the 16 kHz clips."""
+    if not espeak_available():
+        raise RuntimeError(f"{ESPEAK} is not installed (needed for narration; apt-get install espeak-ng, or pass with_audio=False)")
+    lines, clips = [], []
+    with tempfile.TemporaryDirectory(prefix="vidsage-espeak-") as workdir:
+        for index, (t0, text) in enumerate(cues):
+            clip = speak(text, Path(workdir) / f"line{index}.wav")
+            lines.append(NarrationLine(text=text, t0=t0, t1=round(t0 + len(clip) / AUDIO_RATE, 6)))
+            clips.append(clip)
+    return tuple(lines), clips
+
+
+def speak(text: str, wav_path: Path) -> np.ndarray:
+    """Say `text` with espeak-ng into `wav_path`; return it as float32 mono at `AUDIO_RATE`."""
+    command = [ESPEAK, "-v", ESPEAK_VOICE, "-s", str(ESPEAK_WORDS_PER_MINUTE), "-w", str(wav_path), "--stdin"]
+    try:
+        subprocess.run(command, input=text, text=True, capture_output=True, check=True, timeout=ESPEAK_TIMEOUT_S)
+    except subprocess.TimeoutExpired as error:
+        raise RuntimeError(f"{ESPEAK} took over {ESPEAK_TIMEOUT_S:.0f} s to say {text!r}") from error
+    except subprocess.CalledProcessError as error:
+        raise RuntimeError(f"{ESPEAK} failed on {text!r}: {error.stderr.strip() or error.returncode}") from error
+    samples, rate = _read_wav(wav_path)
+    if samples.size == 0:
+        raise RuntimeError(f"{ESPEAK} produced no audio for {text!r}")
+    return _resample(samples, rate, AUDIO_RATE)
+
+
+def _read_wav(wav_path: Path) -> tuple[np.ndarray, int]:
+    """16-bit PCM wav -> float32 mono in [-1, 1] and its sample rate."""
+    with wave.open(str(wav_path), "rb") as reader:
+        if reader.getsampwidth() != 2:
+            raise RuntimeError(f"{wav_path}: expected 16-bit PCM from {ESPEAK}, got {8 * reader.getsampwidth()}-bit")
+        channels, rate = reader.getnchannels(), reader.getframerate()
+        raw = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2")
+    samples = raw.reshape(-1, channels).mean(axis=1) / 32768.0
+    return samples.astype(np.float32), rate
+
+
+def _resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
+    """Band-limited polyphase resampling (espeak speaks at 22.05 kHz; the track is 16 kHz)."""
+    if rate == target:
+        return samples.astype(np.float32)
+    from scipy.signal import resample_poly
+
+    common = math.gcd(rate, target)
+    return resample_poly(samples, target // common, rate // common).astype(np.float32)
+
+
+def _mix_track(lines: Sequence[NarrationLine], clips: Sequence[np.ndarray], duration: float) -> np.ndarray:
+    """Silent mono track of the video's length with each clip placed at its line's start."""
+    track = np.zeros(round(duration * AUDIO_RATE), dtype=np.float32)
+    for line, clip in zip(lines, clips):
+        start = round(line.t0 * AUDIO_RATE)
+        track[start : start + len(clip)] += clip[: len(track) - start]
+    peak = float(np.abs(track).max(initial=0.0))
+    return track * (0.7 / peak) if peak > 0 else track
+
+
+# --- pictures ---------------------------------------------------------------------------------
+
+
+def load_photo(name: str) -> np.ndarray:
+    """An RGB uint8 photo bundled with scikit-image (grayscale ones are stacked to RGB)."""
+    import skimage.data
+
+    image = np.asarray(getattr(skimage.data, name)())
+    if image.ndim == 2:
+        image = np.stack([image] * 3, axis=-1)
+    return np.ascontiguousarray(image[..., :3]).astype(np.uint8)
+
+
+_CANVAS_CACHE: dict[tuple[str, int, int], np.ndarray] = {}
+
+
+def letterbox(name: str, size: tuple[int, int]) -> np.ndarray:
+    """The photo scaled to fit the canvas whole, centred on a dark background (cached)."""
+    key = (name, size[0], size[1])
+    if key not in _CANVAS_CACHE:
+        import cv2
+
+        photo = load_photo(name)
+        width, height = size
+        scale = min(width / photo.shape[1], height / photo.shape[0])
+        new_w, new_h = max(1, round(photo.shape[1] * scale)), max(1, round(photo.shape[0] * scale))
+        resized = cv2.resize(photo, (new_w, new_h), interpolation=cv2.INTER_AREA)
+        canvas = np.full((height, width, 3), _BACKGROUND, dtype=np.uint8)
+        x, y = (width - new_w) // 2, (height - new_h) // 2
+        canvas[y : y + new_h, x : x + new_w] = resized
+        _CANVAS_CACHE[key] = canvas
+    return _CANVAS_CACHE[key]
+
+
+def _ken_burns(seed: int, scene_index: int) -> tuple[float, float, float, float]:
+    """(zoom at start, zoom at end, pan x, pan y) for a scene, from the seed: gentle and bounded."""
+    rng = np.random.default_rng([seed, scene_index])
+    zoom_in = bool(rng.integers(2))
+    far = float(rng.uniform(1.06, _MAX_ZOOM))
+    pan_x, pan_y = (float(v) for v in rng.uniform(-1.0, 1.0, size=2))
+    return (1.0, far, pan_x, pan_y) if zoom_in else (far, 1.0, pan_x, pan_y)
+
+
+def render_frame(scenes: Sequence[Scene], t: float, size: tuple[int, int], seed: int) -> np.ndarray:
+    """The RGB frame at time `t`: the current scene's photo, slowly zoomed and panned, titled."""
+    import cv2
+
+    index = scene_at(scenes, t)
+    scene = scenes[index]
+    progress = min(1.0, max(0.0, (t - scene.t0) / (scene.t1 - scene.t0)))
+    eased = progress * progress * (3.0 - 2.0 * progress)
+    zoom_start, zoom_end, pan_x, pan_y = _ken_burns(seed, index)
+    zoom = zoom_start + (zoom_end - zoom_start) * eased
+    width, height = size
+    cx, cy = width / 2.0, height / 2.0
+    # Pan at most as far as the zoom leaves spare picture, so the photo never slides off its window.
+    dx, dy = (zoom - 1.0) * cx * pan_x, (zoom - 1.0) * cy * pan_y
+    matrix = np.array([[zoom, 0.0, (1.0 - zoom) * cx - dx], [0.0, zoom, (1.0 - zoom) * cy - dy]])
+    frame = cv2.warpAffine(
+        letterbox(scene.image, size), matrix, (width, height), flags=cv2.INTER_LINEAR, borderValue=_BACKGROUND
+    )
+    draw_title(frame, scene.title)
+    return frame
+
+
+def scene_at(scenes: Sequence[Scene], t: float) -> int:
+    """Index of the scene on screen at time `t` (the last one past the end)."""
+    for index, scene in enumerate(scenes):
+        if t < scene.t1:
+            return index
+    return len(scenes) - 1
+
+
+def draw_title(frame: np.ndarray, title: str) -> None:
+    """Print `title` in the top-left corner, white on a dark box, scaled to the frame height."""
+    import cv2
+
+    font, scale = cv2.FONT_HERSHEY_SIMPLEX, frame.shape[0] / 400.0
+    thickness = max(1, round(frame.shape[0] / 180))
+    (text_w, text_h), baseline = cv2.getTextSize(title, font, scale, thickness)
+    margin, pad = round(frame.shape[0] / 30), round(frame.shape[0] / 60)
+    top_left = (margin - pad, margin - pad)
+    bottom_right = (margin + text_w + pad, margin + text_h + baseline + pad)
+    cv2.rectangle(frame, top_left, bottom_right, (0, 0, 0), thickness=-1)
+    cv2.putText(frame, title, (margin, margin + text_h), font, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+
+
+# --- muxing -----------------------------------------------------------------------------------
+
+
+def _pick_codec(candidates: Sequence[str], kind: str) -> str:
+    """The first encoder in `candidates` this PyAV build has."""
+    import av
+
+    for name in candidates:
+        try:
+            av.codec.Codec(name, "w")
+        except Exception:  # noqa: BLE001 - PyAV raises different types per version for unknown codecs
+            continue
+        return name
+    raise RuntimeError(f"PyAV has none of the {kind} encoders {', '.join(candidates)}")
+
+
+def _audio_chunks(track: np.ndarray, until: float, cursor: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(start sample, int16 chunk) pieces of `track` from `cursor` up to time `until`."""
+    stop = min(len(track), round(until * AUDIO_RATE))
+    for start in range(cursor, stop, _AUDIO_CHUNK):
+        end = min(start + _AUDIO_CHUNK, stop)
+        yield start, (np.clip(track[start:end], -1.0, 1.0) * 32767.0).astype(np.int16)
+
+
+def _write_file(
+    path: Path,
+    frames: Iterator[np.ndarray],
+    fps: float,
+    size: tuple[int, int],
+    video_codec: str,
+    audio_codec: str | None,
+    track: np.ndarray | None,
+) -> None:
+    """Encode frames (and the audio track, interleaved by time) into `path`, atomically."""
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    rate = Fraction(fps).limit_denominator(1001)
+    try:
+        with av.open(str(partial), mode="w") as container:
+            video = _add_video_stream(container, video_codec, rate, size)
+            audio = _add_audio_stream(container, audio_codec) if audio_codec and track is not None else None
+            cursor = 0
+            for index, rgb in enumerate(frames):
+                frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+                frame.pts, frame.time_base = index, 1 / rate
+                container.mux(video.encode(frame))
+                if audio is not None and track is not None:
+                    cursor = _mux_audio(container, audio, track, (index + 1) / fps, cursor)
+            if audio is not None and track is not None:
+                _mux_audio(container, audio, track, len(track) / AUDIO_RATE, cursor)
+                container.mux(audio.encode(None))
+            container.mux(video.encode(None))
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _add_video_stream(container: Any, codec: str, rate: Fraction, size: tuple[int, int]) -> Any:
+    """yuv420p video stream; keyframes every 2 s so frame-accurate seeking stays cheap."""
+    stream = container.add_stream(codec, rate=rate)
+    stream.width, stream.height = size
+    stream.pix_fmt = "yuv420p"
+    stream.codec_context.gop_size = max(1, round(2 * float(rate)))
+    if codec == "libx264":
+        stream.options = {"preset": "veryfast", "crf": "20"}
+    else:
+        stream.bit_rate = 2_000_000
+    return stream
+
+
+def _add_audio_stream(container: Any, codec: str) -> Any:
+    """Mono audio stream at `AUDIO_RATE`."""
+    stream = container.add_stream(codec, rate=AUDIO_RATE)
+    stream.codec_context.layout = "mono"
+    stream.bit_rate = 64_000
+    return stream
+
+
+def _mux_audio(container: Any, stream: Any, track: np.ndarray, until: float, cursor: int) -> int:
+    """Encode and mux the track from sample `cursor` up to time `until`; return the new cursor."""
+    import av
+
+    for start, chunk in _audio_chunks(track, until, cursor):
+        frame = av.AudioFrame.from_ndarray(chunk[np.newaxis, :], format="s16", layout="mono")
+        frame.sample_rate, frame.pts, frame.time_base = AUDIO_RATE, start, Fraction(1, AUDIO_RATE)
+        container.mux(stream.encode(frame))
+        cursor = start + len(chunk)
+    return cursor
+
+
+# --- command line -----------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m evaluation.sample_video OUT.mp4 [--no-audio]`: write it, print its description."""
+    parser = argparse.ArgumentParser(description="Write a synthetic video with known content.")
+    parser.add_argument("out", type=Path, help="output video path (.mp4)")
+    parser.add_argument("--no-audio", action="store_true", help="no audio track (espeak-ng not needed)")
+    parser.add_argument("--fps", type=float, default=10.0)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    video = make_sample_video(args.out, with_audio=not args.no_audio, fps=args.fps, seed=args.seed)
+    print(json.dumps(video.to_dict(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,228 @@
+"""vidsage command line: ingest videos into memory and ask questions about them.
+
+Thin by design: it parses arguments, builds Settings, calls the public API and prints. Heavy
+libraries are imported only inside the commands, so `--help` and cached work start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from models.settings import Settings
+    from ui.console import ConsoleProgress
+
+EXAMPLES = """examples:
+  python main.py ingest talk.mp4 --json
+  python main.py ask talk.mp4 "What does the speaker say about the budget?"
+  python main.py ask talk.mp4 "Who appears on screen?" --json
+  python main.py demo
+
+exit codes: 0 ok, 1 internal error, 2 bad input (unreadable video, bad request),
+            3 model unavailable, 4 memory damaged, 5 backend unreachable, 130 interrupted"""
+
+
+def _quiet_libraries(debug: bool) -> None:
+    """Keep third-party chatter (progress bars, warnings) off the terminal unless debugging."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("YOLO_VERBOSE", "False")
+    if debug:
+        return
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    warnings.filterwarnings("ignore")
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)
+    for name in ("", "transformers", "sentence_transformers", "open_clip", "chromadb", "ultralytics", "faster_whisper", "bm25s"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _settings(args: argparse.Namespace) -> "Settings":
+    from models.settings import Settings
+
+    overrides: dict[str, Any] = {}
+    if args.profile:
+        overrides["profile"] = args.profile
+    if args.data_dir:
+        overrides["data_dir"] = Path(args.data_dir)
+    if args.device:
+        overrides["device"] = args.device
+    return Settings(**overrides)
+
+
+def _progress(args: argparse.Namespace) -> "ConsoleProgress":
+    from ui.console import ConsoleProgress
+
+    return ConsoleProgress(quiet=args.quiet)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Ingest each path; a bad file is reported and skipped, and the exit code says so."""
+    from memory.ingest import ingest_video
+    from models.errors import VidsageError
+    from models.loader import ModelCache
+    from models.registry import ModelPlan
+
+    settings = _settings(args)
+    failures = 0
+    reports: list[dict[str, Any]] = []
+    with _progress(args) as progress:
+        models = ModelCache(ModelPlan(settings, progress.notice))
+        for path in args.paths:
+            try:
+                report = ingest_video(path, settings, models=models, progress=progress)
+            except VidsageError as error:
+                failures += 1
+                _error(str(error))
+                reports.append({"path": str(path), "error": str(error)})
+                continue
+            reports.append({"path": str(path), **report.to_dict()})
+            if not args.json:
+                state = "already in memory" if report.cached else "ingested (" + ", ".join(report.ran) + ")"
+                progress.console.print(
+                    f"{path}: {state} in {report.seconds:.2f} s, video id {report.video.video_id}, "
+                    f"{report.video.duration:.1f} s long",
+                    highlight=False,
+                )
+                for note in report.notes:
+                    progress.console.print(f"  note: {note}", highlight=False)
+    if args.json:
+        print(json.dumps(reports if len(reports) != 1 else reports[0], indent=2))
+    return 2 if failures else 0
+
+
+def _print_answer(answer: Any) -> None:
+    print(answer.text)
+    print()
+    print(f"(answered in {answer.timings.get('answer', 0.0):.2f} s; evidence items: {len(answer.evidence)})")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer one question about one video."""
+    from agent.api import ask
+
+    settings = _settings(args)
+    with _progress(args) as progress:
+        answer = ask(args.video, args.question, settings=settings, progress=progress, top_k=args.top_k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        _print_answer(answer)
+    return 0
+
+
+DEMO_QUESTIONS = (
+    "What does the narrator say about the budget?",
+    "Who appears in the video, and when?",
+    "When is the science museum mentioned, and what is said about it?",
+)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate the sample video, ingest it, ask three questions, print grounded answers."""
+    from agent.api import ask
+    from evaluation.sample_video import make_sample_video
+    from models.loader import ModelCache
+    from models.registry import ModelPlan
+
+    settings = _settings(args)
+    out = Path(args.out).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    video_path = out / "vidsage-sample.mp4"
+    sample = make_sample_video(video_path)
+    print(f"sample video: {video_path} ({sample.duration:.1f} s)")
+    for line in sample.narration:
+        print(f"  narration at {line.t0:5.1f} s: {line.text}")
+    with _progress(args) as progress:
+        models = ModelCache(ModelPlan(settings, progress.notice))
+        started = time.perf_counter()
+        from memory.ingest import ingest_video
+
+        first = ingest_video(video_path, settings, models=models, progress=progress)
+        second = ingest_video(video_path, settings, models=models, progress=progress)
+    print(f"ingest: {first.seconds:.2f} s ({'cached' if first.cached else 'ran ' + ', '.join(first.ran)}); "
+          f"again: {second.seconds:.3f} s ({'cache hit' if second.cached else 'ran again'})")
+    for question in DEMO_QUESTIONS:
+        answer = ask(video_path, question, settings=settings, models=models)
+        print()
+        print(f"Q: {question}")
+        print(answer.text)
+    print(f"\ndemo finished in {time.perf_counter() - started:.1f} s; models: "
+          + "; ".join(f"{role}: {name}" for role, name in models.plan.summary().items()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--profile", choices=["auto", "real", "offline", "tiny"], help="model profile (default auto)")
+    common.add_argument("--data-dir", help="memory location (default ~/.cache/vidsage or $VIDSAGE_DATA_DIR)")
+    common.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where models run (default auto)")
+    common.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+    common.add_argument("--quiet", action="store_true", help="no progress output")
+    common.add_argument("--debug", action="store_true", help="show tracebacks and library logs")
+
+    parser = argparse.ArgumentParser(
+        prog="vidsage",
+        description="Agentic video question answering, grounded in timestamps, transcripts and tracked people.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest = commands.add_parser("ingest", parents=[common], help="turn videos into memory (cached)")
+    ingest.add_argument("paths", nargs="+", help="video files")
+    ingest.set_defaults(run=cmd_ingest)
+
+    ask = commands.add_parser("ask", parents=[common], help="ask a question about a video")
+    ask.add_argument("video", help="video file (ingested first if needed)")
+    ask.add_argument("question", help="the question, in plain language")
+    ask.add_argument("--top-k", type=int, default=5, help="results per search (default 5)")
+    ask.set_defaults(run=cmd_ask)
+
+    demo = commands.add_parser("demo", parents=[common], help="offline demo on a generated sample video")
+    demo.add_argument("--out", default="build/demo", help="where to write the sample video (default build/demo)")
+    demo.set_defaults(run=cmd_demo)
+    return parser
+
+
+def _error(message: str) -> None:
+    print(f"vidsage: error: {message}", file=sys.stderr)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Entry point: returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    _quiet_libraries(args.debug)
+    try:
+        return int(args.run(args))
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except Exception as error:  # the one place every failure becomes a one-line message
+        from models.errors import VidsageError
+
+        if args.debug:
+            raise
+        if isinstance(error, VidsageError):
+            _error(str(error))
+            return error.exit_code
+        from pydantic import ValidationError
+
+        if isinstance(error, ValidationError):
+            _error(f"invalid settings: {error.errors()[0]['loc']}: {error.errors()[0]['msg']}")
+            return 2
+        _error(f"internal error: {type(error).__name__}: {error} (run with --debug for the traceback)")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(run())

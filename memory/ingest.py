@@ -1,0 +1,306 @@
+"""The ingest pipeline: a video file -> memory, once, resumable, cached per stage.
+
+Stages and what each writes (files are named by run id; the manifest names the current run):
+  transcript        speech spans with word timestamps          transcript-<run>.json
+  transcript_index  text embeddings of the spans               Chroma `transcript-*` rows
+  segments          fixed-length segments, CLIP vectors        segments-<run>.json, Chroma `segments-*` rows
+  tracks            detector + ByteTrack tracks                tracks-<run>.json
+Frames for `segments` and `tracks` are decoded once, at the union of the two sampling grids.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memory.hashes import file_hash, remember
+from memory.layout import DataLayout, write_json_atomic
+from memory.manifest import Manifest
+from memory.progress import ProgressReporter, SilentProgress
+from memory.segments import pool_segments, segment_bounds
+from memory.store import VectorStore, collection_name
+from models.errors import MemoryCorrupt
+from models.loader import ModelCache
+from models.registry import ModelPlan
+from models.settings import Settings
+from models.types import VideoRef
+from models.video import check_path, frame_indices, iter_frames, load_audio, probe, sample_times
+
+STAGES: tuple[str, ...] = ("transcript", "transcript_index", "segments", "tracks")
+STAGE_VERSION = 1
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did: the video, which stages ran or were reused, notes for the user, time taken."""
+
+    video: VideoRef
+    ran: list[str]
+    reused: list[str]
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def cached(self) -> bool:
+        return not self.ran
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "video": self.video.to_dict(),
+            "video_id": self.video.video_id,
+            "ran": self.ran,
+            "reused": self.reused,
+            "cached": self.cached,
+            "notes": self.notes,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def stage_keys(settings: Settings, plan: ModelPlan) -> dict[str, str]:
+    """The settings key of each stage: it changes exactly when that stage's output would."""
+    transcript = settings.stage_hash("asr_language", extra={"model": plan.key("asr"), "v": STAGE_VERSION})
+    return {
+        "transcript": transcript,
+        "transcript_index": settings.stage_hash(
+            extra={"transcript": transcript, "model": plan.key("text_embedder"), "v": STAGE_VERSION}
+        ),
+        "segments": settings.stage_hash(
+            "segment_seconds", "clip_fps", extra={"model": plan.key("clip"), "v": STAGE_VERSION}
+        ),
+        "tracks": settings.stage_hash(
+            "detector_fps",
+            "detector_imgsz",
+            "detector_confidence",
+            "min_track_frames",
+            extra={"model": plan.key("detector"), "v": STAGE_VERSION},
+        ),
+    }
+
+
+def manifest_notes(manifest: Manifest) -> list[str]:
+    """User-facing notes derived from stage summaries (no speech, roles disabled)."""
+    notes: list[str] = []
+    transcript = manifest.stages.get("transcript")
+    if transcript is not None:
+        summary = transcript.summary
+        if not summary.get("has_audio", True):
+            notes.append("the video has no audio track: there is no speech to search")
+        elif summary.get("disabled"):
+            notes.append("no speech model: the audio was not transcribed")
+        elif summary.get("spans", 0) == 0:
+            notes.append("no speech was recognised in the audio")
+    segments = manifest.stages.get("segments")
+    if segments is not None and segments.summary.get("disabled"):
+        notes.append("no CLIP model: visual search is disabled for this video")
+    tracks = manifest.stages.get("tracks")
+    if tracks is not None and tracks.summary.get("disabled"):
+        notes.append("no detector: people were not tracked")
+    return notes
+
+
+class _Run:
+    """One ingest of one video: owns the manifest and writes each stage's output atomically."""
+
+    def __init__(self, layout: DataLayout, manifest: Manifest, models: ModelCache, progress: ProgressReporter) -> None:
+        self.layout = layout
+        self.manifest = manifest
+        self.models = models
+        self.progress = progress
+        self.ref = manifest.video
+        self.directory = layout.video_dir(self.ref.video_id)
+        self._store: VectorStore | None = None
+
+    @property
+    def store(self) -> VectorStore:
+        if self._store is None:
+            self._store = VectorStore(self.models.plan.settings)
+        return self._store
+
+    def commit(self, stage: str, key: str, run_id: str, started: float, summary: dict[str, Any]) -> None:
+        """Make a stage visible: record it in the manifest, then sweep what the previous run left."""
+        previous = self.manifest.stages.get(stage)
+        self.manifest.complete(stage, key, run_id, time.perf_counter() - started, summary)
+        self.manifest.save(self.layout)
+        for stale in self.directory.glob(f"{stage.replace('_', '-')}-*"):
+            if run_id not in stale.name:
+                stale.unlink(missing_ok=True)
+        collection = summary.get("collection")
+        if collection:
+            self.store.delete_stale(collection, self.ref.video_id, run_id)
+        old_collection = previous.summary.get("collection") if previous else None
+        if old_collection and old_collection != collection:
+            self.store.delete_stale(old_collection, self.ref.video_id, None)
+
+    def transcript(self, key: str) -> None:
+        started, run_id = time.perf_counter(), _run_id()
+        asr = self.models.asr()
+        spans: list[Any] = []
+        summary: dict[str, Any] = {"has_audio": self.ref.has_audio}
+        if not self.ref.has_audio:
+            self.progress.notice(f"{self.ref.path.name}: no audio track, so no speech to transcribe")
+        elif asr is None:
+            summary["disabled"] = True
+        else:
+            self.progress.start("speech", self.ref.audio_duration)
+            audio = load_audio(self.ref)
+            spans = asr.transcribe(audio, lambda done: self.progress.update("speech", done))
+            self.progress.finish("speech", f"{len(spans)} spans")
+            summary["model"] = asr.spec.description
+        summary["spans"] = len(spans)
+        write_json_atomic(self.directory / f"transcript-{run_id}.json", [s.to_dict() for s in spans])
+        self.commit("transcript", key, run_id, started, summary)
+
+    def transcript_index(self, key: str) -> None:
+        from memory.video_memory import VideoMemory
+
+        started, run_id = time.perf_counter(), _run_id()
+        spans = VideoMemory(self.models.plan.settings, self.manifest).transcript()
+        embedder = self.models.text_embedder() if spans else None
+        summary: dict[str, Any] = {"rows": 0}
+        if embedder is not None:
+            self.progress.start("text index", len(spans), unit="spans")
+            vectors = embedder.encode([s.text for s in spans])
+            name = collection_name("transcript", embedder.spec.key)
+            self.store.add(
+                name,
+                ids=[f"{self.ref.video_id}:{run_id}:{i}" for i in range(len(spans))],
+                embeddings=vectors,
+                documents=[s.text for s in spans],
+                metadatas=[
+                    {"video_id": self.ref.video_id, "run_id": run_id, "span": i, "t0": s.t0, "t1": s.t1}
+                    for i, s in enumerate(spans)
+                ],
+            )
+            self.progress.finish("text index", f"{len(spans)} spans")
+            summary = {"rows": len(spans), "collection": name, "model": embedder.spec.description}
+        self.commit("transcript_index", key, run_id, started, summary)
+
+    def visual(self, keys: dict[str, str], stages: list[str], settings: Settings) -> None:
+        """Decode frames once for `segments` and/or `tracks` and feed both."""
+        started = time.perf_counter()
+        ref = self.ref
+        clip = self.models.clip() if "segments" in stages else None
+        detector = self.models.detector() if "tracks" in stages else None
+        clip_times = sample_times(ref.duration, settings.clip_fps)
+        detect_times = sample_times(ref.duration, settings.detector_fps) if detector else np.zeros(0)
+        clip_index = frame_indices(ref, clip_times) if clip else np.zeros(0, dtype=np.int64)
+        detect_index = frame_indices(ref, detect_times) if detector else np.zeros(0, dtype=np.int64)
+        wanted = np.union1d(clip_index, detect_index)
+        tracking = detector.session() if detector else None
+        clip_vectors: list[np.ndarray] = []
+        clip_frame_times: list[np.ndarray] = []
+        if wanted.size:
+            self.progress.start("frames", ref.duration)
+            for times, frames in iter_frames(ref, wanted / ref.fps, batch_size=settings.batch_size):
+                indices = frame_indices(ref, times)
+                if clip is not None:
+                    mask = np.isin(indices, clip_index)
+                    if mask.any():
+                        clip_vectors.append(clip.encode_images(frames[mask]))
+                        clip_frame_times.append(times[mask])
+                if tracking is not None:
+                    mask = np.isin(indices, detect_index)
+                    if mask.any():
+                        tracking.update(times[mask], frames[mask])
+                self.progress.update("frames", float(times[-1]))
+            self.progress.finish("frames", f"{wanted.size} frames decoded once")
+        if "segments" in stages:
+            vectors = np.concatenate(clip_vectors) if clip_vectors else None
+            frame_times = np.concatenate(clip_frame_times) if clip_frame_times else clip_times
+            self._segments(keys["segments"], started, vectors, frame_times, settings)
+        if "tracks" in stages:
+            self._tracks(keys["tracks"], started, tracking, detector)
+
+    def _segments(
+        self, key: str, started: float, vectors: np.ndarray | None, frame_times: np.ndarray, settings: Settings
+    ) -> None:
+        from memory.segments import SegmentRecord
+
+        run_id = _run_id()
+        bounds = segment_bounds(self.ref.duration, settings.segment_seconds)
+        pooled, keyframes = pool_segments(bounds, frame_times, vectors)
+        records = [SegmentRecord(i, t0, t1, round(k, 3)) for i, ((t0, t1), k) in enumerate(zip(bounds, keyframes))]
+        write_json_atomic(self.directory / f"segments-{run_id}.json", [r.to_dict() for r in records])
+        summary: dict[str, Any] = {"segments": len(records), "disabled": vectors is None}
+        clip = self.models.clip()
+        if vectors is not None and pooled is not None and clip is not None:
+            np.savez_compressed(self.directory / f"segments-{run_id}-frames.npz", times=frame_times, vectors=vectors)
+            name = collection_name("segments", clip.spec.key)
+            self.store.add(
+                name,
+                ids=[f"{self.ref.video_id}:{run_id}:{r.index}" for r in records],
+                embeddings=pooled,
+                documents=["" for _ in records],
+                metadatas=[
+                    {"video_id": self.ref.video_id, "run_id": run_id, "segment": r.index, "t0": r.t0, "t1": r.t1,
+                     "keyframe": r.keyframe}
+                    for r in records
+                ],
+            )
+            summary.update(collection=name, model=clip.spec.description, frames=int(len(frame_times)))
+        self.commit("segments", key, run_id, started, summary)
+
+    def _tracks(self, key: str, started: float, tracking: Any, detector: Any) -> None:
+        run_id = _run_id()
+        tracks = tracking.finish() if tracking is not None else []
+        write_json_atomic(self.directory / f"tracks-{run_id}.json", [t.to_dict() for t in tracks])
+        summary: dict[str, Any] = {"tracks": len(tracks), "disabled": detector is None}
+        if detector is not None:
+            summary.update(model=detector.spec.description, labels=sorted({t.label for t in tracks}))
+        self.commit("tracks", key, run_id, started, summary)
+
+
+def _run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def _load_manifest(layout: DataLayout, video_id: str, progress: ProgressReporter) -> Manifest | None:
+    try:
+        return Manifest.load(layout, video_id)
+    except (MemoryCorrupt, KeyError, TypeError) as error:
+        progress.notice(f"{error}: rebuilding this video's memory")
+        return None
+
+
+def ingest_video(
+    path: Path | str,
+    settings: Settings,
+    *,
+    models: ModelCache | None = None,
+    progress: ProgressReporter | None = None,
+) -> IngestReport:
+    """Ingest one video into memory (a no-op when every stage is current); bad input raises before any write."""
+    started = time.perf_counter()
+    progress = progress or SilentProgress()
+    path = Path(path).expanduser()
+    check_path(path)
+    layout = DataLayout(settings.data_dir)
+    models = models or ModelCache(ModelPlan(settings, progress.notice))
+    digest = file_hash(layout, path)
+    manifest = _load_manifest(layout, digest[:16], progress)
+    keys = stage_keys(settings, models.plan)
+    pending = [stage for stage in STAGES if manifest is None or not manifest.is_current(stage, keys[stage])]
+    if manifest is not None and not pending:
+        return IngestReport(manifest.video, [], list(STAGES), manifest_notes(manifest), time.perf_counter() - started)
+    ref = probe(path, known_hash=digest)
+    if manifest is None:
+        manifest = Manifest(video=ref)
+    manifest.video = ref
+    if "transcript" in pending and "transcript_index" not in pending:
+        pending.insert(1, "transcript_index")  # new spans need new vectors even under the same key
+    run = _Run(layout, manifest, models, progress)
+    if "transcript" in pending:
+        run.transcript(keys["transcript"])
+    if "transcript_index" in pending:
+        run.transcript_index(keys["transcript_index"])
+    visual = [stage for stage in ("segments", "tracks") if stage in pending]
+    if visual:
+        run.visual(keys, visual, settings)
+    remember(layout, path, digest)
+    reused = [stage for stage in STAGES if stage not in pending]
+    return IngestReport(ref, pending, reused, manifest_notes(manifest), time.perf_counter() - started)

@@ -1,0 +1,123 @@
+"""The Chroma vector store: embedded PersistentClient under the data dir, or a Chroma server.
+
+Every row carries `video_id` and `run_id` metadata; readers filter on the run id the manifest
+names, so rows of an unfinished or superseded run are never seen and are swept on the next write.
+Embeddings are always passed in (no embedding function); telemetry is off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from memory.layout import DataLayout
+from models.errors import BackendUnreachable, MemoryCorrupt
+from models.settings import Settings
+
+_ADD_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class VectorHit:
+    """One nearest-neighbour result: row id, cosine similarity, document and metadata."""
+
+    id: str
+    similarity: float
+    document: str
+    metadata: dict[str, Any]
+
+
+def collection_name(kind: str, model_key: str) -> str:
+    """One collection per (kind, embedding model), so vector spaces of different models never mix."""
+    return f"{kind}-{hashlib.sha256(model_key.encode()).hexdigest()[:12]}"
+
+
+class VectorStore:
+    """Thin typed wrapper over a Chroma client."""
+
+    def __init__(self, settings: Settings) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if settings.chroma_url:
+            from urllib.parse import urlparse
+
+            url = urlparse(settings.chroma_url)
+            try:
+                self._client = chromadb.HttpClient(
+                    host=url.hostname or "127.0.0.1",
+                    port=url.port or 8000,
+                    ssl=url.scheme == "https",
+                    settings=chroma_settings,
+                )
+                self._client.heartbeat()
+            except Exception as error:  # chromadb raises ValueError/ConnectionError/httpx errors
+                raise BackendUnreachable(f"Chroma server {settings.chroma_url} does not answer ({error})") from error
+        else:
+            path = DataLayout(settings.data_dir).chroma_dir
+            path.mkdir(parents=True, exist_ok=True)
+            try:
+                self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+            except Exception as error:  # a damaged sqlite file or index surfaces as various errors
+                raise MemoryCorrupt(f"{path}: vector store cannot be opened ({error})") from error
+
+    def _collection(self, name: str) -> Any:
+        return self._client.get_or_create_collection(
+            name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
+
+    def add(
+        self,
+        name: str,
+        ids: Sequence[str],
+        embeddings: np.ndarray,
+        documents: Sequence[str],
+        metadatas: Sequence[dict[str, Any]],
+    ) -> None:
+        """Upsert rows in batches."""
+        collection = self._collection(name)
+        for start in range(0, len(ids), _ADD_BATCH):
+            stop = start + _ADD_BATCH
+            collection.upsert(
+                ids=list(ids[start:stop]),
+                embeddings=embeddings[start:stop].astype(np.float32).tolist(),
+                documents=list(documents[start:stop]),
+                metadatas=list(metadatas[start:stop]),
+            )
+
+    def query(self, name: str, embedding: np.ndarray, top_k: int, where: dict[str, Any]) -> list[VectorHit]:
+        """Nearest rows to one query vector among those matching `where`."""
+        collection = self._collection(name)
+        count = collection.count()
+        if count == 0:
+            return []
+        result = collection.query(
+            query_embeddings=[embedding.astype(np.float32).tolist()],
+            n_results=min(top_k, count),
+            where=where,
+            include=["distances", "documents", "metadatas"],
+        )
+        hits: list[VectorHit] = []
+        for row_id, distance, document, metadata in zip(
+            result["ids"][0], result["distances"][0], result["documents"][0], result["metadatas"][0]
+        ):
+            hits.append(VectorHit(row_id, 1.0 - float(distance), document or "", dict(metadata or {})))
+        return hits
+
+    def delete_stale(self, name: str, video_id: str, keep_run_id: str | None) -> None:
+        """Remove a video's rows except those of `keep_run_id` (all of them when None)."""
+        collection = self._collection(name)
+        where: dict[str, Any] = {"video_id": video_id}
+        if keep_run_id is not None:
+            where = {"$and": [{"video_id": video_id}, {"run_id": {"$ne": keep_run_id}}]}
+        collection.delete(where=where)
+
+
+def run_filter(video_id: str, run_id: str) -> dict[str, Any]:
+    """The `where` clause selecting one video's rows of one completed run."""
+    return {"$and": [{"video_id": video_id}, {"run_id": run_id}]}

@@ -1,0 +1,96 @@
+"""Keyword search (BM25) with spoken-language normalisation, and reciprocal rank fusion.
+
+Speech recognisers write numbers as digits ("$4 million") while people ask in words ("four million
+dollars") and vice versa, so both sides are normalised to words before BM25 sees them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+_TOKEN = re.compile(r"\$?\d+(?:[.,]\d+)*%?|[a-z]+(?:'[a-z]+)?")
+_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_SPELLING = {"harbour": "harbor", "colour": "color", "centre": "center", "theatre": "theater", "metre": "meter"}
+STOPWORDS = frozenset(
+    """a an the and or but if of at by for with about against between into through during before after above
+    below to from up down in out on off over under again further then once here there when where why how all any
+    both each few more most other some such no nor not only own same so than too very can will just should now is
+    are was were be been being have has had having do does did doing i me my we our you your he him his she her it
+    its they them their what which who whom this that these those am would could shall may might must""".split()
+)
+QUESTION_FRAME_WORDS = frozenset(
+    """say says said saying tell tells told talk talks talked talking mention mentions mentioned narrator narrators
+    narration speaker speakers voice video clip someone somebody anyone person people does anything something
+    thing things""".split()
+)
+
+
+def number_to_words(value: int) -> str:
+    """English words for 0 <= value < 10**12 ("4" -> "four", "1200" -> "one thousand two hundred")."""
+    if value < 20:
+        return _ONES[value]
+    if value < 100:
+        tens, ones = divmod(value, 10)
+        return _TENS[tens] + (f" {_ONES[ones]}" if ones else "")
+    for size, name in ((10**9, "billion"), (10**6, "million"), (1000, "thousand"), (100, "hundred")):
+        if value >= size:
+            head, rest = divmod(value, size)
+            return f"{number_to_words(head)} {name}" + (f" {number_to_words(rest)}" if rest else "")
+    raise ValueError(value)
+
+
+def normalise_tokens(text: str) -> list[str]:
+    """Lower-case word tokens with numbers spelled out, `$N` -> `N dollars`, British spellings unified."""
+    tokens: list[str] = []
+    for raw in _TOKEN.findall(text.lower()):
+        if raw[0] == "$" or raw[0].isdigit():
+            digits = raw.lstrip("$").rstrip("%").replace(",", "")
+            whole = digits.split(".")[0]
+            if whole.isdigit() and int(whole) < 10**12:
+                tokens.extend(number_to_words(int(whole)).split())
+            else:
+                tokens.append(digits)
+            if raw[0] == "$":
+                tokens.append("dollars")
+            if raw.endswith("%"):
+                tokens.append("percent")
+            continue
+        word = raw.replace("'s", "")
+        tokens.append(_SPELLING.get(word, word))
+    return tokens
+
+
+def content_tokens(text: str, drop: frozenset[str] = frozenset()) -> list[str]:
+    """Normalised tokens without stopwords (and without `drop`), for keyword matching."""
+    return [t for t in normalise_tokens(text) if t not in STOPWORDS and t not in drop and len(t) > 1]
+
+
+def bm25_scores(query: str, documents: Sequence[str]) -> np.ndarray:
+    """BM25 score of every document for a query (0 where no query word occurs)."""
+    import bm25s
+
+    corpus = [content_tokens(doc) or ["\u2205"] for doc in documents]
+    query_tokens = content_tokens(query, drop=QUESTION_FRAME_WORDS)
+    vocabulary = {token for doc in corpus for token in doc}
+    query_tokens = [t for t in query_tokens if t in vocabulary]
+    scores = np.zeros(len(documents), dtype=np.float32)
+    if not documents or not query_tokens:
+        return scores
+    retriever = bm25s.BM25()
+    retriever.index(corpus, show_progress=False)
+    ids, values = retriever.retrieve([query_tokens], k=len(documents), show_progress=False, n_threads=1)
+    scores[np.asarray(ids[0], dtype=np.int64)] = np.asarray(values[0], dtype=np.float32)
+    return scores
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = 60) -> dict[int, float]:
+    """Fuse ranked lists of item ids: score(item) = sum over lists of 1 / (k + rank)."""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+    return fused

@@ -1,0 +1,1 @@
+"""Model adapters (one per family), the Settings object, profiles and the core types."""

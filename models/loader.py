@@ -1,0 +1,63 @@
+"""Loads each role's model at most once per process, only when a stage or a query needs it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from models.registry import ModelPlan, ModelSpec, Role
+
+if TYPE_CHECKING:
+    from models.asr import SpeechRecognizer
+    from models.clip import ClipEncoder
+    from models.detector import Detector
+    from models.text_embedder import TextEmbedder
+
+_LOADED: dict[tuple[str, str, str], Any] = {}
+"""Process-wide cache (role, model key, device setting) -> loaded model; models are large and immutable."""
+
+
+class ModelCache:
+    """The loaded models of one ModelPlan; a disabled role yields None."""
+
+    def __init__(self, plan: ModelPlan) -> None:
+        self.plan = plan
+
+    def _get(self, role: Role) -> Any:
+        spec = self.plan.spec(role)
+        if spec is None:
+            return None
+        cache_key = (role, spec.key, f"{self.plan.settings.device}:{self.plan.settings.data_dir}")
+        if cache_key not in _LOADED:
+            _LOADED[cache_key] = _load(role, spec, self.plan)
+        return _LOADED[cache_key]
+
+    def clip(self) -> "ClipEncoder | None":
+        return self._get("clip")
+
+    def text_embedder(self) -> "TextEmbedder | None":
+        return self._get("text_embedder")
+
+    def asr(self) -> "SpeechRecognizer | None":
+        return self._get("asr")
+
+    def detector(self) -> "Detector | None":
+        return self._get("detector")
+
+
+def _load(role: Role, spec: ModelSpec, plan: ModelPlan) -> Any:
+    settings = plan.settings
+    if role == "clip":
+        from models.clip import load_clip
+
+        return load_clip(spec, settings)
+    if role == "text_embedder":
+        from models.text_embedder import load_text_embedder
+
+        return load_text_embedder(spec, settings)
+    if role == "asr":
+        from models.asr import load_asr
+
+        return load_asr(spec, settings)
+    from models.detector import load_detector
+
+    return load_detector(spec, settings)

@@ -1,0 +1,102 @@
+"""One Settings object for the whole product: profile, data dir, per-role model overrides, stage knobs.
+
+Values come from (highest first) keyword arguments, `VIDSAGE_*` environment variables, and an
+optional TOML file (`VIDSAGE_CONFIG`, else `./vidsage.toml` when present).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+Profile = Literal["auto", "real", "offline", "tiny"]
+Device = Literal["auto", "cpu", "cuda"]
+
+
+def _config_file() -> Path | None:
+    explicit = os.environ.get("VIDSAGE_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    local = Path("vidsage.toml")
+    return local if local.is_file() else None
+
+
+class Settings(BaseSettings):
+    """Everything a run can be configured with; immutable once built."""
+
+    model_config = SettingsConfigDict(env_prefix="VIDSAGE_", frozen=True, extra="forbid")
+
+    profile: Profile = "auto"
+    """Which models to use: `real` (hub), `offline` (weights shipped in packages), `tiny` (tests),
+    or `auto` (per role: real when available locally or online, else offline, else disabled)."""
+    data_dir: Path = Field(default_factory=lambda: Path("~/.cache/vidsage").expanduser())
+    """Where memory (Chroma store, manifests, transcripts, tracks) and cached weights live."""
+    device: Device = "auto"
+    """Where models run; `auto` picks CUDA when present."""
+
+    segment_seconds: float = Field(default=4.0, gt=0.0)
+    """Length of a memory segment, the unit of visual retrieval."""
+    clip_fps: float = Field(default=1.0, gt=0.0)
+    """Frames per second sampled for CLIP segment embeddings."""
+    detector_fps: float = Field(default=5.0, gt=0.0)
+    """Frames per second run through detection and tracking."""
+    detector_imgsz: int | None = Field(default=None, ge=32)
+    """Detector inference size in pixels; None chooses it from the frame size."""
+    detector_confidence: float = Field(default=0.4, ge=0.0, le=1.0)
+    """Minimum detection confidence kept by the tracker."""
+    min_track_frames: int = Field(default=3, ge=1)
+    """Tracks seen on fewer sampled frames are dropped as flicker."""
+    asr_language: str | None = None
+    """Spoken language hint for ASR; None lets the model detect it (English-only models ignore it)."""
+    batch_size: int = Field(default=16, ge=1)
+    """Images per batch for the visual models."""
+
+    clip_model: str | None = None
+    """Override the CLIP model: `ARCH:PRETRAINED_TAG` or a local checkpoint path."""
+    detector_model: str | None = None
+    """Override the detector weights: a file path or an ultralytics model name."""
+    asr_model: str | None = None
+    """Override the ASR model: a faster-whisper size name, hub id or local directory."""
+    text_embedder_model: str | None = None
+    """Override the text embedder: a sentence-transformers hub id or local directory."""
+
+    chroma_url: str | None = None
+    """Use a Chroma server (`http://host:port`) instead of the embedded store under data_dir."""
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _expand(cls, value: Any) -> Any:
+        return Path(value).expanduser() if isinstance(value, (str, Path)) else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config = _config_file()
+        if config is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config))
+        return tuple(sources)
+
+    def stage_hash(self, *field_names: str, extra: dict[str, Any] | None = None) -> str:
+        """A short hash of the named settings (plus extra values): a stage re-runs when it changes."""
+        payload = {name: getattr(self, name) for name in field_names}
+        payload.update(extra or {})
+        blob = json.dumps(payload, sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]

@@ -1,0 +1,219 @@
+"""Video input: validate and describe a file (PyAV), decode frames by timestamp in batches (decord),
+and decode audio as 16 kHz mono float32 (PyAV).
+
+Validation demuxes every packet once, so a truncated file whose index still claims the full length
+(which decord's `len()` believes) is caught before anything is written to memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from models.errors import VideoUnreadable
+from models.types import VideoRef
+
+AUDIO_RATE = 16_000
+_HASH_CHUNK = 1 << 20
+_TRUNCATION_TOLERANCE_S = 1.0
+
+
+def content_hash(path: Path) -> str:
+    """BLAKE2b of the file's bytes: the identity of a video in memory, whatever its name."""
+    digest = hashlib.blake2b(digest_size=20)
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_path(path: Path) -> None:
+    """Reject paths that cannot be a video file, with a one-line reason."""
+    if not path.exists():
+        raise VideoUnreadable(f"{path}: no such file")
+    if path.is_dir():
+        raise VideoUnreadable(f"{path}: is a directory, not a video file")
+    if not path.is_file():
+        raise VideoUnreadable(f"{path}: is not a regular file")
+    if path.stat().st_size == 0:
+        raise VideoUnreadable(f"{path}: is empty (0 bytes)")
+
+
+@dataclass(frozen=True)
+class _StreamExtent:
+    stated: float
+    demuxed: float
+
+
+@dataclass(frozen=True)
+class _Demuxed:
+    fps: float
+    width: int
+    height: int
+    video: _StreamExtent
+    audio: _StreamExtent | None
+
+
+def _demux_extents(path: Path) -> _Demuxed:
+    """Open with PyAV and walk every packet: stated vs. actually present duration per stream."""
+    import av
+
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as error:
+        raise VideoUnreadable(f"{path}: is not a readable video ({_short(error)})") from error
+    with container:
+        if not container.streams.video:
+            raise VideoUnreadable(f"{path}: contains no video stream")
+        video = container.streams.video[0]
+        audio = container.streams.audio[0] if container.streams.audio else None
+        fps = float(video.average_rate or video.guessed_rate or 0.0)
+        width, height = int(video.codec_context.width or 0), int(video.codec_context.height or 0)
+        if fps <= 0 or width <= 0 or height <= 0:
+            raise VideoUnreadable(f"{path}: video stream has no usable frame rate or size")
+        container_duration = float(container.duration) / av.time_base if container.duration else 0.0
+
+        def stated(stream: "av.stream.Stream") -> float:
+            if stream.duration and stream.time_base:
+                return float(stream.duration * stream.time_base)
+            return container_duration
+
+        ends: dict[int, float] = {}
+        starts: dict[int, float] = {}
+        packets = 0
+        streams = [s for s in (video, audio) if s is not None]
+        try:
+            for packet in container.demux(*streams):
+                if packet.pts is None or packet.time_base is None:
+                    continue
+                packets += 1
+                start = float(packet.pts * packet.time_base)
+                end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                index = packet.stream.index
+                starts[index] = min(starts.get(index, start), start)
+                ends[index] = max(ends.get(index, end), end)
+        except av.error.FFmpegError as error:
+            raise VideoUnreadable(f"{path}: is corrupt or truncated ({_short(error)})") from error
+        if packets == 0 or video.index not in ends:
+            raise VideoUnreadable(f"{path}: has no decodable video frames")
+        video_extent = _StreamExtent(stated(video), ends[video.index] - starts[video.index])
+        audio_extent = None
+        if audio is not None and audio.index in ends:
+            audio_extent = _StreamExtent(stated(audio), ends[audio.index] - starts[audio.index])
+        return _Demuxed(fps, width, height, video_extent, audio_extent)
+
+
+def _short(error: BaseException) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text[:160]
+
+
+def _check_truncation(path: Path, name: str, extent: _StreamExtent) -> None:
+    missing = extent.stated - extent.demuxed
+    if extent.stated > 0 and missing > max(_TRUNCATION_TOLERANCE_S, 0.05 * extent.stated):
+        raise VideoUnreadable(
+            f"{path}: is truncated ({name} stream holds {extent.demuxed:.1f} s of its stated {extent.stated:.1f} s)"
+        )
+
+
+def probe(path: Path | str, known_hash: str | None = None) -> VideoRef:
+    """Validate a video file and describe it; raises VideoUnreadable with a one-line reason."""
+    path = Path(path).expanduser()
+    check_path(path)
+    demuxed = _demux_extents(path)
+    _check_truncation(path, "video", demuxed.video)
+    if demuxed.audio is not None:
+        _check_truncation(path, "audio", demuxed.audio)
+    num_frames = _decodable_frame_count(path)
+    duration = min(demuxed.video.demuxed, num_frames / demuxed.fps)
+    return VideoRef(
+        path=path.resolve(),
+        content_hash=known_hash or content_hash(path),
+        duration=round(duration, 3),
+        fps=demuxed.fps,
+        width=demuxed.width,
+        height=demuxed.height,
+        num_frames=num_frames,
+        audio_duration=round(demuxed.audio.demuxed, 3) if demuxed.audio else 0.0,
+    )
+
+
+def _open_reader(path: Path) -> "decord.VideoReader":  # type: ignore[name-defined]  # noqa: F821
+    import decord
+
+    try:
+        return decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=2)
+    except decord.DECORDError as error:
+        raise VideoUnreadable(f"{path}: cannot be decoded ({_short(error)})") from error
+
+
+def _decodable_frame_count(path: Path) -> int:
+    """Frame count decord sees, confirmed by decoding the last frame (a lying index fails here)."""
+    import decord
+
+    reader = _open_reader(path)
+    count = len(reader)
+    if count == 0:
+        raise VideoUnreadable(f"{path}: has no decodable video frames")
+    try:
+        reader[count - 1]
+    except decord.DECORDError as error:
+        raise VideoUnreadable(f"{path}: is truncated (its last frames cannot be decoded)") from error
+    return count
+
+
+def frame_indices(ref: VideoRef, times: Sequence[float]) -> np.ndarray:
+    """Nearest frame index for each timestamp, clipped to the video."""
+    indices = np.rint(np.asarray(times, dtype=np.float64) * ref.fps).astype(np.int64)
+    return np.clip(indices, 0, max(ref.num_frames - 1, 0))
+
+
+def sample_times(duration: float, fps: float) -> np.ndarray:
+    """Evenly spaced timestamps at `fps`, starting at 0, strictly inside the video."""
+    count = max(1, int(np.floor(duration * fps - 1e-9)) + 1)
+    times = np.arange(count, dtype=np.float64) / fps
+    return times[times < max(duration, 1e-6)]
+
+
+def iter_frames(ref: VideoRef, times: Sequence[float], batch_size: int = 32) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Decode the frames nearest to `times` (sorted), `batch_size` at a time: yields (times, RGB uint8 NHWC)."""
+    import decord
+
+    reader = _open_reader(ref.path)
+    times_array = np.asarray(times, dtype=np.float64)
+    indices = frame_indices(ref, times_array)
+    for start in range(0, len(indices), batch_size):
+        batch = indices[start : start + batch_size]
+        try:
+            frames = reader.get_batch(batch.tolist()).asnumpy()
+        except decord.DECORDError as error:
+            raise VideoUnreadable(f"{ref.path}: frame decoding failed ({_short(error)})") from error
+        yield times_array[start : start + batch_size], frames
+
+
+def load_audio(ref: VideoRef) -> np.ndarray:
+    """The whole audio track as 16 kHz mono float32 in [-1, 1]; empty when the video has no audio."""
+    import av
+
+    if ref.audio_duration <= 0:
+        return np.zeros(0, dtype=np.float32)
+    chunks: list[np.ndarray] = []
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
+    try:
+        with av.open(str(ref.path)) as container:
+            stream = container.streams.audio[0]
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1))
+    except av.error.FFmpegError as error:
+        raise VideoUnreadable(f"{ref.path}: audio decoding failed ({_short(error)})") from error
+    audio = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, dtype=np.float32)
+    decoded = len(audio) / AUDIO_RATE
+    _check_truncation(ref.path, "audio", _StreamExtent(stated=ref.audio_duration, demuxed=decoded))
+    return audio

@@ -1,0 +1,103 @@
+"""Shared fixtures: offline environment, generated videos, and memories ingested once per session."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Offline before anything imports huggingface_hub or ultralytics.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["YOLO_OFFLINE"] = "1"
+os.environ["YOLO_VERBOSE"] = "False"
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="vidsage-yolo-"))
+for _name in list(os.environ):
+    if _name.startswith("VIDSAGE_"):
+        del os.environ[_name]
+
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from evaluation.sample_video import SampleVideo, espeak_available, make_sample_video  # noqa: E402
+from memory.ingest import IngestReport, ingest_video  # noqa: E402
+from models.loader import ModelCache  # noqa: E402
+from models.registry import ModelPlan  # noqa: E402
+from models.settings import Settings  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+FAST_DETECTOR_FPS = 2.0
+"""The default suite tracks at 2 fps on the sample (yolo11n-pose costs ~0.4 s a frame here)."""
+
+
+@dataclass(frozen=True)
+class IngestedSample:
+    """The sample video, the settings it was ingested with, and the first ingest's report."""
+
+    video: SampleVideo
+    settings: Settings
+    report: IngestReport
+    models: ModelCache
+
+    def env(self) -> dict[str, str]:
+        """Environment for a CLI subprocess that should see the same memory and settings."""
+        return cli_env(self.settings)
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env["VIDSAGE_DATA_DIR"] = str(settings.data_dir)
+    env["VIDSAGE_PROFILE"] = settings.profile
+    env["VIDSAGE_DETECTOR_FPS"] = str(settings.detector_fps)
+    return env
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run `python main.py ARGS` as a user would; never hangs past `timeout`."""
+    return subprocess.run(
+        [sys.executable, str(REPO / "main.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env or dict(os.environ),
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> SampleVideo:
+    """The narrated sample video (generated once)."""
+    if not espeak_available():
+        pytest.skip("espeak-ng is not installed (make test installs it)")
+    return make_sample_video(tmp_path_factory.mktemp("sample") / "sample.mp4")
+
+
+@pytest.fixture(scope="session")
+def silent_sample(tmp_path_factory: pytest.TempPathFactory) -> SampleVideo:
+    """The sample video without any audio track."""
+    return make_sample_video(tmp_path_factory.mktemp("silent") / "silent.mp4", with_audio=False)
+
+
+@pytest.fixture(scope="session")
+def offline_memory(sample: SampleVideo, tmp_path_factory: pytest.TempPathFactory) -> IngestedSample:
+    """The sample ingested with the default (auto -> offline) profile: real tiny.en, MiniLM, yolo11n-pose."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("memory"), detector_fps=FAST_DETECTOR_FPS)
+    models = ModelCache(ModelPlan(settings))
+    report = ingest_video(sample.path, settings, models=models)
+    return IngestedSample(sample, settings, report, models)
+
+
+@pytest.fixture()
+def memory_copy(offline_memory: IngestedSample, tmp_path: Path) -> Iterator[Settings]:
+    """A private copy of the ingested memory, for tests that must see it unchanged or change it."""
+    target = tmp_path / "memory"
+    shutil.copytree(offline_memory.settings.data_dir, target)
+    yield offline_memory.settings.model_copy(update={"data_dir": target})
