@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 from typing import TYPE_CHECKING
 
 from models.settings import Settings
@@ -11,14 +13,21 @@ if TYPE_CHECKING:
 
 
 def pick_device(settings: Settings) -> str:
-    """`cuda` when requested or available under `auto`, else `cpu`."""
+    """`cuda` when available (and not turned off), else `cpu`; asking for CUDA without a GPU warns once."""
     import torch
 
     if settings.device == "cpu":
         return "cpu"
-    if settings.device == "cuda" or torch.cuda.is_available():
+    if torch.cuda.is_available():
         return "cuda"
+    if settings.device == "cuda":
+        _warn_no_cuda()
     return "cpu"
+
+
+@functools.cache
+def _warn_no_cuda() -> None:
+    logging.getLogger(__name__).warning("device 'cuda' requested but no CUDA device is available: using the CPU")
 
 
 def inference_dtype(device: str) -> "torch.dtype":

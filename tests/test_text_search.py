@@ -1,0 +1,35 @@
+"""Keyword search understands how speech is written down: digits vs. words, dollars, spelling."""
+
+from __future__ import annotations
+
+from memory.text_search import bm25_scores, normalise_tokens, number_to_words, reciprocal_rank_fusion
+
+LINES = [
+    "Welcome to the harbour tour.",
+    "The budget for the new bridge is $4 million.",
+    "An astronaut will visit the science museum on Friday.",
+]
+
+
+def test_numbers_are_spelled_out() -> None:
+    assert number_to_words(4) == "four"
+    assert number_to_words(1_250_000) == "one million two hundred fifty thousand"
+    assert normalise_tokens("$4 million") == ["four", "dollars", "million"]
+
+
+def test_spoken_words_match_written_digits() -> None:
+    scores = bm25_scores("four million dollars", LINES)
+    assert scores.argmax() == 1 and scores[0] == scores[2] == 0
+
+
+def test_british_and_american_spellings_match() -> None:
+    assert bm25_scores("harbor", LINES).argmax() == 0
+
+
+def test_question_framing_words_do_not_match_anything() -> None:
+    assert not bm25_scores("what does the narrator say", LINES).any()
+
+
+def test_rank_fusion_rewards_agreement() -> None:
+    fused = reciprocal_rank_fusion([[1, 2, 0], [1, 0]])
+    assert max(fused, key=fused.get) == 1 and fused[0] > fused[2]
