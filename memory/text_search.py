@@ -6,6 +6,7 @@ dollars") and vice versa, so both sides are normalised to words before BM25 sees
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 
@@ -73,6 +74,7 @@ def bm25_scores(query: str, documents: Sequence[str]) -> np.ndarray:
     """BM25 score of every document for a query (0 where no query word occurs)."""
     import bm25s
 
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG on import
     corpus = [content_tokens(doc) or ["\u2205"] for doc in documents]
     query_tokens = content_tokens(query, drop=QUESTION_FRAME_WORDS)
     vocabulary = {token for doc in corpus for token in doc}

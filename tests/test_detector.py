@@ -293,3 +293,16 @@ def test_pose_model_on_gpu_half_precision(vtest: tuple[VideoRef, Batches], tmp_p
     assert detector.device.startswith("cuda") and detector.half
     tracks = detector.track(vtest[1])
     assert len(tracks) >= 3 and sum(len(t.times) >= 5 for t in tracks) >= 2
+
+
+@pytest.mark.slow
+def test_full_vtest_pass_keeps_pedestrians_tracked(pose_detector: "Detector", offline_settings: Settings) -> None:
+    """The whole ~80 s of vtest.avi at the default 5 fps (~230 s on 2 CPU cores)."""
+    from models.video import iter_frames, probe, sample_times
+
+    ref = probe(_vtest_path())
+    times = sample_times(ref.duration, offline_settings.detector_fps)
+    tracks = pose_detector.track(iter_frames(ref, times, batch_size=8))
+    long_lived = [t for t in tracks if t.t1 - t.t0 >= 5.0]
+    assert len(tracks) >= 10 and len(long_lived) >= 5
+    assert all(t.label == "person" for t in tracks)

@@ -1,0 +1,25 @@
+"""`make demo`'s command: sample video, ingest, three answers, narration quoted within 2 s of when spoken."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from conftest import run_cli
+
+
+def test_demo_answers_from_the_narration_with_timestamps(tmp_path: Path) -> None:
+    env = dict(os.environ, VIDSAGE_DATA_DIR=str(tmp_path / "memory"))
+    result = run_cli("demo", "--out", str(tmp_path / "out"), env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    assert out.count("\nQ: ") == 3
+    budget = out.split("Q: What does the narrator say about the budget?")[1].split("\nQ: ")[0]
+    assert "million" in budget.lower()
+    minutes, seconds = map(int, re.search(r"\[(\d\d):(\d\d)\]", budget).groups())
+    assert abs(minutes * 60 + seconds - 7.0) <= 2.0, budget
+    assert "cache hit" in out
+    people = out.split("Q: Who appears in the video, and when?")[1].split("\nQ: ")[0]
+    assert "person" in people and "[00:" in people
+    assert "DEBUG" not in result.stdout + result.stderr and "Traceback" not in result.stderr
