@@ -57,8 +57,8 @@ scikit-image (no download) and none a detector mistakes for a person (not `chels
 
 _BACKGROUND = (16, 16, 16)
 _MAX_ZOOM = 1.12
-_VIDEO_CODECS = ("libx264", "mpeg4")
-_AUDIO_CODECS = ("aac", "libmp3lame")
+VIDEO_CODECS = ("libx264", "mpeg4")
+AUDIO_CODECS = ("aac", "libmp3lame")
 _AUDIO_CHUNK = 1024
 
 
@@ -168,12 +168,12 @@ def make_sample_video(
     if with_audio:
         lines, clips = _speak_all(cues)
         _check_timeline(lines, duration)
-        track = _mix_track(lines, clips, duration)
+        track = mix_track(lines, clips, duration)
 
-    video_codec = _pick_codec(_VIDEO_CODECS, "video")
-    audio_codec = _pick_codec(_AUDIO_CODECS, "audio") if with_audio else None
+    video_codec = pick_codec(VIDEO_CODECS, "video")
+    audio_codec = pick_codec(AUDIO_CODECS, "audio") if with_audio else None
     frames = (render_frame(scenes, i / fps, (width, height), seed) for i in range(n_frames))
-    _write_file(path, frames, fps, (width, height), video_codec, audio_codec, track)
+    write_video(path, frames, fps, (width, height), video_codec, audio_codec, track)
 
     video = SampleVideo(
         path=path,
@@ -289,7 +289,7 @@ def _resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
     return resample_poly(samples, target // common, rate // common).astype(np.float32)
 
 
-def _mix_track(lines: Sequence[NarrationLine], clips: Sequence[np.ndarray], duration: float) -> np.ndarray:
+def mix_track(lines: Sequence[NarrationLine], clips: Sequence[np.ndarray], duration: float) -> np.ndarray:
     """Silent mono track of the video's length with each clip placed at its line's start."""
     track = np.zeros(round(duration * AUDIO_RATE), dtype=np.float32)
     for line, clip in zip(lines, clips):
@@ -389,7 +389,7 @@ def draw_title(frame: np.ndarray, title: str) -> None:
 # --- muxing -----------------------------------------------------------------------------------
 
 
-def _pick_codec(candidates: Sequence[str], kind: str) -> str:
+def pick_codec(candidates: Sequence[str], kind: str) -> str:
     """The first encoder in `candidates` this PyAV build has."""
     import av
 
@@ -410,7 +410,7 @@ def _audio_chunks(track: np.ndarray, until: float, cursor: int) -> Iterator[tupl
         yield start, (np.clip(track[start:end], -1.0, 1.0) * 32767.0).astype(np.int16)
 
 
-def _write_file(
+def write_video(
     path: Path,
     frames: Iterator[np.ndarray],
     fps: float,

@@ -88,6 +88,9 @@ class Track:
     boxes: tuple[tuple[float, float, float, float], ...]
     confidences: tuple[float, ...]
     keypoints: tuple[tuple[tuple[float, float, float], ...], ...] = ()
+    """Per sampled frame, the pose keypoints (x, y, visibility) of the box; empty for non-pose models."""
+    appearance: tuple[float, ...] = ()
+    """Unit-length appearance embedding of the track's crops (CLIP or colour/texture); used for re-id."""
 
     @property
     def t0(self) -> float:
@@ -109,6 +112,7 @@ class Track:
             "boxes": [list(b) for b in self.boxes],
             "confidences": list(self.confidences),
             "keypoints": [[list(p) for p in person] for person in self.keypoints],
+            "appearance": list(self.appearance),
         }
 
     @classmethod
@@ -120,6 +124,102 @@ class Track:
             boxes=tuple(tuple(b) for b in data["boxes"]),  # type: ignore[misc]
             confidences=tuple(data["confidences"]),
             keypoints=tuple(tuple(tuple(p) for p in person) for person in data.get("keypoints", ())),  # type: ignore[misc]
+            appearance=tuple(data.get("appearance", ())),
+        )
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """A pose-derived behaviour held over an interval: standing, sitting, walking, arms_raised."""
+
+    label: str
+    t0: float
+    t1: float
+    confidence: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """One individual: tracks merged by re-identification, when they are on screen, what they do."""
+
+    actor_id: int
+    label: str
+    track_ids: tuple[int, ...]
+    intervals: tuple[tuple[float, float], ...]
+    behaviours: tuple[Behaviour, ...] = ()
+    keyframe: float | None = None
+    """Time of the frame where the actor is seen largest."""
+
+    @property
+    def t0(self) -> float:
+        return self.intervals[0][0]
+
+    @property
+    def t1(self) -> float:
+        return self.intervals[-1][1]
+
+    @property
+    def screen_time(self) -> float:
+        return sum(b - a for a, b in self.intervals)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "actor_id": self.actor_id,
+            "label": self.label,
+            "track_ids": list(self.track_ids),
+            "intervals": [list(i) for i in self.intervals],
+            "behaviours": [b.to_dict() for b in self.behaviours],
+            "keyframe": self.keyframe,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Actor":
+        return cls(
+            actor_id=int(data["actor_id"]),
+            label=data["label"],
+            track_ids=tuple(data["track_ids"]),
+            intervals=tuple(tuple(i) for i in data["intervals"]),  # type: ignore[misc]
+            behaviours=tuple(Behaviour(**b) for b in data.get("behaviours", ())),
+            keyframe=data.get("keyframe"),
+        )
+
+
+TriggerReason = Literal[
+    "novelty", "shot_cut", "dissolve", "actor_enter", "actor_exit", "speech_onset", "trained_head"
+]
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A moment worth expensive analysis: when, how sure, and why (the seed's trigger record)."""
+
+    timestamp: float
+    frame_index: int
+    confidence: float
+    reasons: tuple[str, ...]
+    analysis: str = ""
+    """Filled by a captioner/VLM (issue 4); empty until then, never invented."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "timestamp": self.timestamp,
+            "frame_index": self.frame_index,
+            "trigger_confidence": self.confidence,
+            "reasons": list(self.reasons),
+            "analysis": self.analysis,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Trigger":
+        return cls(
+            timestamp=float(data["timestamp"]),
+            frame_index=int(data["frame_index"]),
+            confidence=float(data["trigger_confidence"]),
+            reasons=tuple(data["reasons"]),
+            analysis=data.get("analysis", ""),
         )
 
 
