@@ -23,6 +23,7 @@ EXAMPLES = """examples:
   python main.py ingest talk.mp4 --json
   python main.py ask talk.mp4 "What does the speaker say about the budget?"
   python main.py ask talk.mp4 "Who appears on screen?" --json
+  python main.py inspect talk.mp4 --what transcript --json
   python main.py demo
 
 exit codes: 0 ok, 1 internal error, 2 bad input (unreadable video, bad request),
@@ -120,6 +121,25 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """Show what memory holds about a video (ingesting it first if needed)."""
+    from memory.ingest import ingest_video
+    from memory.video_memory import VideoMemory
+    from memory.views import VIEWS
+
+    settings = _settings(args)
+    with _progress(args) as progress:
+        ingest_video(args.video, settings, progress=progress)
+    view = VIEWS[args.what](VideoMemory.for_path(settings, args.video))
+    if args.json:
+        print(json.dumps(view, indent=2, ensure_ascii=False))
+    else:
+        from ui.console import print_view
+
+        print_view(args.what, view)
+    return 0
+
+
 DEMO_QUESTIONS = (
     "What does the narrator say about the budget?",
     "Who appears in the video, and when?",
@@ -187,6 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help="the question, in plain language")
     ask.add_argument("--top-k", type=int, default=5, help="results per search (default 5)")
     ask.set_defaults(run=cmd_ask)
+
+    inspect = commands.add_parser("inspect", parents=[common], help="show what memory holds about a video")
+    inspect.add_argument("video", help="video file (ingested first if needed)")
+    inspect.add_argument("--what", choices=["transcript", "triggers", "actors"], default="transcript",
+                         help="which view (default transcript)")
+    inspect.set_defaults(run=cmd_inspect)
 
     demo = commands.add_parser("demo", parents=[common], help="offline demo on a generated sample video")
     demo.add_argument("--out", default="build/demo", help="where to write the sample video (default build/demo)")

@@ -29,7 +29,7 @@ from models.loader import ModelCache
 from models.registry import ModelPlan
 from models.settings import Settings
 from models.types import VideoRef
-from models.video import check_path, frame_indices, iter_frames, load_audio, probe, sample_times
+from models.video import check_path, frame_indices, iter_audio, iter_frames, probe, sample_times
 
 STAGES: tuple[str, ...] = ("transcript", "transcript_index", "segments", "tracks")
 STAGE_VERSION = 1
@@ -63,7 +63,9 @@ class IngestReport:
 
 def stage_keys(settings: Settings, plan: ModelPlan) -> dict[str, str]:
     """The settings key of each stage: it changes exactly when that stage's output would."""
-    transcript = settings.stage_hash("asr_language", extra={"model": plan.key("asr"), "v": STAGE_VERSION})
+    transcript = settings.stage_hash(
+        "asr_language", "asr_chunk_seconds", extra={"model": plan.key("asr"), "v": STAGE_VERSION}
+    )
     return {
         "transcript": transcript,
         "transcript_index": settings.stage_hash(
@@ -147,10 +149,16 @@ class _Run:
             summary["disabled"] = True
         else:
             self.progress.start("speech", self.ref.audio_duration)
-            audio = load_audio(self.ref)
-            spans = asr.transcribe(audio, lambda done: self.progress.update("speech", done))
+            chunks = iter_audio(self.ref, chunk_seconds=self.models.plan.settings.asr_chunk_seconds)
+            result = asr.transcribe(chunks, lambda done: self.progress.update("speech", done))
+            spans = result.spans
             self.progress.finish("speech", f"{len(spans)} spans")
-            summary["model"] = asr.spec.description
+            summary.update(
+                model=asr.spec.description,
+                language=result.language,
+                language_probability=result.language_probability,
+                chunks=result.chunks,
+            )
         summary["spans"] = len(spans)
         write_json_atomic(self.directory / f"transcript-{run_id}.json", [s.to_dict() for s in spans])
         self.commit("transcript", key, run_id, started, summary)

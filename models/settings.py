@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     """Tracks seen on fewer sampled frames are dropped as flicker."""
     asr_language: str | None = None
     """Spoken language hint for ASR; None lets the model detect it (English-only models ignore it)."""
+    asr_chunk_seconds: float = Field(default=300.0, ge=30.0)
+    """Audio is transcribed in chunks of about this length, cut at quiet moments."""
     batch_size: int = Field(default=16, ge=1)
     """Images per batch for the visual models."""
 

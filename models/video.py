@@ -195,25 +195,66 @@ def iter_frames(ref: VideoRef, times: Sequence[float], batch_size: int = 32) -> 
         yield times_array[start : start + batch_size], frames
 
 
-def load_audio(ref: VideoRef) -> np.ndarray:
-    """The whole audio track as 16 kHz mono float32 in [-1, 1]; empty when the video has no audio."""
+def _decoded_audio(ref: VideoRef) -> Iterator[np.ndarray]:
+    """16 kHz mono float32 pieces of the audio track, as PyAV decodes them; checks for truncation at the end."""
     import av
 
-    if ref.audio_duration <= 0:
-        return np.zeros(0, dtype=np.float32)
-    chunks: list[np.ndarray] = []
+    decoded = 0
     resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
     try:
         with av.open(str(ref.path)) as container:
             stream = container.streams.audio[0]
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1))
+                    piece = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+                    decoded += len(piece)
+                    yield piece
             for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
+                piece = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+                decoded += len(piece)
+                yield piece
     except av.error.FFmpegError as error:
         raise VideoUnreadable(f"{ref.path}: audio decoding failed ({_short(error)})") from error
-    audio = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, dtype=np.float32)
-    decoded = len(audio) / AUDIO_RATE
-    _check_truncation(ref.path, "audio", _StreamExtent(stated=ref.audio_duration, demuxed=decoded))
-    return audio
+    _check_truncation(ref.path, "audio", _StreamExtent(stated=ref.audio_duration, demuxed=decoded / AUDIO_RATE))
+
+
+def _quietest_cut(samples: np.ndarray, target: int, search: int) -> int:
+    """Sample index in [target - search, target] at the centre of the quietest 0.25 s window."""
+    window = AUDIO_RATE // 4
+    start = max(0, target - search)
+    region = samples[start:target]
+    if len(region) < 2 * window:
+        return target
+    frames = region[: len(region) // window * window].reshape(-1, window)
+    quietest = int(np.argmin(np.sqrt((frames**2).mean(axis=1))))
+    return start + quietest * window + window // 2
+
+
+def iter_audio(ref: VideoRef, chunk_seconds: float = 300.0, search_seconds: float = 20.0) -> Iterator[tuple[float, np.ndarray]]:
+    """The audio as (offset seconds, 16 kHz mono float32) chunks of about `chunk_seconds`, each cut at the
+    quietest moment of its last `search_seconds`, so a long video never sits in memory whole and words
+    are rarely split between chunks."""
+    if ref.audio_duration <= 0:
+        return
+    target, search = int(chunk_seconds * AUDIO_RATE), int(search_seconds * AUDIO_RATE)
+    buffer: list[np.ndarray] = []
+    buffered = 0
+    offset = 0
+    for piece in _decoded_audio(ref):
+        buffer.append(piece)
+        buffered += len(piece)
+        if buffered < target + AUDIO_RATE:
+            continue
+        samples = np.concatenate(buffer)
+        cut = _quietest_cut(samples, target, search)
+        yield offset / AUDIO_RATE, samples[:cut]
+        offset += cut
+        buffer, buffered = [samples[cut:]], len(samples) - cut
+    if buffered:
+        yield offset / AUDIO_RATE, np.concatenate(buffer)
+
+
+def load_audio(ref: VideoRef) -> np.ndarray:
+    """The whole audio track as 16 kHz mono float32 in [-1, 1]; empty when the video has no audio."""
+    pieces = list(_decoded_audio(ref)) if ref.audio_duration > 0 else []
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 
 class ConsoleProgress:
@@ -55,3 +58,38 @@ class ConsoleProgress:
             return
         self._seen_notices.add(message)
         self._progress.console.print(f"[dim]{message}[/dim]", highlight=False)
+
+
+def _mmss(seconds: float) -> str:
+    from models.types import format_timestamp
+
+    return format_timestamp(seconds)
+
+
+def print_view(what: str, view: dict[str, Any]) -> None:
+    """Render an `inspect` view as a table on stdout."""
+    console = Console()
+    table = Table(title=f"{what} of {view.get('video_path', '')}", title_justify="left")
+    if what == "transcript":
+        table.add_column("time")
+        table.add_column("text")
+        for span in view["transcript"]:
+            table.add_row(f"{_mmss(span['t0'])}-{_mmss(span['t1'])}", span["text"])
+        if not view["transcript"]:
+            table.caption = "no audio track" if not view.get("has_audio") else "no speech recognised"
+    elif what == "triggers":
+        for column in ("time", "confidence", "reasons", "analysis"):
+            table.add_column(column)
+        for trigger in view["triggers"]:
+            table.add_row(_mmss(trigger["timestamp"]), f"{trigger['trigger_confidence']:.2f}",
+                          ", ".join(trigger["reasons"]), trigger["analysis"])
+        table.caption = f"{view['num_triggers_detected']} triggers over {view['num_frames_analyzed']} frames"
+    else:
+        for column in ("actor", "on screen", "tracks", "behaviours"):
+            table.add_column(column)
+        for actor in view["actors"]:
+            spans = ", ".join(f"{_mmss(a)}-{_mmss(b)}" for a, b in actor["intervals"])
+            moves = ", ".join(sorted({b["label"] for b in actor["behaviours"]}))
+            table.add_row(str(actor["id"]), spans, str(len(actor["tracks"])), moves)
+        table.caption = f"{len(view['actors'])} actors from {view.get('num_tracks', 0)} tracks"
+    console.print(table)
