@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from memory.video_memory import VideoMemory
@@ -35,3 +36,7 @@ def transcript_view(memory: VideoMemory) -> dict[str, Any]:
         "has_audio": memory.ref.has_audio,
         "transcript": spans,
     }
+
+
+VIEWS: dict[str, Callable[[VideoMemory], dict[str, Any]]] = {"transcript": transcript_view}
+"""View name -> builder, as offered by `main.py inspect --what`."""
