@@ -210,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     inspect = commands.add_parser("inspect", parents=[common], help="show what memory holds about a video")
     inspect.add_argument("video", help="video file (ingested first if needed)")
-    inspect.add_argument("--what", choices=["transcript"], default="transcript",
+    inspect.add_argument("--what", choices=["transcript", "triggers", "actors"], default="transcript",
                          help="which view (default transcript)")
     inspect.set_defaults(run=cmd_inspect)
 

@@ -36,14 +36,14 @@ def compose_answer(
         sorted((e for e in evidence if e.kind == "transcript"), key=lambda e: -e.score)[:MAX_SPEECH],
         key=lambda e: e.t0,
     )
-    people = sorted((e for e in evidence if e.kind == "track"), key=lambda e: e.t0)[:MAX_PEOPLE]
+    people = sorted((e for e in evidence if e.kind == "actor"), key=lambda e: e.t0)[:MAX_PEOPLE]
     visual = sorted((e for e in evidence if e.kind == "segment"), key=lambda e: -e.score)[:MAX_VISUAL]
     blocks: list[str] = []
     if speech:
         lines = [render("speech_item", cite=e.cite(), text=e.text.strip()) for e in speech]
         blocks.append("\n".join([render("speech_lead"), *lines]))
     if people:
-        lines = [render("people_item", span=_span(e), text=e.text) for e in people]
+        lines = [render("people_item", text=e.text) for e in people]
         blocks.append("\n".join([render("people_lead"), *lines]))
     elif asked_people:
         reason = "".join(f" ({note})" for note in notes if "tracked" in note)

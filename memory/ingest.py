@@ -4,8 +4,12 @@ Stages and what each writes (files are named by run id; the manifest names the c
   transcript        speech spans with word timestamps          transcript-<run>.json
   transcript_index  text embeddings of the spans               Chroma `transcript-*` rows
   segments          fixed-length segments, CLIP vectors        segments-<run>.json, Chroma `segments-*` rows
-  tracks            detector + ByteTrack tracks                tracks-<run>.json
-Frames for `segments` and `tracks` are decoded once, at the union of the two sampling grids.
+  tracks            detector + ByteTrack tracks, appearance    tracks-<run>.json
+  frames            colour histograms + thumbnails per frame   frames-<run>.npz
+  actors            tracks split at shot cuts, re-identified   actors-<run>.json (+ the split tracks)
+  triggers          moments worth expensive analysis           triggers-<run>.json
+Frames for `segments`, `tracks` and `frames` are decoded once, at the union of their sampling grids.
+A stage that re-runs makes every stage that depends on it re-run too.
 """
 
 from __future__ import annotations
@@ -24,14 +28,21 @@ from memory.manifest import Manifest
 from memory.progress import ProgressReporter, SilentProgress
 from memory.segments import pool_segments, segment_bounds
 from memory.store import VectorStore, collection_name
-from models.errors import MemoryCorrupt
+from models.errors import MemoryCorrupt, ModelUnavailable
 from models.loader import ModelCache
 from models.registry import ModelPlan
 from models.settings import Settings
 from models.types import VideoRef
 from models.video import check_path, frame_indices, iter_audio, iter_frames, probe, sample_times
 
-STAGES: tuple[str, ...] = ("transcript", "transcript_index", "segments", "tracks")
+STAGES: tuple[str, ...] = ("transcript", "transcript_index", "segments", "tracks", "frames", "actors", "triggers")
+VISUAL_STAGES: tuple[str, ...] = ("segments", "tracks", "frames")
+DEPENDS: dict[str, tuple[str, ...]] = {
+    "transcript_index": ("transcript",),
+    "actors": ("tracks", "frames"),
+    "triggers": ("frames", "actors", "transcript", "segments"),
+}
+"""Stage -> the stages whose output it reads."""
 STAGE_VERSION = 1
 
 
@@ -66,7 +77,7 @@ def stage_keys(settings: Settings, plan: ModelPlan) -> dict[str, str]:
     transcript = settings.stage_hash(
         "asr_language", "asr_chunk_seconds", extra={"model": plan.key("asr"), "v": STAGE_VERSION}
     )
-    return {
+    keys = {
         "transcript": transcript,
         "transcript_index": settings.stage_hash(
             extra={"transcript": transcript, "model": plan.key("text_embedder"), "v": STAGE_VERSION}
@@ -79,9 +90,21 @@ def stage_keys(settings: Settings, plan: ModelPlan) -> dict[str, str]:
             "detector_imgsz",
             "detector_confidence",
             "min_track_frames",
-            extra={"model": plan.key("detector"), "v": STAGE_VERSION},
+            extra={"model": plan.key("detector"), "clip": plan.key("clip"), "v": STAGE_VERSION},
         ),
+        "frames": settings.stage_hash("trigger_fps", extra={"v": STAGE_VERSION}),
     }
+    keys["actors"] = settings.stage_hash(
+        "reid_threshold", "min_track_frames", extra={"tracks": keys["tracks"], "frames": keys["frames"], "v": 1}
+    )
+    head = settings.trigger_head
+    head_stamp = f"{head}:{head.stat().st_mtime_ns}" if head is not None and head.is_file() else str(head)
+    keys["triggers"] = settings.stage_hash(
+        "trigger_threshold",
+        "trigger_budget",
+        extra={"head": head_stamp, "v": 1, **{stage: keys[stage] for stage in DEPENDS["triggers"]}},
+    )
+    return keys
 
 
 def manifest_notes(manifest: Manifest) -> list[str]:
@@ -189,32 +212,36 @@ class _Run:
         self.commit("transcript_index", key, run_id, started, summary)
 
     def visual(self, keys: dict[str, str], stages: list[str], settings: Settings) -> None:
-        """Decode frames once for `segments` and/or `tracks` and feed both."""
+        """Decode frames once for `segments`, `tracks` and/or `frames` and feed each its own grid."""
+        from models.frame_features import FrameFeatures, compute_frame_features
+
         started = time.perf_counter()
         ref = self.ref
-        clip = self.models.clip() if "segments" in stages else None
+        clip = self.models.clip() if {"segments", "tracks"} & set(stages) else None
         detector = self.models.detector() if "tracks" in stages else None
         clip_times = sample_times(ref.duration, settings.clip_fps)
-        detect_times = sample_times(ref.duration, settings.detector_fps) if detector else np.zeros(0)
-        clip_index = frame_indices(ref, clip_times) if clip else np.zeros(0, dtype=np.int64)
-        detect_index = frame_indices(ref, detect_times) if detector else np.zeros(0, dtype=np.int64)
-        wanted = np.union1d(clip_index, detect_index)
-        tracking = detector.session() if detector else None
+        empty = np.zeros(0, dtype=np.int64)
+        clip_index = frame_indices(ref, clip_times) if clip is not None and "segments" in stages else empty
+        detect_index = frame_indices(ref, sample_times(ref.duration, settings.detector_fps)) if detector else empty
+        feature_index = (
+            frame_indices(ref, sample_times(ref.duration, settings.trigger_fps)) if "frames" in stages else empty
+        )
+        wanted = np.union1d(np.union1d(clip_index, detect_index), feature_index)
+        tracking = detector.session(embed_crops=clip.encode_images if clip is not None else None) if detector else None
         clip_vectors: list[np.ndarray] = []
         clip_frame_times: list[np.ndarray] = []
+        features: list[FrameFeatures] = []
         if wanted.size:
             self.progress.start("frames", ref.duration)
             for times, frames in iter_frames(ref, wanted / ref.fps, batch_size=settings.batch_size):
                 indices = frame_indices(ref, times)
-                if clip is not None:
-                    mask = np.isin(indices, clip_index)
-                    if mask.any():
-                        clip_vectors.append(clip.encode_images(frames[mask]))
-                        clip_frame_times.append(times[mask])
-                if tracking is not None:
-                    mask = np.isin(indices, detect_index)
-                    if mask.any():
-                        tracking.update(times[mask], frames[mask])
+                if clip_index.size and (mask := np.isin(indices, clip_index)).any():
+                    clip_vectors.append(clip.encode_images(frames[mask]))  # type: ignore[union-attr]
+                    clip_frame_times.append(times[mask])
+                if tracking is not None and (mask := np.isin(indices, detect_index)).any():
+                    tracking.update(times[mask], frames[mask])
+                if feature_index.size and (mask := np.isin(indices, feature_index)).any():
+                    features.append(compute_frame_features(times[mask], frames[mask]))
                 self.progress.update("frames", float(times[-1]))
             self.progress.finish("frames", f"{wanted.size} frames decoded once")
         if "segments" in stages:
@@ -223,6 +250,8 @@ class _Run:
             self._segments(keys["segments"], started, vectors, frame_times, settings)
         if "tracks" in stages:
             self._tracks(keys["tracks"], started, tracking, detector)
+        if "frames" in stages:
+            self._frames(keys["frames"], started, FrameFeatures.concat(features) if features else FrameFeatures.empty())
 
     def _segments(
         self, key: str, started: float, vectors: np.ndarray | None, frame_times: np.ndarray, settings: Settings
@@ -262,6 +291,89 @@ class _Run:
             summary.update(model=detector.spec.description, labels=sorted({t.label for t in tracks}))
         self.commit("tracks", key, run_id, started, summary)
 
+    def _frames(self, key: str, started: float, features: Any) -> None:
+        run_id = _run_id()
+        features.save(self.directory / f"frames-{run_id}.npz")
+        self.commit("frames", key, run_id, started, {"frames": len(features)})
+
+    def actors(self, key: str, settings: Settings) -> None:
+        """Split tracks at shot cuts, merge them into actors by appearance, read behaviours from pose."""
+        from memory.video_memory import VideoMemory
+        from models.actors import build_actors, split_at_cuts
+        from models.triggers import detect_cuts
+
+        started, run_id = time.perf_counter(), _run_id()
+        memory = VideoMemory(settings, self.manifest)
+        cuts = sorted(c.time for c in detect_cuts(memory.frame_features()))
+        tracks = split_at_cuts(memory.raw_tracks(), cuts)
+        actors = build_actors(tracks, similarity_threshold=settings.reid_threshold,
+                              min_track_frames=settings.min_track_frames)
+        write_json_atomic(
+            self.directory / f"actors-{run_id}.json",
+            {"cuts": cuts, "tracks": [t.to_dict() for t in tracks], "actors": [a.to_dict() for a in actors]},
+        )
+        summary = {"tracks": len(tracks), "actors": len(actors), "cuts": len(cuts)}
+        self.commit("actors", key, run_id, started, summary)
+
+    def triggers(self, key: str, settings: Settings) -> None:
+        """Fuse shot boundaries, novelty, actors entering/leaving and speech onsets into budgeted triggers."""
+        from memory.video_memory import VideoMemory
+        from models.triggers import actor_intervals_of, detect_triggers
+
+        started, run_id = time.perf_counter(), _run_id()
+        memory = VideoMemory(settings, self.manifest)
+        features = memory.frame_features()
+        clip_times, clip_vectors = memory.frame_vectors()
+        head = _trigger_head(settings, self.models)
+        triggers = detect_triggers(
+            features,
+            clip_times=clip_times,
+            clip_vectors=clip_vectors,
+            actor_intervals=actor_intervals_of(memory.actors()),
+            speech=memory.transcript(),
+            segment_bounds=[(s.t0, s.t1) for s in memory.segments()],
+            fps=self.ref.fps,
+            threshold=settings.trigger_threshold,
+            budget=settings.trigger_budget,
+            head=head,
+        )
+        write_json_atomic(self.directory / f"triggers-{run_id}.json", [t.to_dict() for t in triggers])
+        triggered = {s.index for s in memory.segments() for t in triggers if s.t0 <= t.timestamp < s.t1}
+        summary = {
+            "triggers": len(triggers),
+            "frames_analyzed": len(features),
+            "triggered_segments": len(triggered),
+            "segments": len(memory.segments()),
+            "head": str(settings.trigger_head) if head is not None else None,
+        }
+        self.commit("triggers", key, run_id, started, summary)
+
+
+def _trigger_head(settings: Settings, models: ModelCache) -> Any:
+    """The configured trained head, checked against the features this run can give it."""
+    if settings.trigger_head is None:
+        return None
+    from models.trigger_head import checkpoint_feature, feature_dim, load_trigger_head
+
+    feature = checkpoint_feature(settings.trigger_head)
+    clip = models.clip() if feature == "clip" else None
+    if feature == "clip" and clip is None:
+        raise ModelUnavailable(f"{settings.trigger_head}: this trigger head needs CLIP, which this profile lacks")
+    return load_trigger_head(settings.trigger_head, feature_dim(feature, clip.dim if clip is not None else 0))
+
+
+def _with_dependents(pending: list[str]) -> list[str]:
+    """Add every stage that reads a pending stage's output (new inputs need a new run), in stage order."""
+    chosen = set(pending)
+    changed = True
+    while changed:
+        changed = False
+        for stage, inputs in DEPENDS.items():
+            if stage not in chosen and chosen & set(inputs):
+                chosen.add(stage)
+                changed = True
+    return [stage for stage in STAGES if stage in chosen]
+
 
 def _run_id() -> str:
     return uuid.uuid4().hex[:12]
@@ -299,16 +411,19 @@ def ingest_video(
     if manifest is None:
         manifest = Manifest(video=ref)
     manifest.video = ref
-    if "transcript" in pending and "transcript_index" not in pending:
-        pending.insert(1, "transcript_index")  # new spans need new vectors even under the same key
+    pending = _with_dependents(pending)
     run = _Run(layout, manifest, models, progress)
     if "transcript" in pending:
         run.transcript(keys["transcript"])
     if "transcript_index" in pending:
         run.transcript_index(keys["transcript_index"])
-    visual = [stage for stage in ("segments", "tracks") if stage in pending]
+    visual = [stage for stage in VISUAL_STAGES if stage in pending]
     if visual:
         run.visual(keys, visual, settings)
+    if "actors" in pending:
+        run.actors(keys["actors"], settings)
+    if "triggers" in pending:
+        run.triggers(keys["triggers"], settings)
     remember(layout, path, digest)
     reused = [stage for stage in STAGES if stage not in pending]
     return IngestReport(ref, pending, reused, manifest_notes(manifest), time.perf_counter() - started)

@@ -13,7 +13,7 @@ from memory.store import VectorStore, run_filter
 from memory.text_search import bm25_scores, reciprocal_rank_fusion
 from memory.video_memory import VideoMemory
 from models.loader import ModelCache
-from models.types import Evidence, Track
+from models.types import Actor, Evidence, format_timestamp
 
 DENSE_MIN_SIMILARITY = 0.35
 """all-MiniLM-L6-v2 cosine above which a transcript span counts as about the query (paraphrases
@@ -90,30 +90,38 @@ def search_segments(memory: VideoMemory, query: str, models: ModelCache, top_k: 
     ]
 
 
-def describe_track(track: Track) -> str:
-    """One line about a track: what, when, how sure."""
-    return f"{track.label} #{track.track_id} ({len(track.times)} sampled frames, mean confidence {track.mean_confidence:.2f})"
+def describe_actor(actor: Actor) -> str:
+    """One line about an actor: who, every on-screen interval, and what they do."""
+    spans = ", ".join(f"[{format_timestamp(a)}]-[{format_timestamp(b)}]" for a, b in actor.intervals)
+    text = f"{actor.label} (actor {actor.actor_id}) on screen {spans}"
+    moves = [b for b in actor.behaviours if b.t1 - b.t0 > 0]
+    if moves:
+        text += "; " + ", ".join(
+            f"{b.label.replace('_', ' ')} [{format_timestamp(b.t0)}]-[{format_timestamp(b.t1)}]" for b in moves[:4]
+        )
+    return text
 
 
-def track_evidence(memory: VideoMemory, label: str | None = "person", t_range: tuple[float, float] | None = None) -> list[Evidence]:
-    """Tracks (of `label`, overlapping `t_range`) as evidence, by first appearance."""
+def actor_evidence(
+    memory: VideoMemory, label: str | None = "person", t_range: tuple[float, float] | None = None
+) -> list[Evidence]:
+    """Actors (of `label`, on screen during `t_range`) as evidence, by first appearance."""
     evidence: list[Evidence] = []
-    for track in memory.tracks():
-        if label is not None and track.label != label:
+    for actor in memory.actors():
+        if label is not None and actor.label != label:
             continue
-        if t_range is not None and (track.t1 < t_range[0] or track.t0 > t_range[1]):
+        if t_range is not None and not any(a <= t_range[1] and b >= t_range[0] for a, b in actor.intervals):
             continue
-        areas = [(x2 - x1) * (y2 - y1) for x1, y1, x2, y2 in track.boxes]
         evidence.append(
             Evidence(
-                kind="track",
+                kind="actor",
                 video_id=memory.video_id,
-                t0=track.t0,
-                t1=track.t1,
-                text=describe_track(track),
-                score=round(track.mean_confidence, 4),
+                t0=actor.t0,
+                t1=actor.t1,
+                text=describe_actor(actor),
+                score=1.0,
                 source="query_actors",
-                keyframe=track.times[int(np.argmax(areas))],
+                keyframe=actor.keyframe,
             )
         )
     return evidence

@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from memory.hashes import file_hash
 from memory.layout import DataLayout, read_json
 from memory.manifest import Manifest
 from memory.segments import SegmentRecord
-from models.errors import InvalidRequest
+from models.errors import InvalidRequest, MemoryCorrupt
 from models.settings import Settings
-from models.types import Track, TranscriptSpan, VideoRef
+from models.types import Actor, Track, TranscriptSpan, Trigger, VideoRef
 from models.video import check_path
+
+if TYPE_CHECKING:
+    from models.frame_features import FrameFeatures
 
 
 class VideoMemory:
@@ -70,8 +75,21 @@ class VideoMemory:
         return [SegmentRecord(**item) for item in self._stage_file("segments")]
 
     @functools.cached_property
-    def _tracks(self) -> list[Track]:
+    def _raw_tracks(self) -> list[Track]:
         return [Track.from_dict(item) for item in self._stage_file("tracks")]
+
+    @functools.cached_property
+    def _actor_file(self) -> dict[str, Any]:
+        data = self._stage_file("actors")
+        return data if isinstance(data, dict) else {"cuts": [], "tracks": None, "actors": []}
+
+    @functools.cached_property
+    def _actors(self) -> list[Actor]:
+        return [Actor.from_dict(item) for item in self._actor_file["actors"]]
+
+    @functools.cached_property
+    def _triggers(self) -> list[Trigger]:
+        return [Trigger.from_dict(item) for item in self._stage_file("triggers")]
 
     def transcript(self) -> list[TranscriptSpan]:
         """Speech spans in time order (empty when there is no speech or no speech model)."""
@@ -81,6 +99,44 @@ class VideoMemory:
         """Fixed-length segments in time order."""
         return self._segments
 
+    def raw_tracks(self) -> list[Track]:
+        """Tracks as the tracker produced them (one id may span a shot cut)."""
+        return self._raw_tracks
+
     def tracks(self) -> list[Track]:
-        """Tracked objects (people in the offline profile), by first appearance."""
-        return self._tracks
+        """Tracks split at shot cuts (the actors' building blocks), or the raw tracks before that stage."""
+        split = self._actor_file.get("tracks")
+        return [Track.from_dict(item) for item in split] if split is not None else self._raw_tracks
+
+    def actors(self) -> list[Actor]:
+        """Individuals: tracks merged by re-identification, with on-screen intervals and behaviours."""
+        return self._actors
+
+    def shot_cuts(self) -> list[float]:
+        """Times of the hard cuts found in the video."""
+        return list(self._actor_file.get("cuts", []))
+
+    def triggers(self) -> list[Trigger]:
+        """The moments selected for expensive analysis, by time."""
+        return self._triggers
+
+    def frame_features(self) -> "FrameFeatures":
+        """Per-frame colour histograms and thumbnails (empty before the `frames` stage)."""
+        from models.frame_features import FrameFeatures
+
+        run_id = self.run_id("frames")
+        if run_id is None:
+            return FrameFeatures.empty()
+        return FrameFeatures.load(self.directory / f"frames-{run_id}.npz")
+
+    def frame_vectors(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(times, CLIP frame embeddings) sampled for segments; (None, None) without CLIP."""
+        run_id = self.run_id("segments")
+        path = self.directory / f"segments-{run_id}-frames.npz"
+        if run_id is None or not path.is_file():
+            return None, None
+        try:
+            with np.load(path) as data:
+                return data["times"], data["vectors"]
+        except (OSError, ValueError, KeyError) as error:
+            raise MemoryCorrupt(f"{path}: frame embeddings are damaged; re-ingest the video") from error

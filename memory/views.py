@@ -38,5 +38,50 @@ def transcript_view(memory: VideoMemory) -> dict[str, Any]:
     }
 
 
-VIEWS: dict[str, Callable[[VideoMemory], dict[str, Any]]] = {"transcript": transcript_view}
+def triggers_view(memory: VideoMemory) -> dict[str, Any]:
+    """The seed's trigger JSON: video_path, num_frames_analyzed, num_triggers_detected, triggers, video_summary."""
+    from models.triggers import trigger_report
+
+    summary = memory.summary("triggers")
+    view = trigger_report(memory.ref.path, int(summary.get("frames_analyzed", 0)), memory.triggers())
+    view["triggered_segments"] = summary.get("triggered_segments", 0)
+    view["num_segments"] = summary.get("segments", len(memory.segments()))
+    return view
+
+
+def actors_view(memory: VideoMemory) -> dict[str, Any]:
+    """`{"actors": [{id, tracks: [{id, t0, t1, boxes}], intervals, behaviours, keyframe}]}` plus counts."""
+    tracks = {t.track_id: t for t in memory.tracks()}
+    actors = []
+    for actor in memory.actors():
+        members = [tracks[i] for i in actor.track_ids if i in tracks]
+        actors.append(
+            {
+                "id": actor.actor_id,
+                "label": actor.label,
+                "tracks": [
+                    {"id": t.track_id, "t0": t.t0, "t1": t.t1, "boxes": [[round(v, 1) for v in b] for b in t.boxes]}
+                    for t in members
+                ],
+                "intervals": [list(i) for i in actor.intervals],
+                "screen_time": round(actor.screen_time, 3),
+                "behaviours": [b.to_dict() for b in actor.behaviours],
+                "keyframe": actor.keyframe,
+            }
+        )
+    return {
+        "video_path": str(memory.ref.path),
+        "num_raw_tracks": len(memory.raw_tracks()),
+        "num_tracks": len(tracks),
+        "num_actors": len(actors),
+        "shot_cuts": memory.shot_cuts(),
+        "actors": actors,
+    }
+
+
+VIEWS: dict[str, Callable[[VideoMemory], dict[str, Any]]] = {
+    "transcript": transcript_view,
+    "triggers": triggers_view,
+    "actors": actors_view,
+}
 """View name -> builder, as offered by `main.py inspect --what`."""

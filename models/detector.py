@@ -1,7 +1,9 @@
 """Object detection and tracking: ultralytics YOLO + ByteTrack over sampled frames -> `Track`s.
 
 One `Detector` per process; one `TrackingSession` per video at a time, fed batches of frames in time
-order (the tracker's state lives in the model's predictor, so starting a session resets it).
+order (the tracker's state lives in the model's predictor, so starting a session resets it). While the
+frames are at hand the session also samples each track's appearance (CLIP crop embeddings when an
+encoder is given, else the colour/texture descriptor of models.appearance) for re-identification.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ import logging
 import math
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from models.appearance import crop_descriptors, crops, normalise
 from models.device import pick_device
 from models.errors import ModelUnavailable
 from models.registry import REAL_DETECTOR, ModelSpec
@@ -40,6 +43,16 @@ PERSON = "person"
 TINY_CONFIG = "yolov8n.yaml"
 TINY_SCALE = (0.33, 0.0625, 256)
 """depth, width, max_channels of the `tiny` detector: yolov8n's depth, a quarter of its width."""
+APPEARANCE_FIRST_SAMPLES = 8
+"""A track's first detections all get an appearance sample: short tracks need every view they have."""
+APPEARANCE_INTERVAL_S = 1.0
+"""After those, one sample a second: even cover of long tracks (so a part split off at a cut has its
+own samples) at a bounded cost (CLIP on CPU is ~20 ms a crop; the colour descriptor ~0.1 ms)."""
+EMBED_CROP_SIZE = (224, 224)
+"""(width, height) of the crops given to an image encoder: CLIP's input, boxes widened to keep their aspect."""
+
+CropEmbedder = Callable[[np.ndarray], np.ndarray]
+"""(M, H, W, 3) RGB uint8 crops -> (M, D) embeddings, e.g. a CLIP image encoder's `encode_images`."""
 
 
 def choose_imgsz(width: int, height: int, override: int | None = None) -> int:
@@ -157,10 +170,22 @@ class _TrackRecord:
     boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
     confidences: list[float] = field(default_factory=list)
     keypoints: list[tuple[tuple[float, float, float], ...]] = field(default_factory=list)
+    samples: list[np.ndarray | None] = field(default_factory=list)
+    """Aligned with `times`: the appearance vector of that detection's crop, or None where none was taken."""
+    sampled: int = 0
+    """Detections queued for an appearance sample so far (their vectors may still be pending)."""
+    last_sample: float = -math.inf
+
+    def wants_sample(self, time: float) -> bool:
+        """Whether the detection at `time` should get an appearance sample (see APPEARANCE_*)."""
+        due = time - self.last_sample >= APPEARANCE_INTERVAL_S - 1e-6
+        return self.sampled < APPEARANCE_FIRST_SAMPLES or due
 
     def to_track(self, track_id: int) -> Track:
-        """Freeze into a Track; the label is the class seen most often on the track."""
+        """Freeze into a Track; the label is the class seen most often, the appearance its samples' mean."""
         label = Counter(self.labels).most_common(1)[0][0]
+        taken = [v for v in self.samples if v is not None]
+        mean = normalise(np.mean(taken, axis=0)) if taken else np.zeros(0)
         return Track(
             track_id=track_id,
             label=label,
@@ -168,7 +193,24 @@ class _TrackRecord:
             boxes=tuple(self.boxes),
             confidences=tuple(self.confidences),
             keypoints=tuple(self.keypoints),
+            appearance=_rounded(mean),
+            samples_appearance=tuple(() if v is None else _rounded(v) for v in self.samples) if taken else (),
         )
+
+
+def _rounded(vector: np.ndarray) -> tuple[float, ...]:
+    """A vector as plain floats rounded to 5 decimals: compact JSON, far below descriptor noise."""
+    return tuple(round(float(v), 5) for v in vector)
+
+
+@dataclass(frozen=True)
+class _PendingSample:
+    """A detection waiting for its appearance vector: where to store it and which crop to take."""
+
+    record: _TrackRecord
+    position: int
+    frame: int
+    box: tuple[float, float, float, float]
 
 
 class Detector:
@@ -189,18 +231,27 @@ class Detector:
             self.classes = [i for i, name in self.names.items() if name == PERSON] or None
         self._active: TrackingSession | None = None
 
-    def session(self, imgsz: int | None = None) -> "TrackingSession":
-        """Start tracking a new video: resets the tracker, so ids and history start afresh."""
-        session = TrackingSession(self, imgsz)
+    def session(self, imgsz: int | None = None, embed_crops: CropEmbedder | None = None) -> "TrackingSession":
+        """Start tracking a new video: resets the tracker, so ids and history start afresh.
+
+        `embed_crops` (a CLIP image encoder) embeds the track crops for re-identification; without it the
+        colour/texture descriptor of models.appearance is used.
+        """
+        session = TrackingSession(self, imgsz, embed_crops)
         self._active = session
         predictor = getattr(self.model, "predictor", None)
         for tracker in getattr(predictor, "trackers", None) or ():
             tracker.reset()
         return session
 
-    def track(self, frames_batches: Iterable[tuple[np.ndarray, np.ndarray]], imgsz: int | None = None) -> list[Track]:
+    def track(
+        self,
+        frames_batches: Iterable[tuple[np.ndarray, np.ndarray]],
+        imgsz: int | None = None,
+        embed_crops: CropEmbedder | None = None,
+    ) -> list[Track]:
         """Track objects through one video's (times, RGB NHWC uint8 frames) batches, in time order."""
-        session = self.session(imgsz)
+        session = self.session(imgsz, embed_crops)
         for times, frames in frames_batches:
             session.update(times, frames)
         return session.finish()
@@ -223,9 +274,11 @@ class Detector:
 class TrackingSession:
     """Incremental tracking of one video: `update` with batches in time order, then `finish`."""
 
-    def __init__(self, detector: Detector, imgsz: int | None = None) -> None:
+    def __init__(self, detector: Detector, imgsz: int | None = None, embed_crops: CropEmbedder | None = None) -> None:
         self.detector = detector
         self.imgsz = imgsz if imgsz is not None else detector.settings.detector_imgsz
+        self.embed_crops = embed_crops
+        """Image encoder for track crops; None uses the colour/texture descriptor."""
         self.frame_size: tuple[int, int] | None = None
         """(width, height) of the frames, set by the first batch."""
         self._records: dict[int, _TrackRecord] = {}
@@ -254,18 +307,32 @@ class TrackingSession:
                 chunk = frames[start : start + step]
                 bgr = list(np.ascontiguousarray(chunk[..., ::-1]))  # ultralytics expects OpenCV's BGR
                 results = self.detector._run(bgr, self.imgsz)
-                for time, result in zip(times[start : start + step], results):
-                    seen.append(self._collect(float(time), result, width, height))
+                pending: list[_PendingSample] = []
+                for frame, (time, result) in enumerate(zip(times[start : start + step], results)):
+                    seen.append(self._collect(float(time), result, width, height, frame, pending))
+                self._sample(chunk, pending)
         return seen
 
     def finish(self) -> list[Track]:
-        """The tracks seen on at least settings.min_track_frames frames, by first appearance."""
+        """Every track seen, by first appearance, short ones included: flicker or a glimpse of someone is
+        for the actor builder to judge (settings.min_track_frames), never dropped silently here."""
         self._finished = True
         if self.detector._active is self:
             self.detector._active = None
-        minimum = self.detector.settings.min_track_frames
-        tracks = [r.to_track(i) for i, r in self._records.items() if len(r.times) >= minimum]
+        tracks = [r.to_track(i) for i, r in self._records.items()]
         return sorted(tracks, key=lambda t: (t.t0, t.track_id))
+
+    def _sample(self, frames: np.ndarray, pending: list[_PendingSample]) -> None:
+        """Compute the appearance of the pending detections' crops in one batch and store them."""
+        if not pending:
+            return
+        boxes = np.array([(p.frame, *p.box) for p in pending], dtype=np.float64)
+        if self.embed_crops is not None:
+            vectors = np.asarray(self.embed_crops(crops(frames, boxes, EMBED_CROP_SIZE, keep_aspect=True)))
+        else:
+            vectors = crop_descriptors(frames, boxes)
+        for sample, vector in zip(pending, normalise(vectors)):
+            sample.record.samples[sample.position] = vector
 
     def _check(self, times: np.ndarray, frames: np.ndarray) -> None:
         """Reject batches the tracker cannot use: stale session, wrong layout, or frames out of order."""
@@ -280,8 +347,11 @@ class TrackingSession:
         if len(times) and (np.any(np.diff(times) <= 0) or times[0] <= self._last_time):
             raise ValueError("frames must arrive in strictly increasing time order")
 
-    def _collect(self, time: float, result: "Results", width: int, height: int) -> tuple[int, ...]:
-        """Append one frame's tracked boxes (and keypoints) to their tracks; returns the ids on the frame."""
+    def _collect(
+        self, time: float, result: "Results", width: int, height: int, frame: int, pending: list[_PendingSample]
+    ) -> tuple[int, ...]:
+        """Append one frame's tracked boxes (and keypoints) to their tracks, queueing the detections due an
+        appearance sample in `pending`; returns the ids on the frame."""
         boxes = result.boxes
         if boxes is None or boxes.id is None or len(boxes) == 0:
             return ()  # no confirmed track on this frame (raw detections are not tracks)
@@ -297,9 +367,14 @@ class TrackingSession:
         names = self.detector.names
         for row, track_id in enumerate(ids):
             record = self._records.setdefault(track_id, _TrackRecord())
+            box: tuple[float, float, float, float] = tuple(round(float(v), 2) for v in xyxy[row])  # type: ignore[assignment]
+            if record.wants_sample(time):
+                pending.append(_PendingSample(record, len(record.times), frame, box))
+                record.sampled, record.last_sample = record.sampled + 1, time
+            record.samples.append(None)
             record.labels.append(names.get(classes[row], str(classes[row])))
             record.times.append(time)
-            record.boxes.append(tuple(round(float(v), 2) for v in xyxy[row]))  # type: ignore[arg-type]
+            record.boxes.append(box)
             record.confidences.append(round(float(confidences[row]), 4))
             if points is not None:
                 record.keypoints.append(tuple(_keypoint(point) for point in points[row]))

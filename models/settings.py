@@ -57,6 +57,16 @@ class Settings(BaseSettings):
     """Minimum detection confidence kept by the tracker."""
     min_track_frames: int = Field(default=3, ge=1)
     """Tracks seen on fewer sampled frames are dropped as flicker."""
+    trigger_fps: float = Field(default=5.0, gt=0.0)
+    """Frames per second described for trigger and shot-boundary detection."""
+    trigger_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    """Minimum fused confidence of a trigger."""
+    trigger_budget: float = Field(default=0.25, ge=0.0, le=1.0)
+    """At most this fraction of segments may hold a trigger (lowest confidence dropped first)."""
+    trigger_head: Path | None = None
+    """A checkpoint from `main.py train-triggers`; adds the `trained_head` reason when set."""
+    reid_threshold: float = Field(default=0.85, ge=-1.0, le=1.0)
+    """Appearance cosine similarity above which two tracks may be the same actor."""
     asr_language: str | None = None
     """Spoken language hint for ASR; None lets the model detect it (English-only models ignore it)."""
     asr_chunk_seconds: float = Field(default=300.0, ge=30.0)

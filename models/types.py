@@ -91,6 +91,9 @@ class Track:
     """Per sampled frame, the pose keypoints (x, y, visibility) of the box; empty for non-pose models."""
     appearance: tuple[float, ...] = ()
     """Unit-length appearance embedding of the track's crops (CLIP or colour/texture); used for re-id."""
+    samples_appearance: tuple[tuple[float, ...], ...] = ()
+    """Aligned with `times`: the appearance vector of that frame's crop, or () where none was taken; lets
+    a track split at a shot cut recompute each part's `appearance`. Empty when no samples were kept."""
 
     @property
     def t0(self) -> float:
@@ -113,6 +116,7 @@ class Track:
             "confidences": list(self.confidences),
             "keypoints": [[list(p) for p in person] for person in self.keypoints],
             "appearance": list(self.appearance),
+            "samples_appearance": [list(s) for s in self.samples_appearance],
         }
 
     @classmethod
@@ -125,6 +129,7 @@ class Track:
             confidences=tuple(data["confidences"]),
             keypoints=tuple(tuple(tuple(p) for p in person) for person in data.get("keypoints", ())),  # type: ignore[misc]
             appearance=tuple(data.get("appearance", ())),
+            samples_appearance=tuple(tuple(s) for s in data.get("samples_appearance", ())),
         )
 
 
@@ -238,7 +243,7 @@ class Segment:
     actors: list[int] = field(default_factory=list)
 
 
-EvidenceKind = Literal["transcript", "segment", "track", "caption", "note"]
+EvidenceKind = Literal["transcript", "segment", "actor", "caption", "note"]
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ def test_absent_topics_are_reported_as_absent(offline_memory: IngestedSample, qu
 @pytest.mark.parametrize("question", ["Who appears in the video, and when?", "Is anyone on screen?"])
 def test_people_are_placed_where_the_photos_show_them(offline_memory: IngestedSample, question: str) -> None:
     answer = ask(offline_memory.video.path, question, settings=offline_memory.settings, models=offline_memory.models)
-    people = [e for e in answer.evidence if e.kind == "track"]
+    people = [e for e in answer.evidence if e.kind == "actor"]
     assert people, answer.text
     person_scenes = [s for s in offline_memory.video.scenes if s.shows_person]
     first, last = min(s.t0 for s in person_scenes), max(s.t1 for s in person_scenes)

@@ -147,12 +147,14 @@ def test_pose_model_tracks_pedestrians_in_vtest(
     persistent = [t for t in tracks if len(t.times) >= 5]
     assert len(persistent) >= 2, f"track ids did not persist: lengths {[len(t.times) for t in tracks]}"
     assert [t.t0 for t in tracks] == sorted(t.t0 for t in tracks)
+    short = [t for t in tracks if len(t.times) < offline_settings.min_track_frames]
+    assert len(short) < len(persistent), "short tracks are kept, but they should be the exception"
 
     heights, widths = [], []
     for track in tracks:
         n = len(track.times)
-        assert n >= offline_settings.min_track_frames
-        assert len(track.boxes) == len(track.confidences) == len(track.keypoints) == n
+        assert n >= 1
+        assert len(track.boxes) == len(track.confidences) == len(track.keypoints) == len(track.samples_appearance) == n
         assert list(track.times) == sorted(set(track.times)) and set(track.times) <= set(sampled)
         assert all(c >= offline_settings.detector_confidence for c in track.confidences)
         for (x1, y1, x2, y2), points in zip(track.boxes, track.keypoints):
@@ -167,6 +169,48 @@ def test_pose_model_tracks_pedestrians_in_vtest(
             assert track.track_id in per_frame[sampled.index(time)]
     assert np.median(np.array(heights) / np.array(widths)) > 1.5, "pedestrian boxes should be upright"
     assert network_attempts == [], f"loading or tracking tried the network: {network_attempts}"
+
+
+def test_tracks_carry_their_appearance(pose_tracks: tuple[list[Track], list[tuple[int, ...]]]) -> None:
+    from models.appearance import DESCRIPTOR_DIM
+    from models.detector import APPEARANCE_FIRST_SAMPLES, APPEARANCE_INTERVAL_S
+
+    tracks, _ = pose_tracks
+    for track in tracks:
+        due: list[float] = []  # the first detections, then one a second
+        for time in track.times:
+            if len(due) < APPEARANCE_FIRST_SAMPLES or time - due[-1] >= APPEARANCE_INTERVAL_S - 1e-6:
+                due.append(time)
+        assert [t for t, s in zip(track.times, track.samples_appearance) if s] == due
+        samples = [np.array(s) for s in track.samples_appearance if s]
+        assert all(s.shape == (DESCRIPTOR_DIM,) and abs(np.linalg.norm(s) - 1) < 1e-4 for s in samples)
+        mean = np.mean(samples, axis=0)
+        assert np.allclose(track.appearance, mean / np.linalg.norm(mean), atol=1e-4)
+        assert Track.from_dict(track.to_dict()) == track
+    # one pedestrian's views resemble each other more than they resemble other pedestrians
+    persistent = [t for t in tracks if len(t.times) >= 5]
+    within = [float(np.dot(s, t.appearance)) for t in persistent for s in t.samples_appearance if s]
+    between = [float(np.dot(a.appearance, b.appearance)) for a in persistent for b in persistent if a is not b]
+    assert np.median(within) > np.median(between), (np.median(within), np.median(between))
+
+
+def test_session_embeds_crops_with_the_given_encoder(
+    pose_detector: "Detector", vtest: tuple[VideoRef, Batches]
+) -> None:
+    from models.detector import EMBED_CROP_SIZE
+
+    batches: list[tuple[int, ...]] = []
+
+    def mean_colour(crops: np.ndarray) -> np.ndarray:
+        """A real if crude image encoder: each crop's mean RGB (stands in for CLIP's encode_images)."""
+        batches.append(crops.shape)
+        return crops.reshape(len(crops), -1, 3).mean(axis=1)
+
+    times, frames = vtest[1][0]
+    tracks = pose_detector.track([(times[:4], frames[:4])], imgsz=960, embed_crops=mean_colour)
+    assert tracks and batches and all(shape[1:] == (EMBED_CROP_SIZE[1], EMBED_CROP_SIZE[0], 3) for shape in batches)
+    assert sum(shape[0] for shape in batches) == sum(len(t.times) for t in tracks)  # < 8 each: all sampled
+    assert all(len(t.appearance) == 3 and abs(np.linalg.norm(t.appearance) - 1) < 1e-4 for t in tracks)
 
 
 def test_new_session_resets_tracker_and_batching_does_not_matter(
@@ -194,7 +238,8 @@ def test_session_rejects_misuse(pose_detector: "Detector", vtest: tuple[VideoRef
     session.update(times[1:2], frames[1:2])
     with pytest.raises(ValueError, match="increasing time"):
         session.update(times[:1], frames[:1])
-    assert session.finish() == []  # one frame is below min_track_frames
+    kept = session.finish()  # one-frame tracks are kept: the actor builder judges them
+    assert all(len(t.times) == 1 and t.times[0] == times[1] for t in kept)
     with pytest.raises(RuntimeError, match="finished"):
         session.update(times[2:3], frames[2:3])
 

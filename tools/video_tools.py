@@ -9,7 +9,7 @@ from __future__ import annotations
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
-from memory.retrieval import search_segments, search_transcript, track_evidence
+from memory.retrieval import actor_evidence, search_segments, search_transcript
 from memory.video_memory import VideoMemory
 from models.loader import ModelCache
 from models.types import Evidence, format_timestamp
@@ -50,7 +50,7 @@ def build_tools(memory: VideoMemory, models: ModelCache) -> list[BaseTool]:
 
     def actors_tool(label: str = "person", t0: float | None = None, t1: float | None = None) -> tuple[str, list[Evidence]]:
         window = (t0 or 0.0, t1 if t1 is not None else memory.ref.duration) if (t0 is not None or t1 is not None) else None
-        found = track_evidence(memory, label, window)
+        found = actor_evidence(memory, label, window)
         return render_evidence(found), found
 
     tools: list[BaseTool] = [
@@ -64,7 +64,7 @@ def build_tools(memory: VideoMemory, models: ModelCache) -> list[BaseTool]:
         StructuredTool.from_function(
             actors_tool,
             name="query_actors",
-            description="List tracked people (or another object class) on screen, with when they appear.",
+            description="List the people (or another object class) on screen: each actor, when they appear, what they do.",
             args_schema=ActorArgs,
             response_format="content_and_artifact",
         ),
