@@ -24,6 +24,8 @@ EXAMPLES = """examples:
   python main.py ask talk.mp4 "What does the speaker say about the budget?"
   python main.py ask talk.mp4 "Who appears on screen?" --json
   python main.py inspect talk.mp4 --what transcript --json
+  python main.py inspect talk.mp4 --what triggers --json
+  python main.py train-triggers annotations.json --out head.pt
   python main.py demo
 
 exit codes: 0 ok, 1 internal error, 2 bad input (unreadable video, bad request),
@@ -140,6 +142,28 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_triggers(args: argparse.Namespace) -> int:
+    """Train the optional trigger head on annotated trigger times and save a checkpoint."""
+    from models.trigger_head import train_trigger_head
+
+    settings = _settings(args)
+    annotations = Path(args.annotations).expanduser()
+    out = Path(args.out).expanduser() if args.out else settings.data_dir / "trigger-heads" / f"{annotations.stem}.pt"
+    with _progress(args) as progress:
+        report = train_trigger_head(
+            annotations, settings, out_path=out, epochs=args.epochs, lr=args.lr, progress=progress.notice
+        )
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(f"trained on {report.videos} videos, {report.frames} frames ({report.positives} positive) "
+              f"in {report.seconds:.1f} s on {report.device}")
+        print(f"training-frame precision {report.precision:.2f}, recall {report.recall:.2f}, "
+              f"annotated events found {report.event_recall:.0%}")
+        print(f"checkpoint: {report.path}\nuse it with: export VIDSAGE_TRIGGER_HEAD={report.path}")
+    return 0
+
+
 DEMO_QUESTIONS = (
     "What does the narrator say about the budget?",
     "Who appears in the video, and when?",
@@ -213,6 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--what", choices=["transcript", "triggers", "actors"], default="transcript",
                          help="which view (default transcript)")
     inspect.set_defaults(run=cmd_inspect)
+
+    train = commands.add_parser("train-triggers", parents=[common], help="train the optional trigger head")
+    train.add_argument("annotations", help="annotations JSON (format in the README)")
+    train.add_argument("--out", help="checkpoint path (default DATA_DIR/trigger-heads/NAME.pt)")
+    train.add_argument("--epochs", type=int, default=40, help="training epochs (default 40)")
+    train.add_argument("--lr", type=float, default=3e-3, help="learning rate (default 3e-3)")
+    train.set_defaults(run=cmd_train_triggers)
 
     demo = commands.add_parser("demo", parents=[common], help="offline demo on a generated sample video")
     demo.add_argument("--out", default="build/demo", help="where to write the sample video (default build/demo)")
