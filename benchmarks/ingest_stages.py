@@ -133,6 +133,24 @@ def run(video: Path, profile: str, seconds: float | None, clip_choice: str, dete
         tracks, took = timed(track)
         results.append(StageResult(f"detect+track ({detector.spec.description})", len(union), "frames", took, span))
 
+    from models.frame_features import FrameFeatures, compute_frame_features
+    from models.triggers import detect_cuts, detect_triggers
+
+    def describe() -> FrameFeatures:
+        return FrameFeatures.concat(compute_frame_features(t, f) for t, f in batches)
+
+    features, took_features = timed(describe)
+    results.append(StageResult("frame descriptors (histogram + thumbnail)", len(features), "frames", took_features, span))
+    if detector is not None:
+        from models.actors import build_actors, split_at_cuts
+
+        actors, took = timed(lambda: build_actors(split_at_cuts(tracks, [c.time for c in detect_cuts(features)])))
+        results.append(StageResult(f"actors (re-id + behaviours, {len(actors)} from {len(tracks)} tracks)",
+                                   len(tracks), "tracks", took, span))
+    bounds = [(t, min(span, t + settings.segment_seconds)) for t in np.arange(0, span, settings.segment_seconds)]
+    triggers, took = timed(lambda: detect_triggers(features, segment_bounds=bounds, fps=ref.fps))
+    results.append(StageResult(f"triggers ({len(triggers)} found)", len(features), "frames", took, span))
+
     clip = _random_clip(settings) if clip_choice == "random-vit-b-32" else models.clip()
     if clip is not None:
         frames = np.concatenate([f for _, f in batches])
