@@ -130,6 +130,9 @@ def run(video: Path, profile: str, seconds: float | None, clip_choice: str, dete
                 session.update(times, frames)
             return session.finish()
 
+        warm = detector.session()
+        warm.update(*batches[0])
+        warm.finish()
         tracks, took = timed(track)
         results.append(StageResult(f"detect+track ({detector.spec.description})", len(union), "frames", took, span))
 
