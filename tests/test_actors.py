@@ -131,7 +131,7 @@ def test_real_pose_output_gives_walking_then_not_walking(reenter: tuple[ReidVide
     assert any(b.label == "walking" and b.t0 < arrived for b in later), later
     assert not any(b.label == "walking" and b.t1 > arrived + 1.0 for b in later), later
     # waist-up photo: no knees, so neither sitting nor standing can be told
-    assert not any(b.label in ("sitting", "standing") for b in later + list(behaviours(first)))
+    assert not any(b.label in ("sitting", "standing") for b in (*later, *behaviours(first)))
     assert build_actors(tracks)[0].behaviours == behaviours(tracks)
 
 
