@@ -30,6 +30,8 @@ class VideoRef:
     num_frames: int
     audio_duration: float
     """Seconds of audio actually present; 0 when the file has no audio track."""
+    decoder: str = "decord"
+    """Frame decoder that reads this file: `decord` (random access) or `pyav` (formats decord lacks)."""
 
     @property
     def has_audio(self) -> bool:

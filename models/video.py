@@ -7,10 +7,13 @@ Validation demuxes every packet once, so a truncated file whose index still clai
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -56,6 +59,7 @@ class _Demuxed:
     height: int
     video: _StreamExtent
     audio: _StreamExtent | None
+    video_packets: int
 
 
 def _demux_extents(path: Path) -> _Demuxed:
@@ -70,6 +74,8 @@ def _demux_extents(path: Path) -> _Demuxed:
         if not container.streams.video:
             raise VideoUnreadable(f"{path}: contains no video stream")
         video = container.streams.video[0]
+        if _is_still_image(container.format.name, video):
+            raise VideoUnreadable(f"{path}: is a still image, not a video")
         audio = container.streams.audio[0] if container.streams.audio else None
         fps = float(video.average_rate or video.guessed_rate or 0.0)
         width, height = int(video.codec_context.width or 0), int(video.codec_context.height or 0)
@@ -82,6 +88,7 @@ def _demux_extents(path: Path) -> _Demuxed:
                 return float(stream.duration * stream.time_base)
             return container_duration
 
+        video_packets = 0
         ends: dict[int, float] = {}
         starts: dict[int, float] = {}
         packets = 0
@@ -91,6 +98,7 @@ def _demux_extents(path: Path) -> _Demuxed:
                 if packet.pts is None or packet.time_base is None:
                     continue
                 packets += 1
+                video_packets += packet.stream.index == video.index
                 start = float(packet.pts * packet.time_base)
                 end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
                 index = packet.stream.index
@@ -104,12 +112,27 @@ def _demux_extents(path: Path) -> _Demuxed:
         audio_extent = None
         if audio is not None and audio.index in ends:
             audio_extent = _StreamExtent(stated(audio), ends[audio.index] - starts[audio.index])
-        return _Demuxed(fps, width, height, video_extent, audio_extent)
+        return _Demuxed(fps, width, height, video_extent, audio_extent, video_packets)
+
+
+_DECORD_PREFIX = re.compile(r"^\[\d\d:\d\d:\d\d\] \S+:\d+: (\[[^\]]*\] )?")
+
+
+_ANIMATED_IMAGE_FORMATS = {"gif", "apng", "webp_pipe"}
+
+
+def _is_still_image(format_name: str, stream: "av.video.stream.VideoStream") -> bool:  # type: ignore[name-defined]  # noqa: F821
+    """Image demuxers (png_pipe, image2, ...) holding one picture: a photo renamed to .mp4."""
+    names = set(format_name.split(","))
+    if names & _ANIMATED_IMAGE_FORMATS:
+        return False
+    return bool(names & {"image2"} or any(n.endswith("_pipe") for n in names)) and (stream.frames or 1) <= 1
 
 
 def _short(error: BaseException) -> str:
+    """The first line of a library error, without decord's timestamp and source-location prefix."""
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return text[:160]
+    return _DECORD_PREFIX.sub("", text)[:160]
 
 
 def _check_truncation(path: Path, name: str, extent: _StreamExtent) -> None:
@@ -128,7 +151,7 @@ def probe(path: Path | str, known_hash: str | None = None) -> VideoRef:
     _check_truncation(path, "video", demuxed.video)
     if demuxed.audio is not None:
         _check_truncation(path, "audio", demuxed.audio)
-    num_frames = _decodable_frame_count(path)
+    decoder, num_frames = _frame_decoder(path, demuxed)
     duration = min(demuxed.video.demuxed, num_frames / demuxed.fps)
     return VideoRef(
         path=path.resolve(),
@@ -139,6 +162,7 @@ def probe(path: Path | str, known_hash: str | None = None) -> VideoRef:
         height=demuxed.height,
         num_frames=num_frames,
         audio_duration=round(demuxed.audio.demuxed, 3) if demuxed.audio else 0.0,
+        decoder=decoder,
     )
 
 
@@ -149,6 +173,31 @@ def _open_reader(path: Path) -> "decord.VideoReader":  # type: ignore[name-defin
         return decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=2)
     except decord.DECORDError as error:
         raise VideoUnreadable(f"{path}: cannot be decoded ({_short(error)})") from error
+
+
+def _frame_decoder(path: Path, demuxed: "_Demuxed") -> tuple[str, int]:
+    """decord when it can read the file (fast random access), else PyAV (AV1, GIF, other formats its
+    bundled FFmpeg lacks); returns the decoder name and the frame count."""
+    import decord
+
+    try:
+        decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
+    except decord.DECORDError:
+        return "pyav", _pyav_frame_count(path, demuxed)
+    return "decord", _decodable_frame_count(path)
+
+
+def _pyav_frame_count(path: Path, demuxed: "_Demuxed") -> int:
+    """Frame count from the demuxed packets, after checking that PyAV decodes a first frame."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            next(container.decode(video=0))
+    except (av.error.FFmpegError, StopIteration) as error:
+        reason = _short(error) if isinstance(error, av.error.FFmpegError) else "no frame decodes"
+        raise VideoUnreadable(f"{path}: video frames cannot be decoded ({reason})") from error
+    return max(1, demuxed.video_packets)
 
 
 def _decodable_frame_count(path: Path) -> int:
@@ -181,6 +230,9 @@ def sample_times(duration: float, fps: float) -> np.ndarray:
 
 def iter_frames(ref: VideoRef, times: Sequence[float], batch_size: int = 32) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Decode the frames nearest to `times` (sorted), `batch_size` at a time: yields (times, RGB uint8 NHWC)."""
+    if ref.decoder == "pyav":
+        yield from _iter_frames_pyav(ref, times, batch_size)
+        return
     import decord
 
     reader = _open_reader(ref.path)
@@ -195,6 +247,47 @@ def iter_frames(ref: VideoRef, times: Sequence[float], batch_size: int = 32) -> 
         yield times_array[start : start + batch_size], frames
 
 
+def _iter_frames_pyav(ref: VideoRef, times: Sequence[float], batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Sequential PyAV decode keeping the frame nearest each requested time (for formats decord lacks).
+
+    A frame that fails to decode is skipped; the previous good frame stands in for it, so one damaged
+    packet does not lose the video.
+    """
+    import av
+
+    times_array = np.asarray(times, dtype=np.float64)
+    wanted = frame_indices(ref, times_array)
+    batch_times: list[float] = []
+    batch_frames: list[np.ndarray] = []
+    cursor = 0
+    last: np.ndarray | None = None
+    with av.open(str(ref.path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for packet in container.demux(stream):
+            try:
+                decoded = packet.decode()
+            except av.error.FFmpegError:
+                continue
+            for frame in decoded:
+                index = int(round(float(frame.time or 0.0) * ref.fps))
+                image = frame.to_ndarray(format="rgb24")
+                while cursor < len(wanted) and wanted[cursor] <= index:
+                    batch_times.append(float(times_array[cursor]))
+                    batch_frames.append(image if wanted[cursor] == index or last is None else last)
+                    cursor += 1
+                    if len(batch_frames) == batch_size:
+                        yield np.asarray(batch_times), np.stack(batch_frames)
+                        batch_times, batch_frames = [], []
+                last = image
+    while cursor < len(wanted) and last is not None:
+        batch_times.append(float(times_array[cursor]))
+        batch_frames.append(last)
+        cursor += 1
+    if batch_frames:
+        yield np.asarray(batch_times), np.stack(batch_frames)
+
+
 def _decoded_audio(ref: VideoRef) -> Iterator[np.ndarray]:
     """16 kHz mono float32 pieces of the audio track, as PyAV decodes them; checks for truncation at the end."""
     import av
@@ -204,7 +297,7 @@ def _decoded_audio(ref: VideoRef) -> Iterator[np.ndarray]:
     try:
         with av.open(str(ref.path)) as container:
             stream = container.streams.audio[0]
-            for frame in container.decode(stream):
+            for frame in _tolerant_decode(container, stream, ref.path):
                 for out in resampler.resample(frame):
                     piece = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
                     decoded += len(piece)
@@ -216,6 +309,31 @@ def _decoded_audio(ref: VideoRef) -> Iterator[np.ndarray]:
     except av.error.FFmpegError as error:
         raise VideoUnreadable(f"{ref.path}: audio decoding failed ({_short(error)})") from error
     _check_truncation(ref.path, "audio", _StreamExtent(stated=ref.audio_duration, demuxed=decoded / AUDIO_RATE))
+
+
+MAX_DAMAGED_SHARE = 0.05
+"""Audio packets that fail to decode are skipped (as FFmpeg does) up to this share of the stream."""
+
+
+def _tolerant_decode(container: Any, stream: Any, path: Path) -> Iterator[Any]:
+    """Decoded frames of one stream, skipping damaged packets; too many damaged ones is an error."""
+    import av
+
+    damaged = total = 0
+    for packet in container.demux(stream):
+        if packet.size == 0 and packet.pts is None:
+            continue
+        total += 1
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError as error:
+            damaged += 1
+            if damaged > 10 and damaged > MAX_DAMAGED_SHARE * total:
+                raise VideoUnreadable(f"{path}: audio is too damaged to decode ({_short(error)})") from error
+            continue
+        yield from frames
+    with contextlib.suppress(av.error.FFmpegError):
+        yield from stream.codec_context.decode(None)
 
 
 def _quietest_cut(samples: np.ndarray, target: int, search: int) -> int:
