@@ -164,6 +164,28 @@ def cmd_train_triggers(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve_vlm(args: argparse.Namespace) -> int:
+    """Start `vllm serve`, wait for /health, print the URL to export, stop cleanly on Ctrl-C."""
+    import shlex
+    import shutil
+
+    from models.errors import BackendUnreachable
+    from models.vlm_server import ManagedServer, vllm_command
+
+    argv = vllm_command(args.model, args.port, host=args.host, tool_calling=args.tools)
+    if args.print_command:
+        print(shlex.join(argv))
+        return 0
+    if shutil.which(argv[0]) is None:
+        raise BackendUnreachable("vllm is not installed here (GPU machines: pip install -e '.[gpu]')")
+    base_url = f"http://{args.host}:{args.port}"
+    with ManagedServer(argv, base_url, health_path="/health", startup_timeout_s=args.startup_timeout) as server:
+        print(f"vLLM is serving {args.model}; OpenAI-compatible endpoint: {base_url}/v1 (Ctrl-C stops it)", flush=True)
+        while server.running:
+            time.sleep(1.0)
+    raise BackendUnreachable(f"vLLM at {base_url} exited; see {server.log_path}")
+
+
 DEMO_QUESTIONS = (
     "What does the narrator say about the budget?",
     "Who appears in the video, and when?",
@@ -244,6 +266,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=40, help="training epochs (default 40)")
     train.add_argument("--lr", type=float, default=3e-3, help="learning rate (default 3e-3)")
     train.set_defaults(run=cmd_train_triggers)
+
+    serve = commands.add_parser("serve-vlm", parents=[common], help="start a vLLM server for the VLM")
+    serve.add_argument("--model", default="llava-hf/llava-onevision-qwen2-7b-ov-hf", help="model to serve")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--tools", action="store_true", help="enable tool calling (hermes parser)")
+    serve.add_argument("--startup-timeout", type=float, default=900.0, help="seconds to wait for /health")
+    serve.add_argument("--print-command", action="store_true", help="print the vllm command line and exit")
+    serve.set_defaults(run=cmd_serve_vlm)
 
     demo = commands.add_parser("demo", parents=[common], help="offline demo on a generated sample video")
     demo.add_argument("--out", default="build/demo", help="where to write the sample video (default build/demo)")
