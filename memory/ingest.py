@@ -90,7 +90,7 @@ def stage_keys(settings: Settings, plan: ModelPlan) -> dict[str, str]:
             "detector_imgsz",
             "detector_confidence",
             "min_track_frames",
-            extra={"model": plan.key("detector"), "clip": plan.key("clip"), "v": STAGE_VERSION},
+            extra={"model": plan.key("detector"), "clip": plan.key("clip"), "v": 2},  # 2: 240-dim descriptor
         ),
         "frames": settings.stage_hash("trigger_fps", extra={"v": STAGE_VERSION}),
     }

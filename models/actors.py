@@ -18,10 +18,11 @@ import numpy as np
 from models.appearance import normalise
 from models.types import Actor, Behaviour, Track
 
-SIMILARITY_THRESHOLD = 0.85
+SIMILARITY_THRESHOLD = 0.9
 """Least appearance cosine (average linkage) for two groups of tracks to be one individual. Tuned on the
-colour/texture descriptor: the same person across tracks in vtest.avi and the generated re-entry video
-scores 0.9-0.98; different pedestrians mostly 0.6-0.85 (see tests/test_actors.py and the report)."""
+colour/texture descriptor over vtest.avi (64 tracks at 5 fps): halves of one track score >= 0.88 in 95%
+of tracks, pedestrians on screen together 0.80 median and <= 0.91 in 90% of pairs. 0.85 merged those
+64 tracks into 15 actors, 0.90 into 26 (checked by eye: mostly the same clothes), 0.94 into 35."""
 MAX_GAP_S = math.inf
 """Longest absence across which tracks may still be merged; unlimited by default (people come back)."""
 GAP_PENALTY_PER_S = 0.002

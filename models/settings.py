@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     detector_confidence: float = Field(default=0.4, ge=0.0, le=1.0)
     """Minimum detection confidence kept by the tracker."""
     min_track_frames: int = Field(default=3, ge=1)
-    """Tracks seen on fewer sampled frames are dropped as flicker."""
+    """Tracks seen on fewer sampled frames are short: they only join an actor or stand alone, never bridge two."""
     trigger_fps: float = Field(default=5.0, gt=0.0)
     """Frames per second described for trigger and shot-boundary detection."""
     trigger_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     """At most this fraction of segments may hold a trigger (lowest confidence dropped first)."""
     trigger_head: Path | None = None
     """A checkpoint from `main.py train-triggers`; adds the `trained_head` reason when set."""
-    reid_threshold: float = Field(default=0.85, ge=-1.0, le=1.0)
+    reid_threshold: float = Field(default=0.9, ge=-1.0, le=1.0)
     """Appearance cosine similarity above which two tracks may be the same actor."""
     asr_language: str | None = None
     """Spoken language hint for ASR; None lets the model detect it (English-only models ignore it)."""
