@@ -26,6 +26,8 @@ EXAMPLES = """examples:
   python main.py inspect talk.mp4 --what transcript --json
   python main.py inspect talk.mp4 --what triggers --json
   python main.py train-triggers annotations.json --out head.pt
+  python main.py embed videos/ --out embeddings/ --format both --consolidated --summary
+  python main.py retrieve cooking.mp4 "chopping vegetables" --top-k 5
   python main.py demo
 
 exit codes: 0 ok, 1 internal error, 2 bad input (unreadable video, bad request),
@@ -164,6 +166,112 @@ def cmd_train_triggers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _retriever(args: argparse.Namespace, progress: "ConsoleProgress") -> Any:
+    """The TempMe-STOP retriever on the profile's CLIP, with the --config file (seed JSON) if given."""
+    from models.event_retrieval import create_unified_model
+    from models.loader import ModelCache
+    from models.registry import ModelPlan
+
+    settings = _settings(args)
+    models = ModelCache(ModelPlan(settings, notify=progress.notice))
+    return create_unified_model(Path(args.config).expanduser() if args.config else None, settings, models)
+
+
+def _read_image(path: str) -> Any:
+    """An RGB uint8 image from a file, or InvalidRequest naming it."""
+    import cv2
+
+    from models.errors import InvalidRequest
+
+    image = cv2.imread(str(Path(path).expanduser()), cv2.IMREAD_COLOR)
+    if image is None:
+        raise InvalidRequest(f"{path}: not a readable image file")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    """Embed every video of a directory (the seed's extract_video_embeddings.py)."""
+    from models.embedding_export import extract_directory_embeddings
+
+    with _progress(args) as progress:
+        retriever = _retriever(args, progress)
+        stage = "embedding videos"
+
+        def on_progress(done: int, total: int, video: Path) -> None:
+            if done == 0:
+                progress.start(stage, float(total), unit="videos")
+            progress.update(stage, float(done))
+
+        result = extract_directory_embeddings(
+            args.directory,
+            args.out,
+            retriever.extract_video_embedding,
+            save_format=args.format,
+            consolidated=args.consolidated,
+            summary=args.summary,
+            recursive=args.recursive,
+            on_progress=on_progress,
+            details={"model": retriever.encoder.clip.spec.description, "config": retriever.config.to_dict()},
+        )
+        progress.finish(stage, f"{result.processed} embedded, {result.failed} failed")
+        for failure in result.errors:
+            progress.notice(f"skipped {failure['error']}")
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(f"Processed {result.processed} videos successfully, {result.failed} failed, "
+              f"in {result.seconds:.1f} s; files in {args.out}")
+        for failure in result.errors:
+            print(f"  failed: {failure['error']}")
+    return 0 if result.processed else 2
+
+
+def cmd_retrieve(args: argparse.Namespace) -> int:
+    """Find the frames of a video that match a text (or an example image): the seed's inference.py."""
+    import time as clock
+
+    from models.errors import InvalidRequest
+
+    if args.image is None and not args.query:
+        raise InvalidRequest("give a text query or --image PATH")
+    query: Any = _read_image(args.image) if args.image else args.query
+    with _progress(args) as progress:
+        retriever = _retriever(args, progress)
+        started = clock.perf_counter()
+        progress.start("encoding video", None)
+        encoding = retriever.encode_video(
+            args.video, on_progress=lambda done, total: progress.update("encoding video", done)
+        )
+        progress.finish("encoding video", f"{encoding.frame_indices.size} frames in {len(encoding.bounds)} windows")
+        hits = retriever.retrieve_event(args.video, query, args.top_k)
+        seconds = clock.perf_counter() - started
+    label = f"image {args.image}" if args.image else repr(args.query)
+    if args.json:
+        print(json.dumps({
+            "video_path": str(args.video), "query": args.image or args.query,
+            "frames": [h.frame_index for h in hits], "times": [round(h.time, 3) for h in hits],
+            "scores": [round(h.score, 4) for h in hits], "hits": [h.to_dict() for h in hits],
+            "inference_time": round(seconds, 3), "status": "success",
+        }, indent=2))
+        return 0
+    print("INFERENCE RESULTS")
+    print("=" * 50)
+    print(f"Video: {args.video}")
+    print(f"Query: {label}")
+    print(f"Relevant frames: {[h.frame_index for h in hits]}")
+    print(f"Times: {[_clock(h.time) for h in hits]}")
+    print(f"Scores: {[round(h.score, 3) for h in hits]}")
+    print(f"Number of frames: {len(hits)}")
+    print(f"Inference time: {seconds:.2f}s")
+    return 0
+
+
+def _clock(seconds: float) -> str:
+    """mm:ss.s for a time in seconds."""
+    minutes, rest = divmod(seconds, 60.0)
+    return f"{int(minutes):02d}:{rest:04.1f}"
+
+
 def cmd_serve_vlm(args: argparse.Namespace) -> int:
     """Start `vllm serve`, wait for /health, print the URL to export, stop cleanly on Ctrl-C."""
     import shlex
@@ -266,6 +374,24 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=40, help="training epochs (default 40)")
     train.add_argument("--lr", type=float, default=3e-3, help="learning rate (default 3e-3)")
     train.set_defaults(run=cmd_train_triggers)
+
+    embed = commands.add_parser("embed", parents=[common], help="embed every video of a directory (TempMe-STOP)")
+    embed.add_argument("directory", help="folder of videos")
+    embed.add_argument("--out", required=True, help="output folder")
+    embed.add_argument("--format", choices=["npy", "json", "both"], default="npy", help="per-video files (default npy)")
+    embed.add_argument("--consolidated", action="store_true", help="also write consolidated_embeddings.json")
+    embed.add_argument("--summary", action="store_true", help="also write processing_summary.json")
+    embed.add_argument("--recursive", action="store_true", help="include videos in sub-folders")
+    embed.add_argument("--config", help="encoder configuration JSON (seed layout)")
+    embed.set_defaults(run=cmd_embed)
+
+    retrieve = commands.add_parser("retrieve", parents=[common], help="find the frames of a video matching a query")
+    retrieve.add_argument("video", help="video file")
+    retrieve.add_argument("query", nargs="?", help="what to find, in words")
+    retrieve.add_argument("--image", help="find frames like this image instead of a text query")
+    retrieve.add_argument("--top-k", type=int, default=5, help="frames to return (default 5)")
+    retrieve.add_argument("--config", help="encoder configuration JSON (seed layout)")
+    retrieve.set_defaults(run=cmd_retrieve)
 
     serve = commands.add_parser("serve-vlm", parents=[common], help="start a vLLM server for the VLM")
     serve.add_argument("--model", default="llava-hf/llava-onevision-qwen2-7b-ov-hf", help="model to serve")

@@ -376,6 +376,8 @@ def draw_title(frame: np.ndarray, title: str) -> None:
     """Print `title` in the top-left corner, white on a dark box, scaled to the frame height."""
     import cv2
 
+    if not title:
+        return
     font, scale = cv2.FONT_HERSHEY_SIMPLEX, frame.shape[0] / 400.0
     thickness = max(1, round(frame.shape[0] / 180))
     (text_w, text_h), baseline = cv2.getTextSize(title, font, scale, thickness)

@@ -1,0 +1,230 @@
+"""The TempMe-STOP segment encoder: N frames through open_clip's ViT with temporal token merging.
+
+It re-runs the blocks of an open_clip `VisionTransformer` (same weights, same maths) on token
+sets that shrink as clips are joined and merged (models/tempme.py), with TempMe's LoRA and STOP's
+prompts applied when present (models/retrieval_adapters.py). Output: per-frame vectors (each
+frame's own class token through ln_post and the projection) and one segment vector (meanP: the
+normalised mean of the frame vectors). With merging disabled the per-frame vectors are exactly
+open_clip's `encode_image`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models.clip import ClipEncoder
+from models.errors import ModelUnavailable
+from models.retrieval_adapters import RetrievalAdapters
+from models.retrieval_config import UnifiedModelConfig
+from models.tempme import PAD_LOG_SIZE, MergePlan, plan_merges, reduce_tokens
+
+
+@dataclass
+class SegmentEmbeddings:
+    """Unit vectors: `segments` (B, D), `frames` (B, N, D); `plan` is the merge schedule used."""
+
+    segments: np.ndarray
+    frames: np.ndarray
+    plan: MergePlan
+
+    def relevance(self, query: np.ndarray) -> np.ndarray:
+        """Per-frame relevance (B, N): cosine of each frame vector with a unit query vector."""
+        return self.frames @ query.astype(np.float32)
+
+
+def _check_supported(visual: Any) -> None:
+    """The merged forward re-implements open_clip's standard ViT; refuse anything else clearly."""
+    from open_clip.transformer import ResidualAttentionBlock, VisionTransformer
+
+    if not isinstance(visual, VisionTransformer):
+        raise ModelUnavailable(f"TempMe merging needs a ViT CLIP; {type(visual).__name__} is not one")
+    blocks = visual.transformer.resblocks
+    if not all(isinstance(b, ResidualAttentionBlock) and isinstance(b.attn, nn.MultiheadAttention) for b in blocks):
+        raise ModelUnavailable("TempMe merging supports open_clip's standard attention blocks only")
+    if visual.attn_pool is not None or getattr(visual, "pool_type", "tok") != "tok":
+        raise ModelUnavailable("TempMe merging needs class-token pooling (pool_type 'tok')")
+
+
+class SegmentEncoder(nn.Module):
+    """Encode (B, N) frame batches into segment and frame vectors with TempMe merging."""
+
+    def __init__(self, clip: ClipEncoder, config: UnifiedModelConfig, adapters: RetrievalAdapters | None = None):
+        super().__init__()
+        visual = clip.model.visual
+        _check_supported(visual)
+        self.clip = clip
+        self.visual = visual
+        self.config = config
+        self.depth = len(visual.transformer.resblocks)
+        self.width = int(visual.conv1.out_channels)
+        grid = visual.grid_size
+        self.patches = int(grid[0] * grid[1])
+        self.merge_layers = config.merge_layers_for(self.depth) if config.tempme.enabled else ()
+        self.adapters = adapters
+        self._plans: dict[int, MergePlan] = {}
+
+    @classmethod
+    def build(cls, clip: ClipEncoder, config: UnifiedModelConfig) -> "SegmentEncoder":
+        """The encoder with adapters when the config names trained ones (or always, for training)."""
+        encoder = cls(clip, config)
+        if config.adapter_path:
+            from pathlib import Path
+
+            adapters = RetrievalAdapters(config, encoder.depth, encoder.width)
+            adapters.load(Path(config.adapter_path))
+            encoder.attach(adapters)
+        return encoder
+
+    def attach(self, adapters: RetrievalAdapters) -> None:
+        self.adapters = adapters.to(device=self.clip.device)
+
+    def plan(self, frames: int) -> MergePlan:
+        """The (cached) merge schedule for segments of `frames` frames."""
+        if frames not in self._plans:
+            proportions = self.config.tempme.merge_token_proportion
+            self._plans[frames] = plan_merges(
+                frames,
+                self.depth,
+                self.patches,
+                self.merge_layers,
+                self.config.tempme.joins,
+                proportions[0],
+                proportions[1],
+                enabled=self.config.tempme.enabled,
+            )
+        return self._plans[frames]
+
+    # -- public entry points -------------------------------------------------------------------
+    def encode(self, frames: np.ndarray) -> SegmentEmbeddings:
+        """Frames (B, N, H, W, 3) uint8 -> unit segment and frame vectors (float32)."""
+        if frames.ndim != 5:
+            raise ValueError(f"expected (segments, frames, H, W, 3), got shape {frames.shape}")
+        count, per_segment = frames.shape[:2]
+        with torch.inference_mode():
+            pixels = self.clip._preprocess(frames.reshape(-1, *frames.shape[2:]))
+            pixels = pixels.view(count, per_segment, *pixels.shape[1:])
+            segment, frame = self.forward(pixels)
+        return SegmentEmbeddings(
+            segment.float().cpu().numpy(), frame.float().cpu().numpy(), self.plan(per_segment)
+        )
+
+    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
+        return self.clip.encode_texts(texts)
+
+    def forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pixels (B, N, 3, S, S) -> (segment (B, D), frames (B, N, D)), both L2-normalised."""
+        batch, frames = pixels.shape[:2]
+        plan = self.plan(frames)
+        visual = self.visual
+        tokens = visual._embeds(pixels.flatten(0, 1))  # (B*N, 1+P, W)
+        classes, patches = tokens[:, :1], tokens[:, 1:]
+        class_sizes = torch.ones(classes.shape[:2], device=tokens.device, dtype=torch.float32)
+        patch_sizes = torch.ones(patches.shape[:2], device=tokens.device, dtype=torch.float32)
+        slots = torch.tensor(plan.frame_slots, device=tokens.device)
+        intra = {step.layer: step for step in plan.intra}
+        merges: dict[int, list[Any]] = {}
+        for step in plan.merges:
+            merges.setdefault(step.layer, []).append(step)
+        clips = frames
+        slot_layout = [[f] for f in range(frames)]
+        for layer, block in enumerate(visual.transformer.resblocks):
+            if layer in intra:
+                patches, patch_sizes = reduce_tokens(patches, patch_sizes, intra[layer].remove)
+            for step in merges.get(layer, []):
+                classes, class_sizes, patches, patch_sizes, clips, slot_layout = self._join(
+                    batch, clips, step, classes, class_sizes, patches, patch_sizes, slot_layout
+                )
+            if self.adapters is not None:
+                classes = self._temporal_prompt(layer, batch, classes, slot_layout)
+                prompt = self.adapters.patch_prompt(layer, patches)
+                if prompt is not None:
+                    patches = patches + prompt
+            x = torch.cat([classes, patches], dim=1)
+            sizes = torch.cat([class_sizes, patch_sizes], dim=1)
+            x = self._block(layer, block, x, sizes if plan.merging else None)
+            classes, patches = x[:, : classes.shape[1]], x[:, classes.shape[1] :]
+        flat = classes.reshape(batch, -1, classes.shape[-1])
+        valid = slots >= 0
+        order = slots[valid].argsort()
+        frame_tokens = flat[:, valid][:, order]  # (B, N, W) in frame order
+        frame_vectors = self._project(frame_tokens)
+        segment = F.normalize(frame_vectors.float().mean(dim=1), dim=-1)
+        return segment, frame_vectors.float()
+
+    # -- internals -----------------------------------------------------------------------------
+    def _project(self, class_tokens: torch.Tensor) -> torch.Tensor:
+        """open_clip's `_pool` for class-token pooling: ln_post, then the projection, normalised."""
+        visual = self.visual
+        pooled = visual.ln_post(class_tokens)
+        if visual.proj is not None:
+            pooled = pooled @ visual.proj
+        return F.normalize(pooled, dim=-1)
+
+    def _join(
+        self,
+        batch: int,
+        clips: int,
+        step: Any,
+        classes: torch.Tensor,
+        class_sizes: torch.Tensor,
+        patches: torch.Tensor,
+        patch_sizes: torch.Tensor,
+        slot_layout: list[list[int]],
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, int, list[list[int]]]:
+        """Pad to a multiple of `join` clips (size-0 tokens), concatenate neighbours, merge patches."""
+
+        def grouped(t: torch.Tensor) -> torch.Tensor:
+            t = t.view(batch, clips, *t.shape[1:])
+            if step.pad_clips:
+                t = torch.cat([t, torch.zeros_like(t[:, : step.pad_clips])], dim=1)
+            return t.reshape(batch * ((clips + step.pad_clips) // step.join), -1, *t.shape[3:])
+
+        classes, class_sizes = grouped(classes), grouped(class_sizes)
+        patches, patch_sizes = grouped(patches), grouped(patch_sizes)
+        blank = [-1] * len(slot_layout[0])
+        padded = slot_layout + [list(blank) for _ in range(step.pad_clips)]
+        slot_layout = [sum(padded[i : i + step.join], []) for i in range(0, len(padded), step.join)]
+        patches, patch_sizes = reduce_tokens(patches, patch_sizes, step.remove, clips=step.join)
+        return classes, class_sizes, patches, patch_sizes, len(slot_layout), slot_layout
+
+    def _temporal_prompt(
+        self, layer: int, batch: int, classes: torch.Tensor, slot_layout: list[list[int]]
+    ) -> torch.Tensor:
+        """Add STOP's temporal prompt to each frame's class token (computed in frame order)."""
+        flat_slots = [s for clip in slot_layout for s in clip]
+        positions = [i for i, s in enumerate(flat_slots) if s >= 0]
+        flat = classes.reshape(batch, len(flat_slots), -1)
+        index = torch.tensor(positions, device=classes.device)
+        prompt = self.adapters.frame_prompt(layer, flat[:, index]) if self.adapters is not None else None
+        if prompt is None:
+            return classes
+        flat = flat.index_add(1, index, prompt.to(flat.dtype))
+        return flat.reshape(classes.shape)
+
+    def _block(self, layer: int, block: Any, x: torch.Tensor, sizes: torch.Tensor | None) -> torch.Tensor:
+        """open_clip's ResidualAttentionBlock with proportional attention (log-size bias) and LoRA."""
+        attn: nn.MultiheadAttention = block.attn
+        hidden = block.ln_1(x)
+        qkv = F.linear(hidden, attn.in_proj_weight, attn.in_proj_bias)
+        if self.adapters is not None:
+            delta = self.adapters.qkv_delta(layer, hidden)
+            if delta is not None:
+                qkv = qkv + delta
+        count, length, width = x.shape
+        heads = attn.num_heads
+        q, k, v = qkv.view(count, length, 3, heads, width // heads).permute(2, 0, 3, 1, 4)
+        bias = None
+        if sizes is not None:
+            log_sizes = torch.where(sizes > 0, sizes.clamp_min(1e-6).log(), torch.full_like(sizes, PAD_LOG_SIZE))
+            bias = log_sizes.to(q.dtype).view(count, 1, 1, length)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+        out = attn.out_proj(out.transpose(1, 2).reshape(count, length, width))
+        x = x + block.ls_1(out)
+        return x + block.ls_2(block.mlp(block.ln_2(x)))
