@@ -18,7 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from memory.hashes import file_hash, remember
 from memory.layout import DataLayout, write_json_atomic
 from memory.manifest import Manifest
 from memory.progress import ProgressReporter, SilentProgress
-from memory.segments import pool_segments, segment_bounds
+from memory.segments import segment_bounds, segment_keyframes
 from memory.store import VectorStore, collection_name
 from models.errors import MemoryCorrupt, ModelUnavailable
 from models.loader import ModelCache
@@ -34,6 +34,9 @@ from models.registry import ModelPlan
 from models.settings import Settings
 from models.types import VideoRef
 from models.video import check_path, frame_indices, iter_audio, iter_frames, probe, sample_times
+
+if TYPE_CHECKING:
+    from memory.segment_encoding import EncodedSegments
 
 STAGES: tuple[str, ...] = ("transcript", "transcript_index", "segments", "tracks", "frames", "actors", "triggers")
 VISUAL_STAGES: tuple[str, ...] = ("segments", "tracks", "frames")
@@ -83,7 +86,9 @@ def stage_keys(settings: Settings, plan: ModelPlan) -> dict[str, str]:
             extra={"transcript": transcript, "model": plan.key("text_embedder"), "v": STAGE_VERSION}
         ),
         "segments": settings.stage_hash(
-            "segment_seconds", "clip_fps", extra={"model": plan.key("clip"), "v": STAGE_VERSION}
+            "segment_seconds",
+            "clip_fps",
+            extra={"model": plan.key("clip"), "encoder": _file_stamp(settings.retrieval_config), "v": 2},  # 2: TempMe
         ),
         "tracks": settings.stage_hash(
             "detector_fps",
@@ -97,14 +102,18 @@ def stage_keys(settings: Settings, plan: ModelPlan) -> dict[str, str]:
     keys["actors"] = settings.stage_hash(
         "reid_threshold", "min_track_frames", extra={"tracks": keys["tracks"], "frames": keys["frames"], "v": 1}
     )
-    head = settings.trigger_head
-    head_stamp = f"{head}:{head.stat().st_mtime_ns}" if head is not None and head.is_file() else str(head)
+    head_stamp = _file_stamp(settings.trigger_head)
     keys["triggers"] = settings.stage_hash(
         "trigger_threshold",
         "trigger_budget",
         extra={"head": head_stamp, "v": 1, **{stage: keys[stage] for stage in DEPENDS["triggers"]}},
     )
     return keys
+
+
+def _file_stamp(path: Path | None) -> str:
+    """Identity of an optional settings file for stage keys: its path and modification time."""
+    return f"{path}:{path.stat().st_mtime_ns}" if path is not None and path.is_file() else str(path)
 
 
 def manifest_notes(manifest: Manifest) -> list[str]:
@@ -213,6 +222,7 @@ class _Run:
 
     def visual(self, keys: dict[str, str], stages: list[str], settings: Settings) -> None:
         """Decode frames once for `segments`, `tracks` and/or `frames` and feed each its own grid."""
+        from memory.segment_encoding import SegmentAccumulator, segment_encoder
         from models.frame_features import FrameFeatures, compute_frame_features
 
         started = time.perf_counter()
@@ -228,16 +238,17 @@ class _Run:
         )
         wanted = np.union1d(np.union1d(clip_index, detect_index), feature_index)
         tracking = detector.session(embed_crops=clip.encode_images if clip is not None else None) if detector else None
-        clip_vectors: list[np.ndarray] = []
-        clip_frame_times: list[np.ndarray] = []
+        segment_bounds_ = segment_bounds(ref.duration, settings.segment_seconds)
+        accumulator = (
+            SegmentAccumulator(segment_encoder(clip, settings), segment_bounds_) if clip_index.size else None
+        )
         features: list[FrameFeatures] = []
         if wanted.size:
             self.progress.start("frames", ref.duration)
             for times, frames in iter_frames(ref, wanted / ref.fps, batch_size=settings.batch_size):
                 indices = frame_indices(ref, times)
-                if clip_index.size and (mask := np.isin(indices, clip_index)).any():
-                    clip_vectors.append(clip.encode_images(frames[mask]))  # type: ignore[union-attr]
-                    clip_frame_times.append(times[mask])
+                if accumulator is not None and (mask := np.isin(indices, clip_index)).any():
+                    accumulator.add(times[mask], frames[mask])
                 if tracking is not None and (mask := np.isin(indices, detect_index)).any():
                     tracking.update(times[mask], frames[mask])
                 if feature_index.size and (mask := np.isin(indices, feature_index)).any():
@@ -245,22 +256,29 @@ class _Run:
                 self.progress.update("frames", float(times[-1]))
             self.progress.finish("frames", f"{wanted.size} frames decoded once")
         if "segments" in stages:
-            vectors = np.concatenate(clip_vectors) if clip_vectors else None
-            frame_times = np.concatenate(clip_frame_times) if clip_frame_times else clip_times
-            self._segments(keys["segments"], started, vectors, frame_times, settings)
+            encoded = accumulator.finish() if accumulator is not None else None
+            self._segments(keys["segments"], started, encoded, clip_times, segment_bounds_)
         if "tracks" in stages:
             self._tracks(keys["tracks"], started, tracking, detector)
         if "frames" in stages:
             self._frames(keys["frames"], started, FrameFeatures.concat(features) if features else FrameFeatures.empty())
 
     def _segments(
-        self, key: str, started: float, vectors: np.ndarray | None, frame_times: np.ndarray, settings: Settings
+        self,
+        key: str,
+        started: float,
+        encoded: EncodedSegments | None,
+        clip_times: np.ndarray,
+        bounds: list[tuple[float, float]],
     ) -> None:
         from memory.segments import SegmentRecord
 
         run_id = _run_id()
-        bounds = segment_bounds(self.ref.duration, settings.segment_seconds)
-        pooled, keyframes = pool_segments(bounds, frame_times, vectors)
+        has_vectors = encoded is not None and len(encoded.frame_times) > 0
+        vectors = encoded.frame_vectors if has_vectors else None  # type: ignore[union-attr]
+        frame_times = encoded.frame_times if has_vectors else clip_times  # type: ignore[union-attr]
+        pooled = encoded.segment_vectors if has_vectors else None  # type: ignore[union-attr]
+        keyframes = segment_keyframes(bounds, frame_times, vectors, pooled)
         records = [SegmentRecord(i, t0, t1, round(k, 3)) for i, ((t0, t1), k) in enumerate(zip(bounds, keyframes))]
         write_json_atomic(self.directory / f"segments-{run_id}.json", [r.to_dict() for r in records])
         summary: dict[str, Any] = {"segments": len(records), "disabled": vectors is None}

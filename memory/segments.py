@@ -1,4 +1,4 @@
-"""Fixed-length segments: the unit of visual memory, built from per-frame CLIP embeddings."""
+"""Fixed-length segments: the unit of visual memory, each with a TempMe segment vector and a keyframe."""
 
 from __future__ import annotations
 
@@ -49,25 +49,21 @@ def speech_within(spans: list[TranscriptSpan], t0: float, t1: float) -> str:
     return " ".join(words).strip()
 
 
-def pool_segments(
-    bounds: list[tuple[float, float]], frame_times: np.ndarray, frame_vectors: np.ndarray | None
-) -> tuple[np.ndarray | None, list[float]]:
-    """Mean-pool unit frame vectors per segment (re-normalised) and pick each segment's keyframe.
-
-    The keyframe is the frame closest to the segment's pooled vector, or the middle frame when there
-    are no vectors.
-    """
-    vectors: list[np.ndarray] = []
+def segment_keyframes(
+    bounds: list[tuple[float, float]],
+    frame_times: np.ndarray,
+    frame_vectors: np.ndarray | None,
+    segment_vectors: np.ndarray | None,
+) -> list[float]:
+    """Each segment's keyframe: the frame most like the segment's vector, or the middle frame without vectors."""
     keyframes: list[float] = []
-    for t0, t1 in bounds:
+    for index, (t0, t1) in enumerate(bounds):
         inside = np.flatnonzero((frame_times >= t0) & (frame_times < t1))
         if inside.size == 0:
             inside = np.array([int(np.argmin(np.abs(frame_times - (t0 + t1) / 2)))])
-        if frame_vectors is None:
+        if frame_vectors is None or segment_vectors is None:
             keyframes.append(float(frame_times[inside[len(inside) // 2]]))
             continue
-        pooled = frame_vectors[inside].mean(axis=0)
-        pooled /= max(float(np.linalg.norm(pooled)), 1e-12)
-        vectors.append(pooled.astype(np.float32))
-        keyframes.append(float(frame_times[inside[int(np.argmax(frame_vectors[inside] @ pooled))]]))
-    return (np.stack(vectors) if vectors else None), keyframes
+        scores = frame_vectors[inside] @ segment_vectors[index]
+        keyframes.append(float(frame_times[inside[int(np.argmax(scores))]]))
+    return keyframes

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     """At most this fraction of segments may hold a trigger (lowest confidence dropped first)."""
     trigger_head: Path | None = None
     """A checkpoint from `main.py train-triggers`; adds the `trained_head` reason when set."""
+    retrieval_config: Path | None = None
+    """TempMe-STOP encoder settings (seed JSON layout, see `main.py retrieve --config`); None: defaults."""
     reid_threshold: float = Field(default=0.9, ge=-1.0, le=1.0)
     """Appearance cosine similarity above which two tracks may be the same actor."""
     asr_language: str | None = None

@@ -65,3 +65,31 @@ def test_memory_of_unknown_video_is_a_clear_error(tmp_path: Path, silent_sample:
 
     with pytest.raises(InvalidRequest, match="not in memory yet"):
         VideoMemory.for_path(Settings(data_dir=tmp_path), silent_sample.path)
+
+
+def test_segment_vectors_come_from_the_tempme_encoder(tiny_memory: tuple[VideoMemory, ModelCache]) -> None:
+    """Ingest encodes each segment's frames together (token merging): stored vectors are the encoder's."""
+    import numpy as np
+
+    from memory.segment_encoding import segment_encoder
+    from memory.store import VectorStore
+    from memory.store import run_filter
+    from models.video import iter_frames, probe
+
+    memory, models = tiny_memory
+    clip = models.clip()
+    assert clip is not None
+    times, vectors = memory.frame_vectors()
+    assert times is not None and vectors is not None
+    segment = memory.segments()[1]
+    inside = (times >= segment.t0) & (times < segment.t1)
+    ref = probe(memory.ref.path)
+    frames = np.concatenate([batch for _, batch in iter_frames(ref, times[inside])])
+    expected = segment_encoder(clip, memory.settings).encode(frames[None])
+    np.testing.assert_allclose(vectors[inside], expected.frames[0], atol=1e-4)
+    plain = clip.encode_images(frames)
+    assert np.abs(vectors[inside] - plain).max() > 1e-3, "frames were merged with their neighbours"
+    store = VectorStore(memory.settings)
+    summary = memory.summary("segments")
+    hits = store.query(summary["collection"], expected.segments[0], 1, run_filter(memory.video_id, memory.run_id("segments")))
+    assert (hits[0].metadata["t0"], hits[0].similarity) == (segment.t0, pytest.approx(1.0, abs=1e-4))
