@@ -28,6 +28,7 @@ EXAMPLES = """examples:
   python main.py train-triggers annotations.json --out head.pt
   python main.py embed videos/ --out embeddings/ --format both --consolidated --summary
   python main.py retrieve cooking.mp4 "chopping vegetables" --top-k 5
+  python main.py train-retrieval pairs.jsonl --mode joint --epochs 20
   python main.py demo
 
 exit codes: 0 ok, 1 internal error, 2 bad input (unreadable video, bad request),
@@ -272,6 +273,57 @@ def _clock(seconds: float) -> str:
     return f"{int(minutes):02d}:{rest:04.1f}"
 
 
+def cmd_train_retrieval(args: argparse.Namespace) -> int:
+    """Train TempMe's LoRA and/or STOP's prompts on (video, caption) pairs; resumable."""
+    from models.errors import ModelUnavailable
+    from models.loader import ModelCache
+    from models.registry import ModelPlan
+    from models.retrieval_config import load_config
+    from models.retrieval_training import TrainingOptions, train_retrieval
+
+    settings = _settings(args)
+    pairs = Path(args.pairs).expanduser()
+    out = Path(args.out).expanduser() if args.out else settings.data_dir / "retrieval-training" / pairs.stem
+    options = TrainingOptions(
+        mode=args.mode, epochs=args.epochs, batch_size=args.batch_size, tempme_lr=args.tempme_lr,
+        stop_lr=args.stop_lr, grad_accumulation=args.grad_accumulation,
+        mixed_precision=False if args.no_amp else None, seed=args.seed, checkpoint_dir=out,
+        resume=Path(args.resume).expanduser() if args.resume else None, train_text=args.train_text,
+    )
+    config = load_config(Path(args.config).expanduser() if args.config else None)
+    with _progress(args) as progress:
+        clip = ModelCache(ModelPlan(settings, notify=progress.notice)).clip()
+        if clip is None:
+            raise ModelUnavailable("no CLIP weights available: training needs one (set VIDSAGE_CLIP_MODEL)")
+
+        def on_progress(epoch: int, step: int, total: int, loss: float) -> None:
+            stage = f"epoch {epoch}"
+            if step == 1:
+                progress.start(stage, float(total), unit="steps")
+            progress.update(stage, float(step))
+            if step == total:
+                progress.finish(stage, f"loss {loss:.4f}")
+
+        result = train_retrieval(pairs, clip, config, options, on_progress=on_progress)
+    for video, message in result.skipped:
+        print(f"skipped {video}: {message}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({
+            "epochs": result.epochs, "resumed_from": result.resumed_from, "history": result.history,
+            "adapters": str(result.adapters_path), "last_checkpoint": str(result.last_checkpoint),
+            "log": str(result.log_path), "pairs": result.pairs, "videos": result.videos,
+            "skipped": [list(item) for item in result.skipped], "seconds": round(result.seconds, 2),
+        }, indent=2))
+    else:
+        losses = ", ".join(f"{loss:.4f}" for loss in result.history)
+        print(f"trained {options.mode} on {result.pairs} pairs ({result.videos} videos) in {result.seconds:.1f} s; "
+              f"loss per epoch: {losses}")
+        print(f"adapters: {result.adapters_path}\nresume with: --resume {result.last_checkpoint}")
+        print(f'use them: put "adapter_path": "{result.adapters_path}" in the --config JSON '
+              "(and VIDSAGE_RETRIEVAL_CONFIG for ingest)")
+    return 0
+
+
 def cmd_serve_vlm(args: argparse.Namespace) -> int:
     """Start `vllm serve`, wait for /health, print the URL to export, stop cleanly on Ctrl-C."""
     import shlex
@@ -392,6 +444,23 @@ def build_parser() -> argparse.ArgumentParser:
     retrieve.add_argument("--top-k", type=int, default=5, help="frames to return (default 5)")
     retrieve.add_argument("--config", help="encoder configuration JSON (seed layout)")
     retrieve.set_defaults(run=cmd_retrieve)
+
+    tr = commands.add_parser("train-retrieval", parents=[common], help="train TempMe-STOP adapters on video-caption pairs")
+    tr.add_argument("pairs", help='JSON Lines: {"video": PATH, "caption": TEXT} per line')
+    tr.add_argument("--mode", choices=["tempme_only", "stop_only", "joint", "sequential"], default="joint",
+                    help="what to train (default joint)")
+    tr.add_argument("--out", help="checkpoint folder (default DATA_DIR/retrieval-training/NAME)")
+    tr.add_argument("--config", help="encoder configuration JSON (seed layout)")
+    tr.add_argument("--epochs", type=int, default=10, help="epochs (default 10)")
+    tr.add_argument("--batch-size", type=int, default=32, help="pairs per batch (default 32)")
+    tr.add_argument("--grad-accumulation", type=int, default=1, help="batches per optimiser step (default 1)")
+    tr.add_argument("--tempme-lr", type=float, default=1e-4, help="learning rate of the LoRA adapters (1e-4)")
+    tr.add_argument("--stop-lr", type=float, default=1e-5, help="learning rate of the prompts (1e-5)")
+    tr.add_argument("--train-text", action="store_true", help="also fine-tune CLIP's text tower")
+    tr.add_argument("--no-amp", action="store_true", help="no bf16 mixed precision on GPU")
+    tr.add_argument("--seed", type=int, default=0, help="shuffling seed (default 0)")
+    tr.add_argument("--resume", help="checkpoint to continue from (checkpoint_epoch_N.pth or last.pth)")
+    tr.set_defaults(run=cmd_train_retrieval)
 
     serve = commands.add_parser("serve-vlm", parents=[common], help="start a vLLM server for the VLM")
     serve.add_argument("--model", default="llava-hf/llava-onevision-qwen2-7b-ov-hf", help="model to serve")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from models.errors import InvalidRequest
@@ -44,8 +45,9 @@ class SpatialPrompt(nn.Module):
         self.prompt = nn.Parameter(torch.zeros(width))
 
     def forward(self, patches: torch.Tensor) -> torch.Tensor:
-        weight = torch.sigmoid(self.gate(patches))
-        return weight * self.prompt.to(patches.dtype)
+        dtype = patches.dtype  # weights stay float32 for training; compute in the tokens' dtype (bf16 on GPU)
+        weight = torch.sigmoid(F.linear(patches, self.gate.weight.to(dtype), self.gate.bias.to(dtype)))
+        return weight * self.prompt.to(dtype)
 
 
 class TemporalPrompt(nn.Module):
@@ -71,7 +73,8 @@ class TemporalPrompt(nn.Module):
         previous_mean = previous_sum / counts.view(1, -1, 1).to(frame_tokens.dtype)
         motion = frame_tokens - previous_mean
         motion[:, 0] = 0
-        return self.up(self.down(motion))
+        dtype = frame_tokens.dtype
+        return F.linear(F.linear(motion, self.down.weight.to(dtype)), self.up.weight.to(dtype))
 
 
 class RetrievalAdapters(nn.Module):
@@ -116,14 +119,18 @@ class RetrievalAdapters(nn.Module):
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save({"depth": self.depth, "width": self.width, "state": self.state_dict(), **(extra or {})}, path)
 
-    def load(self, path: Path) -> None:
-        """Load weights saved by `save` (or a training checkpoint holding them under `adapters`)."""
+    def load(self, path: Path) -> dict[str, Any]:
+        """Load weights saved by `save` (or a training checkpoint holding them under `adapters`).
+
+        Returns the whole saved record, whose `text` entry (when present) holds fine-tuned text-tower weights.
+        """
         try:
             data = torch.load(path, map_location="cpu", weights_only=True)
         except FileNotFoundError as error:
             raise InvalidRequest(f"{path}: no such adapter file") from error
         except Exception as error:  # torch raises pickle/zip/runtime errors for damaged files
             raise InvalidRequest(f"{path}: not a vidsage retrieval adapter file ({str(error).splitlines()[0]})") from error
+        record = data
         if isinstance(data, dict) and "adapters" in data:
             data = data["adapters"]
         if not isinstance(data, dict) or "state" not in data:
@@ -136,3 +143,4 @@ class RetrievalAdapters(nn.Module):
         missing, unexpected = self.load_state_dict(data["state"], strict=False)
         if missing or unexpected:
             raise InvalidRequest(f"{path}: adapter layout differs from the configuration (lora_dim / prompts)")
+        return record

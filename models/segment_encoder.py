@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.clip import ClipEncoder
-from models.errors import ModelUnavailable
+from models.errors import InvalidRequest, ModelUnavailable
 from models.retrieval_adapters import RetrievalAdapters
 from models.retrieval_config import UnifiedModelConfig
 from models.tempme import PAD_LOG_SIZE, MergePlan, plan_merges, reduce_tokens
@@ -52,6 +52,22 @@ def _check_supported(visual: Any) -> None:
         raise ModelUnavailable("TempMe merging needs class-token pooling (pool_type 'tok')")
 
 
+def with_text_weights(clip: ClipEncoder, weights: dict[str, Any], source: str) -> ClipEncoder:
+    """A private copy of `clip` whose text tower holds fine-tuned weights (the shared model is untouched)."""
+    import copy
+    from dataclasses import replace
+
+    model = copy.deepcopy(clip.model)
+    params = dict(model.named_parameters())
+    unknown = sorted(set(weights) - set(params))
+    if unknown:
+        raise InvalidRequest(f"{source}: text weights do not fit this CLIP ({unknown[0]} ...)")
+    with torch.no_grad():
+        for name, value in weights.items():
+            params[name].copy_(value.to(device=params[name].device, dtype=params[name].dtype))
+    return replace(clip, model=model)
+
+
 class SegmentEncoder(nn.Module):
     """Encode (B, N) frame batches into segment and frame vectors with TempMe merging."""
 
@@ -72,14 +88,18 @@ class SegmentEncoder(nn.Module):
 
     @classmethod
     def build(cls, clip: ClipEncoder, config: UnifiedModelConfig) -> "SegmentEncoder":
-        """The encoder with adapters when the config names trained ones (or always, for training)."""
-        encoder = cls(clip, config)
-        if config.adapter_path:
-            from pathlib import Path
+        """The encoder, with the trained adapters (and fine-tuned text tower) that `config.adapter_path` names."""
+        if not config.adapter_path:
+            return cls(clip, config)
+        from pathlib import Path
 
-            adapters = RetrievalAdapters(config, encoder.depth, encoder.width)
-            adapters.load(Path(config.adapter_path))
-            encoder.attach(adapters)
+        visual = clip.model.visual
+        adapters = RetrievalAdapters(config, len(visual.transformer.resblocks), int(visual.conv1.out_channels))
+        record = adapters.load(Path(config.adapter_path))
+        if isinstance(record.get("text"), dict):
+            clip = with_text_weights(clip, record["text"], config.adapter_path)
+        encoder = cls(clip, config)
+        encoder.attach(adapters)
         return encoder
 
     def attach(self, adapters: RetrievalAdapters) -> None:
