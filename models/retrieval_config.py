@@ -89,6 +89,8 @@ class UnifiedModelConfig:
     max_window_seconds: float = 8.0
     batch_windows: int = 8
     adapter_path: str | None = None
+    cuda_graphs: bool = True
+    """On GPU, replay the encoder as a CUDA graph per batch shape (merging launches many small kernels)."""
 
     def with_merging(self, enabled: bool) -> "UnifiedModelConfig":
         return replace(self, tempme=replace(self.tempme, enabled=enabled))

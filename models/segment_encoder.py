@@ -26,6 +26,10 @@ from models.retrieval_config import UnifiedModelConfig
 from models.tempme import PAD_LOG_SIZE, MergePlan, plan_merges, reduce_tokens
 
 
+#: CUDA graphs kept per encoder (one per batch shape; a video's windows need at most two shapes).
+MAX_GRAPHS = 4
+
+
 @dataclass
 class SegmentEmbeddings:
     """Unit vectors: `segments` (B, D), `frames` (B, N, D); `plan` is the merge schedule used."""
@@ -85,6 +89,9 @@ class SegmentEncoder(nn.Module):
         self.merge_layers = config.merge_layers_for(self.depth) if config.tempme.enabled else ()
         self.adapters = adapters
         self._plans: dict[int, MergePlan] = {}
+        self._graphs: dict[Any, Any] = {}
+        self._positions: dict[tuple[int, str], torch.Tensor] = {}
+        self._prompt_index: dict[tuple[tuple[int, ...], str], torch.Tensor] = {}
 
     @classmethod
     def build(cls, clip: ClipEncoder, config: UnifiedModelConfig) -> "SegmentEncoder":
@@ -103,7 +110,9 @@ class SegmentEncoder(nn.Module):
         return encoder
 
     def attach(self, adapters: RetrievalAdapters) -> None:
+        """Use trained (or training) adapters from now on; graphs captured without them are dropped."""
         self.adapters = adapters.to(device=self.clip.device)
+        self._graphs.clear()
 
     def plan(self, frames: int) -> MergePlan:
         """The (cached) merge schedule for segments of `frames` frames."""
@@ -139,15 +148,47 @@ class SegmentEncoder(nn.Module):
         return self.clip.encode_texts(texts)
 
     def forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Pixels (B, N, 3, S, S) -> (segment (B, D), frames (B, N, D)), both L2-normalised."""
+        """Pixels (B, N, 3, S, S) -> (segment (B, D), frames (B, N, D)), both L2-normalised.
+
+        On CUDA at inference the forward is captured once per batch shape as a CUDA graph and
+        replayed: merging is many small kernels, and launching them one by one from Python would
+        cost more than the FLOPs it saves.
+        """
+        if self.config.cuda_graphs and pixels.is_cuda and not torch.is_grad_enabled():
+            return self._replay(pixels)
+        return self._forward(pixels)
+
+    def _replay(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        key = (tuple(pixels.shape), pixels.dtype, pixels.device)
+        entry = self._graphs.pop(key, None)
+        if entry is None:
+            static_input = pixels.clone()
+            side = torch.cuda.Stream(device=pixels.device)
+            side.wait_stream(torch.cuda.current_stream(pixels.device))
+            with torch.cuda.stream(side):
+                for _ in range(2):  # warm-up: lazy initialisation and cached index tensors happen here
+                    self._forward(static_input)
+            torch.cuda.current_stream(pixels.device).wait_stream(side)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                static_output = self._forward(static_input)
+            entry = (graph, static_input, static_output)
+        self._graphs[key] = entry  # most recently used last
+        while len(self._graphs) > MAX_GRAPHS:
+            self._graphs.pop(next(iter(self._graphs)))
+        graph, static_input, static_output = entry
+        static_input.copy_(pixels)
+        graph.replay()
+        return static_output[0].clone(), static_output[1].clone()
+
+    def _forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         batch, frames = pixels.shape[:2]
         plan = self.plan(frames)
         visual = self.visual
-        tokens = visual._embeds(pixels.flatten(0, 1))  # (B*N, 1+P, W)
-        classes, patches = tokens[:, :1], tokens[:, 1:]
-        class_sizes = torch.ones(classes.shape[:2], device=tokens.device, dtype=torch.float32)
-        patch_sizes = torch.ones(patches.shape[:2], device=tokens.device, dtype=torch.float32)
-        slots = torch.tensor(plan.frame_slots, device=tokens.device)
+        x = self._embed(pixels.flatten(0, 1))  # (B*N, 1+P, W)
+        sizes = torch.ones(x.shape[:2], device=x.device, dtype=torch.float32)
+        bias: torch.Tensor | None = None  # all sizes are 1 until the first merge: no bias needed
+        class_count = 1
         intra = {step.layer: step for step in plan.intra}
         merges: dict[int, list[Any]] = {}
         for step in plan.merges:
@@ -155,30 +196,65 @@ class SegmentEncoder(nn.Module):
         clips = frames
         slot_layout = [[f] for f in range(frames)]
         for layer, block in enumerate(visual.transformer.resblocks):
-            if layer in intra:
-                patches, patch_sizes = reduce_tokens(patches, patch_sizes, intra[layer].remove)
-            for step in merges.get(layer, []):
-                classes, class_sizes, patches, patch_sizes, clips, slot_layout = self._join(
-                    batch, clips, step, classes, class_sizes, patches, patch_sizes, slot_layout
-                )
+            if layer in intra or layer in merges:
+                classes, patches = x[:, :class_count], x[:, class_count:]
+                class_sizes, patch_sizes = sizes[:, :class_count], sizes[:, class_count:]
+                if layer in intra:
+                    patches, patch_sizes = reduce_tokens(patches, patch_sizes, intra[layer].remove)
+                for step in merges.get(layer, []):
+                    classes, class_sizes, patches, patch_sizes, clips, slot_layout = self._join(
+                        batch, clips, step, classes, class_sizes, patches, patch_sizes, slot_layout
+                    )
+                class_count = classes.shape[1]
+                x = torch.cat([classes, patches], dim=1)
+                sizes = torch.cat([class_sizes, patch_sizes], dim=1)
+                bias = attention_bias(sizes, x.dtype)
             if self.adapters is not None:
-                classes = self._temporal_prompt(layer, batch, classes, slot_layout)
-                prompt = self.adapters.patch_prompt(layer, patches)
-                if prompt is not None:
-                    patches = patches + prompt
-            x = torch.cat([classes, patches], dim=1)
-            sizes = torch.cat([class_sizes, patch_sizes], dim=1)
-            x = self._block(layer, block, x, sizes if plan.merging else None)
-            classes, patches = x[:, : classes.shape[1]], x[:, classes.shape[1] :]
-        flat = classes.reshape(batch, -1, classes.shape[-1])
-        valid = slots >= 0
-        order = slots[valid].argsort()
-        frame_tokens = flat[:, valid][:, order]  # (B, N, W) in frame order
+                x = self._prompted(layer, batch, x, class_count, slot_layout)
+            x = self._block(layer, block, x, bias)
+        flat = x[:, :class_count].reshape(batch, -1, x.shape[-1])
+        frame_tokens = flat[:, self._frame_positions(plan, x.device)]  # (B, N, W) in frame order
         frame_vectors = self._project(frame_tokens)
         segment = F.normalize(frame_vectors.float().mean(dim=1), dim=-1)
         return segment, frame_vectors.float()
 
+    def _frame_positions(self, plan: MergePlan, device: torch.device) -> torch.Tensor:
+        """The class-token slots of the frames, as a cached device tensor (no host copy inside a graph)."""
+        key = (plan.frames, str(device))
+        if key not in self._positions:
+            self._positions[key] = torch.tensor(plan.frame_positions(), device=device)
+        return self._positions[key]
+
+    def _prompted(self, layer: int, batch: int, x: torch.Tensor, class_count: int, slot_layout: list[list[int]]) -> torch.Tensor:
+        """x with STOP's temporal prompt on the class tokens and spatial prompt on the patches."""
+        assert self.adapters is not None
+        classes = self._temporal_prompt(layer, batch, x[:, :class_count], slot_layout)
+        patches = x[:, class_count:]
+        prompt = self.adapters.patch_prompt(layer, patches)
+        if prompt is not None:
+            patches = patches + prompt
+        return torch.cat([classes, patches], dim=1)
+
     # -- internals -----------------------------------------------------------------------------
+    def _embed(self, pixels: torch.Tensor) -> torch.Tensor:
+        """open_clip's `_embeds`, with the patch convolution done as one matmul.
+
+        A stride-equals-kernel convolution is a reshape and a GEMM; cuDNN's generic kernel for it
+        took a quarter of ViT-B/32's forward on an H100.
+        """
+        visual = self.visual
+        conv = visual.conv1
+        patch = conv.kernel_size[0]
+        if conv.stride != conv.kernel_size or conv.bias is not None or conv.padding != (0, 0) or visual.training:
+            return visual._embeds(pixels)
+        count, channels, height, width = pixels.shape
+        rows, cols = height // patch, width // patch
+        patches = pixels.view(count, channels, rows, patch, cols, patch).permute(0, 2, 4, 1, 3, 5)
+        x = patches.reshape(count, rows * cols, channels * patch * patch) @ conv.weight.view(conv.out_channels, -1).t()
+        cls = visual.class_embedding.to(x.dtype).view(1, 1, -1).expand(count, -1, -1)
+        x = torch.cat([cls, x], dim=1) + visual.positional_embedding.to(x.dtype)
+        return visual.ln_pre(x)
+
     def _project(self, class_tokens: torch.Tensor) -> torch.Tensor:
         """open_clip's `_pool` for class-token pooling: ln_post, then the projection, normalised."""
         visual = self.visual
@@ -218,17 +294,20 @@ class SegmentEncoder(nn.Module):
         self, layer: int, batch: int, classes: torch.Tensor, slot_layout: list[list[int]]
     ) -> torch.Tensor:
         """Add STOP's temporal prompt to each frame's class token (computed in frame order)."""
-        flat_slots = [s for clip in slot_layout for s in clip]
-        positions = [i for i, s in enumerate(flat_slots) if s >= 0]
+        flat_slots = tuple(s for clip in slot_layout for s in clip)
         flat = classes.reshape(batch, len(flat_slots), -1)
-        index = torch.tensor(positions, device=classes.device)
+        key = (flat_slots, str(classes.device))
+        if key not in self._prompt_index:  # cached: no host-to-device copy inside a CUDA graph
+            positions = [i for i, s in enumerate(flat_slots) if s >= 0]
+            self._prompt_index[key] = torch.tensor(positions, device=classes.device)
+        index = self._prompt_index[key]
         prompt = self.adapters.frame_prompt(layer, flat[:, index]) if self.adapters is not None else None
         if prompt is None:
             return classes
         flat = flat.index_add(1, index, prompt.to(flat.dtype))
         return flat.reshape(classes.shape)
 
-    def _block(self, layer: int, block: Any, x: torch.Tensor, sizes: torch.Tensor | None) -> torch.Tensor:
+    def _block(self, layer: int, block: Any, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
         """open_clip's ResidualAttentionBlock with proportional attention (log-size bias) and LoRA."""
         attn: nn.MultiheadAttention = block.attn
         hidden = block.ln_1(x)
@@ -240,11 +319,13 @@ class SegmentEncoder(nn.Module):
         count, length, width = x.shape
         heads = attn.num_heads
         q, k, v = qkv.view(count, length, 3, heads, width // heads).permute(2, 0, 3, 1, 4)
-        bias = None
-        if sizes is not None:
-            log_sizes = torch.where(sizes > 0, sizes.clamp_min(1e-6).log(), torch.full_like(sizes, PAD_LOG_SIZE))
-            bias = log_sizes.to(q.dtype).view(count, 1, 1, length)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
         out = attn.out_proj(out.transpose(1, 2).reshape(count, length, width))
         x = x + block.ls_1(out)
         return x + block.ls_2(block.mlp(block.ln_2(x)))
+
+
+def attention_bias(sizes: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Proportional attention: log(size) per key, a large negative for padding (size 0); (M, 1, 1, T)."""
+    log_sizes = torch.where(sizes > 0, sizes.clamp_min(1e-6).log(), torch.full_like(sizes, PAD_LOG_SIZE))
+    return log_sizes.to(dtype).view(sizes.shape[0], 1, 1, sizes.shape[1])

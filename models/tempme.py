@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+#: Layers (before the first join) where frames merge their own tokens; more events cost more kernel launches.
+INTRA_EVENTS = 2
 #: Attention bias of a padding token (size 0): small enough to vanish, finite to avoid NaN rows.
 PAD_LOG_SIZE = -1.0e4
 
@@ -76,6 +78,10 @@ class MergePlan:
     def merging(self) -> bool:
         return bool(self.intra or self.merges)
 
+    def frame_positions(self) -> list[int]:
+        """Where each frame's class token sits among the final class-token slots, in frame order."""
+        return sorted((i for i, frame in enumerate(self.frame_slots) if frame >= 0), key=lambda i: self.frame_slots[i])
+
     def tokens_at(self, layer: int) -> LayerTokens:
         return self.trace[layer]
 
@@ -105,7 +111,10 @@ def plan_merges(
         for layer, join in zip(merge_layers, joins):
             steps_by_layer.setdefault(layer, []).append(join)
     first_merge = min(steps_by_layer) if steps_by_layer else depth
-    intra_layers = list(range(1, first_merge)) if enabled else []
+    candidates = list(range(1, first_merge)) if enabled else []
+    # At most INTRA_EVENTS evenly spaced layers: each merge event costs a fixed set of small kernels.
+    intra_layers = sorted({candidates[round(i * (len(candidates) - 1) / max(1, INTRA_EVENTS - 1))]
+                           for i in range(min(INTRA_EVENTS, len(candidates)))}) if candidates else []
     intra_total = min(int(round(intra_proportion * patches)), max(0, patches - 2)) if intra_layers else 0
     intra_each = _spread(intra_total, len(intra_layers))
     for layer in range(depth):
@@ -151,7 +160,7 @@ def merge_tokens(
     """
     a, b = tokens[:, a_index], tokens[:, b_index]
     size_a, size_b = sizes[:, a_index], sizes[:, b_index]
-    scores = F.normalize(a.float(), dim=-1) @ F.normalize(b.float(), dim=-1).transpose(1, 2)
+    scores = F.normalize(a, dim=-1) @ F.normalize(b, dim=-1).transpose(1, 2)  # bf16 on GPU is precise enough to rank
     scores = scores.masked_fill((size_b <= 0).unsqueeze(1), float("-inf"))
     best, match = scores.max(dim=-1)
     best = best.masked_fill(size_a <= 0, float("inf"))
@@ -160,10 +169,11 @@ def merge_tokens(
     target = match.gather(1, source)
     width = tokens.shape[-1]
     weight_a = size_a.gather(1, source)
-    moved = a.gather(1, source.unsqueeze(-1).expand(-1, -1, width)) * weight_a.unsqueeze(-1).to(a.dtype)
-    summed = (b * size_b.unsqueeze(-1).to(b.dtype)).scatter_add(1, target.unsqueeze(-1).expand(-1, -1, width), moved)
+    # Weighted sums in float32: scatter_add on bf16 falls back to slow emulated atomics on GPU.
+    moved = a.gather(1, source.unsqueeze(-1).expand(-1, -1, width)).float() * weight_a.unsqueeze(-1)
+    summed = (b.float() * size_b.unsqueeze(-1)).scatter_add(1, target.unsqueeze(-1).expand(-1, -1, width), moved)
     new_size_b = size_b.scatter_add(1, target, weight_a)
-    merged_b = summed / new_size_b.clamp_min(1e-6).unsqueeze(-1).to(b.dtype)
+    merged_b = (summed / new_size_b.clamp_min(1e-6).unsqueeze(-1)).to(b.dtype)
     kept_a = a.gather(1, keep.unsqueeze(-1).expand(-1, -1, width))
     return torch.cat([kept_a, merged_b], dim=1), torch.cat([size_a.gather(1, keep), new_size_b], dim=1)
 

@@ -1,0 +1,612 @@
+"""TempMe token merging vs per-frame encoding: GFLOPs, frames/s, peak memory and agreement.
+
+    python -m benchmarks.tempme [--batches 12 48 96] [--video PATH] [--skip-video] [--json OUT.json]
+    python -m benchmarks.tempme --random-vit-b32 [--device cuda] [--batches 64 128 256 512] [--profile]
+
+For each batch (frames per forward = segments x `max_frames`) it runs the segment encoder with
+merging on ("merged") and off ("per-frame": every frame alone, exactly open_clip's encode_image),
+plus open_clip's own `encode_image` as a reference, and reports GFLOPs per frame (counted by
+torch's FlopCounterMode on one forward), the analytic token-layer ratio of the merge schedule,
+frames/s (median of timed forwards after a warm-up), peak memory, and the cosine between merged
+and per-frame segment and frame vectors. Inputs are real decoded frames with temporal redundancy:
+the windows `encode_video` samples from a 60 s video of scikit-image photos slowly zoomed and
+panned (written once and cached; `--video` uses another file). Then it times `encode_video` on the
+whole video end to end (decode + preprocess + encode), merging on and off.
+
+By default it measures the tiny CLIP (`tiny` profile) on the CPU. `--random-vit-b32` builds
+open_clip ViT-B-32 with random weights (for speed only: no weights can be downloaded on the GPU
+machine), in bf16 on the GPU. Both models have random weights, so the cosines say how much
+merging perturbs a random network of that shape, not how well a trained one retrieves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from models.clip import ClipEncoder  # noqa: E402
+from models.retrieval_config import UnifiedModelConfig  # noqa: E402
+from models.segment_encoder import SegmentEncoder  # noqa: E402
+from models.settings import Settings  # noqa: E402
+from models.types import VideoRef  # noqa: E402
+
+CPU_BATCHES = (12, 48, 96)
+GPU_BATCHES = (64, 128, 256, 512)
+VARIANTS = ("per-frame", "merged", "encode_image")
+PAPER_SPEEDUP = 1.8
+"""TempMe's paper: 1.8x faster inference than the per-frame CLIP baseline."""
+
+VIDEO_SECONDS = 60.0
+PHOTO_SECONDS = 3.0
+VIDEO_SIZE = (640, 360)
+VIDEO_FPS = 30.0
+
+Forward = Callable[[Any], tuple[Any, Any]]
+
+
+@dataclass
+class Measurement:
+    """One encoder variant at one batch size."""
+
+    model: str
+    device: str
+    variant: str
+    segments: int
+    frames: int
+    gflops_per_frame: float
+    token_layer_ratio: float
+    """Tokens x blocks of this variant over the per-frame run's: the schedule's analytic cost."""
+    seconds: float
+    """Median wall time of one forward."""
+    frames_per_second: float
+    peak_memory_mib: float
+    """Peak GPU memory allocated on CUDA; on the CPU the process's peak resident set (monotone)."""
+    working_memory_mib: float | None
+    """On CUDA: the peak above what was allocated before the forward (activations); None on the CPU."""
+    segment_cosine_mean: float | None = None
+    segment_cosine_min: float | None = None
+    frame_cosine_mean: float | None = None
+    frame_cosine_min: float | None = None
+
+
+@dataclass
+class VideoTiming:
+    """`encode_video` on one whole video, one variant: median seconds and where they go."""
+
+    model: str
+    device: str
+    variant: str
+    video: str
+    video_seconds: float
+    windows: int
+    frames: int
+    seconds: float
+    """Median of the runs (end to end); the fastest and slowest follow."""
+    seconds_min: float
+    seconds_max: float
+    decode_seconds: float
+    """Decoding the sampled frames alone (measured separately, the same frames and batches)."""
+    encode_seconds: float
+    """The encoder's forwards inside encode_video (synchronised); on a small CPU this includes waiting
+    for cores that the video decoder's threads hold while they decode ahead."""
+    other_seconds: float
+    """The rest: preprocessing (resize, crop, normalise), window batching, copies to the host."""
+    probe_seconds: float
+    """Validating and hashing the file (done once per video, before encode_video)."""
+
+    @property
+    def realtime(self) -> float:
+        return self.video_seconds / self.seconds if self.seconds > 0 else float("inf")
+
+
+def _synchronize(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _reset_peak_memory(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+
+
+def _peak_memory_mib(device: str) -> float:
+    """Peak GPU memory allocated on CUDA, else this process's peak resident set size."""
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- models --------------------------------------------------------------------------------------
+
+
+def tiny_clip(device: str) -> ClipEncoder:
+    """The `tiny` profile's CLIP (seeded random weights), as the tests load it."""
+    from models.loader import ModelCache
+    from models.registry import ModelPlan
+
+    clip = ModelCache(ModelPlan(Settings(profile="tiny", device=device))).clip()  # type: ignore[arg-type]
+    if clip is None:
+        raise SystemExit("the tiny profile has no CLIP model")
+    return clip
+
+
+def random_vit_b32(device: str) -> ClipEncoder:
+    """open_clip ViT-B-32 with random weights (bf16 on GPU), wrapped like `load_clip` wraps a real one."""
+    import open_clip
+    import torch
+
+    from models.device import inference_dtype
+    from models.registry import ModelSpec
+
+    torch.manual_seed(0)
+    model, _, _ = open_clip.create_model_and_transforms("ViT-B-32", pretrained=None, device=device)
+    dtype = inference_dtype(device)
+    model = model.to(device=device, dtype=dtype).eval()
+    spec = ModelSpec("clip", "tiny", "ViT-B-32:random", "ViT-B-32, random weights (benchmark only)")
+    return ClipEncoder(model, open_clip.get_tokenizer("ViT-B-32"), device, dtype, 224,
+                       open_clip.OPENAI_DATASET_MEAN, open_clip.OPENAI_DATASET_STD, spec, 64)
+
+
+def forwards(clip: ClipEncoder, config: UnifiedModelConfig) -> tuple[dict[str, Forward], dict[str, SegmentEncoder]]:
+    """Each variant as pixels (B, N, 3, S, S) -> (segment (B, D), frames (B, N, D)), unit vectors."""
+    import torch.nn.functional as F
+
+    encoders = {"merged": SegmentEncoder(clip, config), "per-frame": SegmentEncoder(clip, config.with_merging(False))}
+
+    def encode_image(pixels: Any) -> tuple[Any, Any]:
+        batch, count = pixels.shape[:2]
+        frames = clip.model.encode_image(pixels.flatten(0, 1), normalize=True).float().view(batch, count, -1)
+        return F.normalize(frames.mean(dim=1), dim=-1), frames
+
+    functions: dict[str, Forward] = {name: encoder.forward for name, encoder in encoders.items()}
+    functions["encode_image"] = encode_image
+    return {name: functions[name] for name in VARIANTS}, encoders
+
+
+# -- inputs --------------------------------------------------------------------------------------
+
+
+def photo_video(cache_dir: Path) -> Path:
+    """A 60 s, 640x360, 30 fps video of photos (3 s each, slow zoom and pan), written once per cache dir."""
+    from evaluation.photo_scenes import PHOTOS, make_photo_video
+
+    width, height = VIDEO_SIZE
+    path = cache_dir / f"tempme-photos-{VIDEO_SECONDS:.0f}s-{width}x{height}-{VIDEO_FPS:.0f}fps.mp4"
+    if not path.is_file():
+        count = round(VIDEO_SECONDS / PHOTO_SECONDS)
+        print(f"writing {path} ({count} photo scenes, once) ...", file=sys.stderr)
+        started = time.perf_counter()
+        photos = [PHOTOS[i % len(PHOTOS)] for i in range(count)]
+        make_photo_video(path, photos, seconds_each=PHOTO_SECONDS, fps=VIDEO_FPS, size=VIDEO_SIZE)
+        print(f"  written in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return path
+
+
+def window_indices(ref: VideoRef, config: UnifiedModelConfig) -> np.ndarray:
+    """Frame indices (windows, max_frames) that `encode_video` samples from this video."""
+    from models.event_retrieval import window_bounds, window_frame_times
+    from models.video import frame_indices
+
+    bounds = window_bounds(ref.duration, config, ref.num_frames)
+    times = window_frame_times(bounds, config.max_frames)
+    return frame_indices(ref, times.ravel()).reshape(times.shape)
+
+
+def window_pixels(clip: ClipEncoder, ref: VideoRef, indices: np.ndarray) -> Any:
+    """Decode the windows' frames once and preprocess them: (windows, max_frames, 3, S, S) on the device."""
+    import torch
+
+    from models.video import iter_frames
+
+    unique = np.unique(indices)
+    chunks = [clip._preprocess(frames) for _, frames in iter_frames(ref, unique / ref.fps, batch_size=64)]
+    pixels = torch.cat(chunks)
+    rows = torch.from_numpy(np.searchsorted(unique, indices.ravel())).to(pixels.device)
+    return pixels[rows].view(*indices.shape, *pixels.shape[1:])
+
+
+# -- measurements --------------------------------------------------------------------------------
+
+
+def count_flops(forward: Forward, pixels: Any) -> int:
+    """FLOPs of one forward (matmuls, convolutions, attention) by torch's FlopCounterMode.
+
+    Two fused kernels it does not know are counted here the way it counts their parts: CPU
+    scaled-dot-product attention, and nn.MultiheadAttention's inference fast path (which
+    open_clip's encode_image takes), projections included.
+    """
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    def attention_flops(query: Any, key: Any, value: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
+        batch, heads, length, width = query
+        return 2 * batch * heads * length * key[-2] * (width + value[-1])
+
+    def multi_head_flops(query: Any, key: Any, value: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
+        batch, length, width = query
+        projections = 2 * batch * length * width * (3 * width + width)
+        return projections + 4 * batch * length * key[-2] * width
+
+    aten = torch.ops.aten
+    custom = {aten._scaled_dot_product_flash_attention_for_cpu: attention_flops,
+              aten._native_multi_head_attention: multi_head_flops}
+    with FlopCounterMode(display=False, custom_mapping=custom) as counter:
+        forward(pixels)
+    return int(counter.get_total_flops())
+
+
+@dataclass
+class Timing:
+    """Timed forwards of one variant."""
+
+    seconds: list[float]
+    peak_memory_mib: float = 0.0
+    working_memory_mib: float | None = None
+    output: Any = None
+
+
+def time_variants(
+    functions: dict[str, Forward], pixels: Any, device: str, warmup: int, repeats: int
+) -> dict[str, Timing]:
+    """`warmup` forwards of each variant, then `repeats` rounds of one timed forward per variant (alternating,
+    so drift on a shared machine hits every variant alike); peak memory per variant."""
+    import torch
+
+    cuda = device.startswith("cuda")
+    for forward in functions.values():
+        for _ in range(warmup):
+            forward(pixels)
+    timings = {variant: Timing([]) for variant in functions}
+    for _ in range(repeats):
+        for variant, forward in functions.items():
+            timing = timings[variant]
+            _synchronize(device)
+            _reset_peak_memory(device)
+            before = torch.cuda.memory_allocated() / 2**20 if cuda else 0.0
+            started = time.perf_counter()
+            timing.output = forward(pixels)
+            _synchronize(device)
+            timing.seconds.append(time.perf_counter() - started)
+            peak = _peak_memory_mib(device)
+            timing.peak_memory_mib = max(timing.peak_memory_mib, peak)
+            if cuda:
+                timing.working_memory_mib = max(timing.working_memory_mib or 0.0, peak - before)
+    return timings
+
+
+def cosines(a: Any, b: Any) -> tuple[float, float]:
+    """Mean and min cosine of paired unit vectors along the last axis."""
+    values = (a.float() * b.float()).sum(dim=-1).flatten()
+    return float(values.mean()), float(values.min())
+
+
+def measure_batch(
+    name: str,
+    device: str,
+    functions: dict[str, Forward],
+    encoders: dict[str, SegmentEncoder],
+    pixels: Any,
+    warmup: int,
+    repeats: int,
+) -> list[Measurement]:
+    """Every variant on one batch of segments; cosines of merged against per-frame."""
+    segments, frames = pixels.shape[0], pixels.shape[0] * pixels.shape[1]
+    merged = encoders["merged"]
+    plan = merged.plan(pixels.shape[1])
+    unmerged_token_layers = plan.frames * (1 + merged.patches) * merged.depth
+    eager = {name: encoder._forward for name, encoder in encoders.items()}  # count one forward, never a graph capture
+    flops = {variant: count_flops(eager.get(variant, forward), pixels) for variant, forward in functions.items()}
+    timings = time_variants(functions, pixels, device, warmup, repeats)
+    rows: list[Measurement] = []
+    for variant, timing in timings.items():
+        seconds = statistics.median(timing.seconds)
+        ratio = plan.token_layers() / unmerged_token_layers if variant == "merged" else 1.0
+        rows.append(Measurement(name, device, variant, segments, frames, flops[variant] / frames / 1e9, ratio,
+                                seconds, frames / seconds, timing.peak_memory_mib, timing.working_memory_mib))
+    (segment_m, frame_m), (segment_u, frame_u) = timings["merged"].output, timings["per-frame"].output
+    row = next(r for r in rows if r.variant == "merged")
+    row.segment_cosine_mean, row.segment_cosine_min = cosines(segment_m, segment_u)
+    row.frame_cosine_mean, row.frame_cosine_min = cosines(frame_m, frame_u)
+    return rows
+
+
+class TimedEncoder:
+    """A segment encoder as `UnifiedRetriever` uses it, adding up the (synchronised) time of its forwards."""
+
+    def __init__(self, encoder: SegmentEncoder) -> None:
+        self.encoder = encoder
+        self.clip = encoder.clip
+        self.config = encoder.config
+        self.seconds = 0.0
+
+    def forward(self, pixels: Any) -> tuple[Any, Any]:
+        _synchronize(self.clip.device)
+        started = time.perf_counter()
+        output = self.encoder.forward(pixels)
+        _synchronize(self.clip.device)
+        self.seconds += time.perf_counter() - started
+        return output
+
+
+def time_decode(ref: VideoRef, indices: np.ndarray, batch_size: int, repeats: int) -> float:
+    """Median seconds to decode the frames encode_video samples, in its batches, with nothing else."""
+    from models.video import iter_frames
+
+    unique = np.unique(indices)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for _ in iter_frames(ref, unique / ref.fps, batch_size=batch_size):
+            pass
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def measure_video(
+    name: str, clip: ClipEncoder, config: UnifiedModelConfig, video: Path, repeats: int
+) -> list[VideoTiming]:
+    """encode_video end to end on the whole video, merging on and off: one warm-up run each, then
+    `repeats` runs of each, alternating, so drift on a shared machine hits both alike."""
+    from models.event_retrieval import UnifiedRetriever
+    from models.video import probe
+
+    started = time.perf_counter()
+    ref = probe(video)
+    probe_seconds = time.perf_counter() - started
+    indices = window_indices(ref, config)
+    decode = time_decode(ref, indices, max(16, clip.batch_size), repeats)
+    encoders = {"per-frame": SegmentEncoder(clip, config.with_merging(False)), "merged": SegmentEncoder(clip, config)}
+    runs: dict[str, list[tuple[float, float]]] = {variant: [] for variant in encoders}
+    for encoder in encoders.values():
+        UnifiedRetriever(encoder).encode_video(ref)
+    for _ in range(repeats):
+        for variant, encoder in encoders.items():
+            timed = TimedEncoder(encoder)
+            retriever = UnifiedRetriever(timed)  # type: ignore[arg-type]
+            _synchronize(clip.device)
+            begin = time.perf_counter()
+            retriever.encode_video(ref)
+            _synchronize(clip.device)
+            runs[variant].append((time.perf_counter() - begin, timed.seconds))
+    results = []
+    for variant, measured in runs.items():
+        seconds, encode = sorted(measured)[len(measured) // 2]
+        totals = [total for total, _ in measured]
+        results.append(VideoTiming(name, clip.device, variant, str(video), ref.duration, len(indices), indices.size,
+                                   seconds, min(totals), max(totals), decode, encode,
+                                   max(0.0, seconds - encode - decode), probe_seconds))
+    return results
+
+
+def profile_forwards(functions: dict[str, Forward], encoders: dict[str, SegmentEncoder], pixels: Any,
+                     device: str, rows: int = 15) -> None:
+    """torch.profiler over one forward per variant: the top ops, and the merged forward split into
+    transformer blocks, token merging (intra-frame and cross-clip) and the rest."""
+    from unittest import mock
+
+    import torch
+    from torch.profiler import ProfilerActivity, profile, record_function
+
+    import models.segment_encoder as segment_encoder
+
+    cuda = device.startswith("cuda")
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    sort = "self_device_time_total" if cuda else "self_cpu_time_total"
+
+    def labelled(function: Callable[..., Any], label: str) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with record_function(label):
+                return function(*args, **kwargs)
+
+        return run
+
+    merged = encoders["merged"]
+    labelled_merge = labelled(segment_encoder.reduce_tokens, "tempme.merge")
+    for variant, forward in functions.items():
+        forward(pixels)
+        _synchronize(device)
+        with (
+            mock.patch.object(segment_encoder, "reduce_tokens", labelled_merge),
+            mock.patch.object(merged, "_block", labelled(merged._block, "tempme.block")),
+            profile(activities=activities) as profiler,
+        ):
+            with record_function("tempme.forward"):
+                forward(pixels)
+            _synchronize(device)
+        events = profiler.key_averages()
+        print(f"\nprofile: {variant}, {pixels.shape[0]} segments x {pixels.shape[1]} frames")
+        spans = {event.key: event for event in events if event.key.startswith("tempme.")}
+        if variant == "merged" and "tempme.forward" in spans:
+            clocks = [("CPU-side", "cpu_time_total")] + ([("GPU", "device_time_total")] if cuda else [])
+            for clock, attribute in clocks:
+                total = getattr(spans["tempme.forward"], attribute)
+                blocks, merging = (getattr(spans[label], attribute) if label in spans else 0.0
+                                   for label in ("tempme.block", "tempme.merge"))
+                print(f"  {clock} time of the forward: {total / 1e3:.1f} ms = blocks {blocks / 1e3:.1f} ms"
+                      f" + merging {merging / 1e3:.1f} ms + other {(total - blocks - merging) / 1e3:.1f} ms")
+        print(events.table(sort_by=sort, row_limit=rows))
+
+
+# -- report --------------------------------------------------------------------------------------
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def print_batches(rows: list[Measurement]) -> None:
+    print(f"{'frames':>6} {'segs':>4} {'variant':<13} {'GFLOPs/frame':>12} {'tok-layers':>10} {'ms/forward':>10} "
+          f"{'frames/s':>9} {'peak MiB':>9} {'work MiB':>8} {'seg cos mean/min':>17} {'frame cos mean/min':>19}")
+    for r in rows:
+        segment = f"{_fmt(r.segment_cosine_mean, '.4f')}/{_fmt(r.segment_cosine_min, '.4f')}"
+        frame = f"{_fmt(r.frame_cosine_mean, '.4f')}/{_fmt(r.frame_cosine_min, '.4f')}"
+        print(f"{r.frames:>6} {r.segments:>4} {r.variant:<13} {r.gflops_per_frame:>12.4f} {r.token_layer_ratio:>10.3f} "
+              f"{r.seconds * 1e3:>10.2f} {r.frames_per_second:>9,.0f} {r.peak_memory_mib:>9,.0f} "
+              f"{_fmt(r.working_memory_mib, ',.0f'):>8} "
+              f"{segment if r.variant == 'merged' else '-':>17} {frame if r.variant == 'merged' else '-':>19}")
+    if rows and rows[0].working_memory_mib is None:
+        print("peak MiB on the CPU is the process's peak resident set: monotone, not per variant")
+
+
+def ratios(rows: list[Measurement]) -> list[dict[str, Any]]:
+    """Per batch: merged against per-frame (and against open_clip's encode_image)."""
+    out = []
+    for frames in sorted({r.frames for r in rows}):
+        by = {r.variant: r for r in rows if r.frames == frames}
+        merged, unmerged, reference = by["merged"], by["per-frame"], by["encode_image"]
+        out.append({
+            "frames": frames,
+            "speedup_vs_per_frame": merged.frames_per_second / unmerged.frames_per_second,
+            "speedup_vs_encode_image": merged.frames_per_second / reference.frames_per_second,
+            "gflops_ratio": unmerged.gflops_per_frame / merged.gflops_per_frame,
+            "token_layer_ratio": 1.0 / merged.token_layer_ratio,
+            "per_frame_vs_encode_image": unmerged.frames_per_second / reference.frames_per_second,
+            "working_memory_ratio": (unmerged.working_memory_mib / merged.working_memory_mib
+                                     if unmerged.working_memory_mib and merged.working_memory_mib else None),
+        })
+    return out
+
+
+def print_ratios(table: list[dict[str, Any]]) -> None:
+    print(f"\n{'frames':>6} {'speed-up':>9} {'GFLOPs ratio':>12} {'token-layer ratio':>17} "
+          f"{'merged vs encode_image':>22} {'per-frame vs encode_image':>25} {'work memory ratio':>17}")
+    for r in table:
+        memory = "-" if r["working_memory_ratio"] is None else f"{r['working_memory_ratio']:.2f}x"
+        print(f"{r['frames']:>6} {r['speedup_vs_per_frame']:>8.2f}x {r['gflops_ratio']:>11.2f}x "
+              f"{r['token_layer_ratio']:>16.2f}x {r['speedup_vs_encode_image']:>21.2f}x "
+              f"{r['per_frame_vs_encode_image']:>24.2f}x {memory:>17}")
+    print(f"speed-up = merged frames/s over per-frame frames/s (TempMe's paper reports {PAPER_SPEEDUP}x); "
+          "ratios = per-frame cost over merged cost")
+
+
+def print_video(rows: list[VideoTiming]) -> None:
+    first = rows[0]
+    print(f"\nencode_video, batched: {first.video} ({first.video_seconds:.1f} s, {first.windows} windows, "
+          f"{first.frames} frames; probe {first.probe_seconds:.2f} s not included)")
+    print(f"{'variant':<10} {'s/video':>8} {'(min-max)':>13} {'decode s':>9} {'encode s':>9} {'other s':>8} "
+          f"{'video s/s':>10}")
+    for r in rows:
+        spread = f"{r.seconds_min:.2f}-{r.seconds_max:.2f}"
+        print(f"{r.variant:<10} {r.seconds:>8.3f} {spread:>13} {r.decode_seconds:>9.3f} {r.encode_seconds:>9.3f} "
+              f"{r.other_seconds:>8.3f} {r.realtime:>10.1f}")
+    per_frame, merged = rows
+    print(f"end-to-end speed-up {per_frame.seconds / merged.seconds:.2f}x, encoder alone "
+          f"{per_frame.encode_seconds / merged.encode_seconds:.2f}x (the seed reports ~0.8 s per 1-minute video "
+          "batched on an RTX 3090); other = preprocessing, batching, copies")
+    if first.device == "cpu":
+        print("on the CPU the decoder's threads decode ahead beside the encoder: encode s includes waiting for cores")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the measurements and print the tables and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--random-vit-b32", action="store_true", help="ViT-B-32 with random weights (GPU, bf16)")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default=None,
+                        help="default: cuda for --random-vit-b32 when present, else cpu")
+    parser.add_argument("--batches", type=int, nargs="+", default=None,
+                        help="frames per forward (rounded to whole segments of max_frames)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="timed forwards per measurement (default 10 on the CPU, 20 on the GPU)")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--video", type=Path, default=None, help="video to sample from (default: generated, cached)")
+    parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "vidsage-bench")
+    parser.add_argument("--skip-video", action="store_true", help="skip the end-to-end encode_video timing")
+    parser.add_argument("--video-repeats", type=int, default=5)
+    parser.add_argument("--batch-windows", type=int, default=None, help="windows per forward in encode_video")
+    parser.add_argument("--profile", action="store_true", help="torch.profiler over each variant at the largest batch")
+    parser.add_argument("--no-cuda-graphs", action="store_true", help="launch kernels eagerly instead of replaying graphs")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    import torch
+
+    device = args.device or ("cuda" if args.random_vit_b32 and torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA device is available")
+    if device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    clip = random_vit_b32(device) if args.random_vit_b32 else tiny_clip(device)
+    name = "ViT-B-32 (random)" if args.random_vit_b32 else "tiny CLIP (random)"
+    batches = tuple(args.batches or (GPU_BATCHES if args.random_vit_b32 else CPU_BATCHES))
+    repeats = args.repeats or (20 if device == "cuda" else 10)
+    config = replace(UnifiedModelConfig(), video_size=clip.image_size)
+    if args.batch_windows:
+        config = replace(config, batch_windows=args.batch_windows)
+    if args.no_cuda_graphs:
+        config = replace(config, cuda_graphs=False)
+
+    from models.video import probe
+
+    video = args.video or photo_video(args.cache_dir)
+    ref = probe(video)
+    indices = window_indices(ref, config)
+    hardware = torch.cuda.get_device_name() if device == "cuda" else f"cpu, {torch.get_num_threads()} threads"
+    functions, encoders = forwards(clip, config)
+    plan = encoders["merged"].plan(config.max_frames)
+    print(f"{name} on {device} ({hardware}, {clip.dtype}), torch {torch.__version__}")
+    print(f"segments of {config.max_frames} frames from {video} ({ref.duration:.1f} s, {ref.width}x{ref.height}, "
+          f"{len(indices)} windows); weights are random: cosines measure how much merging perturbs this network")
+    print(f"merge layers {encoders['merged'].merge_layers} of {encoders['merged'].depth}, joins "
+          f"{config.tempme.merge_frame_num}, proportions {config.tempme.merge_token_proportion}; tokens per "
+          f"segment by block: {' '.join(str(t.tokens_per_segment) for t in plan.trace)} "
+          f"(per-frame: {config.max_frames * (1 + encoders['merged'].patches)} each)")
+
+    rows: list[Measurement] = []
+    video_rows: list[VideoTiming] = []
+    with torch.inference_mode():
+        windows = window_pixels(clip, ref, indices)
+        for batch in batches:
+            segments = max(1, round(batch / config.max_frames))
+            pixels = windows[torch.arange(segments, device=windows.device) % len(windows)].contiguous()
+            rows.extend(measure_batch(name, device, functions, encoders, pixels, args.warmup, repeats))
+        print()
+        print_batches(rows)
+        table = ratios(rows)
+        print_ratios(table)
+        if args.profile:
+            segments = max(1, round(max(batches) / config.max_frames))
+            pixels = windows[torch.arange(segments, device=windows.device) % len(windows)].contiguous()
+            profile_forwards(functions, encoders, pixels, device)
+        del windows
+        if not args.skip_video:
+            video_rows = measure_video(name, clip, config, video, args.video_repeats)
+            print_video(video_rows)
+    if args.json:
+        report = {
+            "model": name,
+            "device": device,
+            "hardware": hardware,
+            "torch": torch.__version__,
+            "video": str(video),
+            "config": config.to_dict(),
+            "batches": [asdict(r) for r in rows],
+            "ratios": table,
+            "encode_video": [dict(asdict(r), realtime=r.realtime) for r in video_rows],
+        }
+        args.json.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
