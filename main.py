@@ -235,6 +235,8 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
 
     if args.image is None and not args.query:
         raise InvalidRequest("give a text query or --image PATH")
+    if args.top_k < 1:
+        raise InvalidRequest(f"--top-k must be >= 1, got {args.top_k}")
     query: Any = _read_image(args.image) if args.image else args.query
     with _progress(args) as progress:
         retriever = _retriever(args, progress)
