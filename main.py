@@ -306,7 +306,14 @@ def cmd_train_retrieval(args: argparse.Namespace) -> int:
             if step == total:
                 progress.finish(stage, f"loss {loss:.4f}")
 
-        result = train_retrieval(pairs, clip, config, options, on_progress=on_progress)
+        def on_decode(done: int, total: int) -> None:
+            if done == 0:
+                progress.start("decoding videos", float(total), unit="pairs")
+            progress.update("decoding videos", float(done))
+            if done == total:
+                progress.finish("decoding videos", f"{total} pairs")
+
+        result = train_retrieval(pairs, clip, config, options, on_progress=on_progress, on_decode=on_decode)
     for video, message in result.skipped:
         print(f"skipped {video}: {message}", file=sys.stderr)
     if args.json:

@@ -54,6 +54,8 @@ CAPTION_KEYS = ("caption", "text")
 
 Progress = Callable[[int, int, int, float], None]
 """on_progress(epoch, step, total_steps, loss): after every batch; epoch and step count from 1."""
+DecodeProgress = Callable[[int, int], None]
+"""on_decode(pairs done, pairs): while the training videos are decoded, before the first epoch."""
 
 
 @dataclass(frozen=True)
@@ -247,12 +249,16 @@ def _decode(clip: ClipEncoder, video: Path, frames: int) -> torch.Tensor:
         return clip._preprocess(stacked).cpu()
 
 
-def load_training_data(pairs: Sequence[TrainingPair], clip: ClipEncoder, frames: int) -> _Data:
+def load_training_data(
+    pairs: Sequence[TrainingPair], clip: ClipEncoder, frames: int, on_decode: DecodeProgress | None = None
+) -> _Data:
     """Decode every distinct video once; unreadable ones are skipped and reported, not fatal."""
     pixels: list[torch.Tensor] = []
     index_of: dict[Path, int | None] = {}
     data = _Data([], pixels, [], [])
-    for pair in pairs:
+    for position, pair in enumerate(pairs):
+        if on_decode is not None:
+            on_decode(position, len(pairs))
         key = pair.video.resolve()
         if key not in index_of:
             try:
@@ -264,6 +270,8 @@ def load_training_data(pairs: Sequence[TrainingPair], clip: ClipEncoder, frames:
         if index_of[key] is not None:
             data.pairs.append(pair)
             data.video_of.append(int(index_of[key]))
+    if on_decode is not None:
+        on_decode(len(pairs), len(pairs))
     return data
 
 
@@ -673,6 +681,7 @@ def train_retrieval(
     config: UnifiedModelConfig,
     options: TrainingOptions,
     on_progress: Progress | None = None,
+    on_decode: DecodeProgress | None = None,
 ) -> TrainingResult:
     """Train the retrieval adapters on a pairs file; checkpoints every epoch, `adapters.pth` at the end.
 
@@ -690,7 +699,7 @@ def train_retrieval(
     if checkpoint is not None:
         _check_resumable(checkpoint, resume, options, config)
     pairs_path = Path(pairs_path).expanduser()
-    data = load_training_data(read_pairs(pairs_path), clip, config.max_frames)
+    data = load_training_data(read_pairs(pairs_path), clip, config.max_frames, on_decode)
     if len(data.pairs) < 2:
         reasons = "; ".join(message for _, message in data.skipped) or "it holds a single pair"
         raise InvalidRequest(
