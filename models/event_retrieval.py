@@ -271,16 +271,7 @@ def create_unified_model(
             "no CLIP weights available: embedding and retrieval need one (set VIDSAGE_CLIP_MODEL="
             "ViT-B-32:/path/to/open_clip_model.safetensors, or use --profile tiny for a random test model)"
         )
-    if config.video_size != clip.image_size:
-        config = _with_video_size(config, clip.image_size)
-    return UnifiedRetriever(SegmentEncoder.build(clip, config))
-
-
-def _with_video_size(config: UnifiedModelConfig, size: int) -> UnifiedModelConfig:
-    """Frames are resized to the CLIP model's own input size; record it in the effective config."""
-    from dataclasses import replace
-
-    return replace(config, video_size=size)
+    return UnifiedRetriever(SegmentEncoder.build(clip, config.for_image_size(clip.image_size)))
 
 
 def extract_video_embedding(video: Path | str, config: UnifiedModelConfig | Path | str | None = None, settings: Any = None) -> np.ndarray:

@@ -92,6 +92,10 @@ class UnifiedModelConfig:
     cuda_graphs: bool = True
     """On GPU, replay the encoder as a CUDA graph per batch shape (merging launches many small kernels)."""
 
+    def for_image_size(self, size: int) -> "UnifiedModelConfig":
+        """Frames are resized to the CLIP model's own input size: record it in the effective config."""
+        return self if self.video_size == size else replace(self, video_size=size)
+
     def with_merging(self, enabled: bool) -> "UnifiedModelConfig":
         return replace(self, tempme=replace(self.tempme, enabled=enabled))
 

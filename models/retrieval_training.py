@@ -355,11 +355,6 @@ def _autocast_dtype(clip: ClipEncoder, options: TrainingOptions) -> torch.dtype 
     return torch.bfloat16 if options.mixed_precision else None
 
 
-def _effective_config(config: UnifiedModelConfig, clip: ClipEncoder) -> UnifiedModelConfig:
-    """Frames are resized to the CLIP's own input size: record it, as retrieval does."""
-    return config if config.video_size == clip.image_size else replace(config, video_size=clip.image_size)
-
-
 def _comparable(config: dict[str, Any]) -> dict[str, Any]:
     """A configuration without `adapter_path`, which says where weights came from, not their shape."""
     return {key: value for key, value in config.items() if key != "adapter_path"}
@@ -692,7 +687,7 @@ def train_retrieval(
     import torch
 
     started = time.perf_counter()
-    config = _effective_config(config, clip)
+    config = config.for_image_size(clip.image_size)
     config.validate("retrieval configuration")
     resume = options.resume
     checkpoint = read_checkpoint(resume) if resume is not None else None
