@@ -25,6 +25,8 @@ EXAMPLES = """examples:
   python main.py ask talk.mp4 "Who appears on screen?" --json
   python main.py inspect talk.mp4 --what transcript --json
   python main.py inspect talk.mp4 --what triggers --json
+  python main.py inspect talk.mp4 --what captions --vlm-url http://127.0.0.1:8000/v1
+  python main.py serve-vlm --model llava-hf/llava-onevision-qwen2-7b-ov-hf --port 8000
   python main.py train-triggers annotations.json --out head.pt
   python main.py embed videos/ --out embeddings/ --format both --consolidated --summary
   python main.py retrieve cooking.mp4 "chopping vegetables" --top-k 5
@@ -62,6 +64,10 @@ def _settings(args: argparse.Namespace) -> "Settings":
         overrides["data_dir"] = Path(args.data_dir)
     if args.device:
         overrides["device"] = args.device
+    if args.vlm_url:
+        overrides["vlm_url"] = args.vlm_url
+    if args.vlm_model:
+        overrides["vlm_model"] = args.vlm_model
     return Settings(**overrides)
 
 
@@ -334,25 +340,42 @@ def cmd_train_retrieval(args: argparse.Namespace) -> int:
 
 
 def cmd_serve_vlm(args: argparse.Namespace) -> int:
-    """Start `vllm serve`, wait for /health, print the URL to export, stop cleanly on Ctrl-C."""
+    """Start a VLM server (vLLM, or `transformers serve`), wait for /health, print the URL, stop on Ctrl-C."""
     import shlex
     import shutil
 
     from models.errors import BackendUnreachable
-    from models.vlm_server import ManagedServer, vllm_command
+    from models.registry import HF_HOST, host_reachable
+    from models.vlm_server import ManagedServer, transformers_serve_command, transformers_serve_env, vllm_command
 
-    argv = vllm_command(args.model, args.port, host=args.host, tool_calling=args.tools)
+    env = None
+    if args.engine == "vllm":
+        argv = vllm_command(args.model, args.port, host=args.host, tool_calling=args.tools)
+        install = "vllm is not installed here (GPU machines: pip install -e '.[gpu]')"
+    else:
+        device = args.device or "auto"
+        argv = transformers_serve_command(args.model, args.port, host=args.host, device=device)
+        local = Path(args.model).expanduser().is_dir()
+        env = transformers_serve_env(_settings(args).data_dir / "hub-cache", offline=local or not host_reachable(HF_HOST))
+        install = "`transformers serve` is not on PATH (pip install 'transformers[serving]')"
     if args.print_command:
         print(shlex.join(argv))
         return 0
     if shutil.which(argv[0]) is None:
-        raise BackendUnreachable("vllm is not installed here (GPU machines: pip install -e '.[gpu]')")
+        raise BackendUnreachable(install)
     base_url = f"http://{args.host}:{args.port}"
-    with ManagedServer(argv, base_url, health_path="/health", startup_timeout_s=args.startup_timeout) as server:
-        print(f"vLLM is serving {args.model}; OpenAI-compatible endpoint: {base_url}/v1 (Ctrl-C stops it)", flush=True)
-        while server.running:
-            time.sleep(1.0)
-    raise BackendUnreachable(f"vLLM at {base_url} exited; see {server.log_path}")
+    server = ManagedServer(argv, base_url, health_path="/health", startup_timeout_s=args.startup_timeout, env=env)
+    try:
+        with server:
+            print(f"{args.engine} is serving {args.model}; OpenAI-compatible endpoint: {base_url}/v1 "
+                  "(Ctrl-C stops it)", flush=True)
+            print(f"export VIDSAGE_VLM_URL={base_url}/v1", flush=True)
+            while server.running:
+                time.sleep(0.5)
+    except KeyboardInterrupt:  # the way to stop it: the server is already stopped by the `with`
+        print(f"stopped the {args.engine} server at {base_url}", file=sys.stderr)
+        return 0
+    raise BackendUnreachable(f"the {args.engine} server at {base_url} exited; see {server.log_path}")
 
 
 DEMO_QUESTIONS = (
@@ -401,6 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--profile", choices=["auto", "real", "offline", "tiny"], help="model profile (default auto)")
     common.add_argument("--data-dir", help="memory location (default ~/.cache/vidsage or $VIDSAGE_DATA_DIR)")
     common.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where models run (default auto)")
+    common.add_argument("--vlm-url", help="OpenAI-compatible VLM endpoint, e.g. http://127.0.0.1:8000/v1 "
+                        "(default $VIDSAGE_VLM_URL; none: in-process)")
+    common.add_argument("--vlm-model", help="VLM model: the served name with --vlm-url, else a hub id or directory")
     common.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
     common.add_argument("--quiet", action="store_true", help="no progress output")
     common.add_argument("--debug", action="store_true", help="show tracebacks and library logs")
@@ -425,7 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     inspect = commands.add_parser("inspect", parents=[common], help="show what memory holds about a video")
     inspect.add_argument("video", help="video file (ingested first if needed)")
-    inspect.add_argument("--what", choices=["transcript", "triggers", "actors"], default="transcript",
+    inspect.add_argument("--what", choices=["transcript", "triggers", "actors", "captions"], default="transcript",
                          help="which view (default transcript)")
     inspect.set_defaults(run=cmd_inspect)
 
@@ -472,12 +498,15 @@ def build_parser() -> argparse.ArgumentParser:
     tr.set_defaults(run=cmd_train_retrieval)
 
     serve = commands.add_parser("serve-vlm", parents=[common], help="start a vLLM server for the VLM")
-    serve.add_argument("--model", default="llava-hf/llava-onevision-qwen2-7b-ov-hf", help="model to serve")
+    serve.add_argument("--model", default="llava-hf/llava-onevision-qwen2-7b-ov-hf",
+                       help="hub id or local model directory to serve")
+    serve.add_argument("--engine", choices=["vllm", "transformers"], default="vllm",
+                       help="vllm (GPU, production) or transformers serve (small models, CPU too); default vllm")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    serve.add_argument("--tools", action="store_true", help="enable tool calling (hermes parser)")
+    serve.add_argument("--tools", action="store_true", help="enable tool calling (vllm: hermes parser)")
     serve.add_argument("--startup-timeout", type=float, default=900.0, help="seconds to wait for /health")
-    serve.add_argument("--print-command", action="store_true", help="print the vllm command line and exit")
+    serve.add_argument("--print-command", action="store_true", help="print the server command line and exit")
     serve.set_defaults(run=cmd_serve_vlm)
 
     demo = commands.add_parser("demo", parents=[common], help="offline demo on a generated sample video")

@@ -26,7 +26,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from models.captioner import (  # noqa: E402
     FRAMES_PER_CLIP,
-    TINY_SPEC,
+    captioner_spec,
     VIDEOMAE_MEAN,
     VIDEOMAE_STD,
     Captioner,
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         captioner, name, batches = random_spacetimegpt(settings), "random-spacetimegpt", GPU_BATCHES
     else:
         settings = Settings(profile="tiny", device="cpu")
-        captioner, name, batches = load_captioner(TINY_SPEC, settings), "tiny", CPU_BATCHES
+        captioner, name, batches = load_captioner(captioner_spec(settings), settings), "tiny", CPU_BATCHES
     batches = tuple(args.batches or batches)
     count = args.clips or 2 * max(batches)
     shape = (count, FRAMES_PER_CLIP, args.height, args.width, 3)

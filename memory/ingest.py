@@ -8,6 +8,8 @@ Stages and what each writes (files are named by run id; the manifest names the c
   frames            colour histograms + thumbnails per frame   frames-<run>.npz
   actors            tracks split at shot cuts, re-identified   actors-<run>.json (+ the split tracks)
   triggers          moments worth expensive analysis           triggers-<run>.json
+  captions          clip captions (all segments), VLM dense    captions-<run>.json, Chroma `captions-*` rows
+                    captions (triggered segments only), summary
 Frames for `segments`, `tracks` and `frames` are decoded once, at the union of their sampling grids.
 A stage that re-runs makes every stage that depends on it re-run too.
 """
@@ -38,12 +40,15 @@ from models.video import check_path, frame_indices, iter_audio, iter_frames, pro
 if TYPE_CHECKING:
     from memory.segment_encoding import EncodedSegments
 
-STAGES: tuple[str, ...] = ("transcript", "transcript_index", "segments", "tracks", "frames", "actors", "triggers")
+STAGES: tuple[str, ...] = (
+    "transcript", "transcript_index", "segments", "tracks", "frames", "actors", "triggers", "captions",
+)  # fmt: skip
 VISUAL_STAGES: tuple[str, ...] = ("segments", "tracks", "frames")
 DEPENDS: dict[str, tuple[str, ...]] = {
     "transcript_index": ("transcript",),
     "actors": ("tracks", "frames"),
     "triggers": ("frames", "actors", "transcript", "segments"),
+    "captions": ("segments", "triggers"),
 }
 """Stage -> the stages whose output it reads."""
 STAGE_VERSION = 1
@@ -108,7 +113,29 @@ def stage_keys(settings: Settings, plan: ModelPlan) -> dict[str, str]:
         "trigger_budget",
         extra={"head": head_stamp, "v": 1, **{stage: keys[stage] for stage in DEPENDS["triggers"]}},
     )
+    keys["captions"] = settings.stage_hash(
+        "vlm_frames_per_caption",
+        "vlm_caption_tokens",
+        "vlm_image_side",
+        extra={
+            "captioner": plan.key("captioner"),
+            "vlm": plan.key("vlm"),
+            "embedder": plan.key("text_embedder"),
+            "prompts": prompt_stamp("vlm_caption", "video_summary"),
+            "v": 1,
+            **{stage: keys[stage] for stage in DEPENDS["captions"]},
+        },
+    )
     return keys
+
+
+def prompt_stamp(*names: str) -> str:
+    """Identity of prompt templates for stage keys: a changed prompt re-runs the stage that sends it."""
+    import hashlib
+
+    import prompts
+
+    return hashlib.sha256("\0".join(prompts.load(name) for name in names).encode()).hexdigest()[:12]
 
 
 def _file_stamp(path: Path | None) -> str:
@@ -134,6 +161,9 @@ def manifest_notes(manifest: Manifest) -> list[str]:
     tracks = manifest.stages.get("tracks")
     if tracks is not None and tracks.summary.get("disabled"):
         notes.append("no detector: people were not tracked")
+    captions = manifest.stages.get("captions")
+    if captions is not None and not captions.summary.get("captioner") and not captions.summary.get("vlm"):
+        notes.append("no captioner or VLM: segments were not described")
     return notes
 
 
@@ -367,6 +397,62 @@ class _Run:
         self.commit("triggers", key, run_id, started, summary)
 
 
+    def captions(self, key: str, settings: Settings) -> None:
+        """Clip captions for every segment, VLM dense captions for triggered ones, and the video summary."""
+        from memory.captioning import caption_video
+        from memory.video_memory import VideoMemory
+
+        started, run_id = time.perf_counter(), _run_id()
+        memory = VideoMemory(settings, self.manifest)
+        captioner, vlm = self.models.captioner(), self.models.vlm()
+        result = caption_video(
+            self.ref,
+            [(s.t0, s.t1) for s in memory.segments()],
+            memory.triggers(),
+            captioner,
+            vlm,
+            frames_per_caption=min(settings.vlm_frames_per_caption, settings.vlm_images_per_prompt),
+            caption_tokens=settings.vlm_caption_tokens,
+            image_side=settings.vlm_image_side,
+            batch_size=settings.batch_size,
+            progress=self.progress,
+        )
+        write_json_atomic(
+            self.directory / f"captions-{run_id}.json",
+            {"segments": [s.to_dict() for s in result.segments], "video_summary": result.video_summary},
+        )
+        summary: dict[str, Any] = {
+            "captioner": captioner.spec.description if captioner is not None else None,
+            "vlm": vlm.description if vlm is not None else None,
+            "captioned": sum(1 for s in result.segments if s.caption),
+            "dense": sum(1 for s in result.segments if s.dense),
+            "vlm_requests": result.vlm_requests,
+            "vlm_images": result.vlm_images,
+        }
+        summary.update(self._index_captions(run_id, result.segments))
+        self.commit("captions", key, run_id, started, summary)
+
+    def _index_captions(self, run_id: str, segments: list[Any]) -> dict[str, Any]:
+        """Text-embed the captions into Chroma (one row per caption kind) when a text embedder exists."""
+        rows = [(s, kind, text) for s in segments for kind, text in (("caption", s.caption), ("dense", s.dense)) if text]
+        embedder = self.models.text_embedder() if rows else None
+        if embedder is None:
+            return {}
+        name = collection_name("captions", embedder.spec.key)
+        self.store.add(
+            name,
+            ids=[f"{self.ref.video_id}:{run_id}:{s.index}:{kind}" for s, kind, _ in rows],
+            embeddings=embedder.encode([text for _, _, text in rows]),
+            documents=[text for _, _, text in rows],
+            metadatas=[
+                {"video_id": self.ref.video_id, "run_id": run_id, "segment": s.index, "t0": s.t0, "t1": s.t1,
+                 "kind": kind}
+                for s, kind, _ in rows
+            ],
+        )
+        return {"collection": name, "rows": len(rows)}
+
+
 def _trigger_head(settings: Settings, models: ModelCache) -> Any:
     """The configured trained head, checked against the features this run can give it."""
     if settings.trigger_head is None:
@@ -442,6 +528,8 @@ def ingest_video(
         run.actors(keys["actors"], settings)
     if "triggers" in pending:
         run.triggers(keys["triggers"], settings)
+    if "captions" in pending:
+        run.captions(keys["captions"], settings)
     remember(layout, path, digest)
     reused = [stage for stage in STAGES if stage not in pending]
     return IngestReport(ref, pending, reused, manifest_notes(manifest), time.perf_counter() - started)

@@ -5,6 +5,7 @@ Only stages recorded in the manifest are read, through the run id the manifest n
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from models.types import Actor, Track, TranscriptSpan, Trigger, VideoRef
 from models.video import check_path
 
 if TYPE_CHECKING:
+    from memory.captioning import SegmentCaption
     from models.frame_features import FrameFeatures
 
 
@@ -89,7 +91,31 @@ class VideoMemory:
 
     @functools.cached_property
     def _triggers(self) -> list[Trigger]:
-        return [Trigger.from_dict(item) for item in self._stage_file("triggers")]
+        triggers = [Trigger.from_dict(item) for item in self._stage_file("triggers")]
+        captions = self._captions
+        if not captions:
+            return triggers
+        from memory.captioning import triggered_segments
+
+        described: list[Trigger] = []
+        placed = triggered_segments([(c.t0, c.t1) for c in captions], triggers)
+        segment_of = {moment: index for index, moments in placed.items() for moment in moments}
+        for trigger in triggers:
+            caption = captions[segment_of[trigger.timestamp]] if trigger.timestamp in segment_of else None
+            analysis = (caption.dense or caption.caption) if caption is not None else ""
+            described.append(dataclasses.replace(trigger, analysis=analysis))
+        return described
+
+    @functools.cached_property
+    def _caption_file(self) -> dict[str, Any]:
+        data = self._stage_file("captions")
+        return data if isinstance(data, dict) else {"segments": [], "video_summary": ""}
+
+    @functools.cached_property
+    def _captions(self) -> list["SegmentCaption"]:
+        from memory.captioning import SegmentCaption
+
+        return [SegmentCaption.from_dict(item) for item in self._caption_file["segments"]]
 
     def transcript(self) -> list[TranscriptSpan]:
         """Speech spans in time order (empty when there is no speech or no speech model)."""
@@ -117,8 +143,16 @@ class VideoMemory:
         return list(self._actor_file.get("cuts", []))
 
     def triggers(self) -> list[Trigger]:
-        """The moments selected for expensive analysis, by time."""
+        """The moments selected for expensive analysis, by time, each with its segment's description."""
         return self._triggers
+
+    def captions(self) -> list["SegmentCaption"]:
+        """Per-segment clip captions and (triggered segments only) VLM dense captions; empty before that stage."""
+        return self._captions
+
+    def video_summary(self) -> str:
+        """The summary written from the captions (empty without a captioner or VLM)."""
+        return str(self._caption_file.get("video_summary", ""))
 
     def frame_features(self) -> "FrameFeatures":
         """Per-frame colour histograms and thumbnails (empty before the `frames` stage)."""

@@ -1,4 +1,4 @@
-"""JSON views of one video's memory for `main.py inspect` (transcript, triggers, actors)."""
+"""JSON views of one video's memory for `main.py inspect` (transcript, triggers, actors, captions)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,8 @@ def triggers_view(memory: VideoMemory) -> dict[str, Any]:
     from models.triggers import trigger_report
 
     summary = memory.summary("triggers")
-    view = trigger_report(memory.ref.path, int(summary.get("frames_analyzed", 0)), memory.triggers())
+    frames = int(summary.get("frames_analyzed", 0))
+    view = trigger_report(memory.ref.path, frames, memory.triggers(), memory.video_summary())
     view["triggered_segments"] = summary.get("triggered_segments", 0)
     view["num_segments"] = summary.get("segments", len(memory.segments()))
     return view
@@ -79,9 +80,28 @@ def actors_view(memory: VideoMemory) -> dict[str, Any]:
     }
 
 
+def captions_view(memory: VideoMemory) -> dict[str, Any]:
+    """`{"segments": [{index, t0, t1, caption, dense, frames}], video_summary, captioner, vlm}`.
+
+    `caption` is the clip captioner's; `dense` is the VLM's and exists only for triggered segments,
+    whose keyframe times are in `frames`.
+    """
+    summary = memory.summary("captions")
+    return {
+        "video_path": str(memory.ref.path),
+        "captioner": summary.get("captioner"),
+        "vlm": summary.get("vlm"),
+        "vlm_requests": summary.get("vlm_requests", 0),
+        "vlm_images": summary.get("vlm_images", 0),
+        "video_summary": memory.video_summary(),
+        "segments": [c.to_dict() for c in memory.captions()],
+    }
+
+
 VIEWS: dict[str, Callable[[VideoMemory], dict[str, Any]]] = {
     "transcript": transcript_view,
     "triggers": triggers_view,
     "actors": actors_view,
+    "captions": captions_view,
 }
 """View name -> builder, as offered by `main.py inspect --what`."""

@@ -17,14 +17,14 @@ from typing import Any
 import numpy as np
 
 from models.errors import InvalidRequest, ModelUnavailable, VideoUnreadable
-from models.registry import TINY, ModelSpec, hf_cached
+from models.registry import CAPTIONER_PROCESSOR, CAPTIONER_TOKENIZER, REAL_CAPTIONER, ModelSpec, resolve
 from models.settings import Settings
 from models.types import VideoRef
 from models.video import iter_frames
 
-REAL_REPO = "Neleac/timesformer-gpt2-video-captioning"
-PROCESSOR_REPO = "MCG-NJU/videomae-base"
-TOKENIZER_REPO = "gpt2"
+REAL_REPO = REAL_CAPTIONER
+PROCESSOR_REPO = CAPTIONER_PROCESSOR
+TOKENIZER_REPO = CAPTIONER_TOKENIZER
 FRAMES_PER_CLIP = 8
 NUM_BEAMS = 8
 MIN_NEW_TOKENS = 30
@@ -52,37 +52,9 @@ TINY_CORPUS = (
 )
 """Caption-like sentences the tiny byte-level BPE tokenizer is trained on."""
 
-REAL_SPEC = ModelSpec(
-    "captioner",  # type: ignore[arg-type]  # the registry's Role does not list the captioner yet
-    "real",
-    REAL_REPO,
-    "SpaceTimeGPT (TimeSformer + GPT-2, VATEX)",
-)
-TINY_SPEC = ModelSpec(
-    "captioner",  # type: ignore[arg-type]
-    "tiny",
-    TINY,
-    "tiny TimeSformer + GPT-2, random weights (tests only)",
-)
-
-
-def real_captioner_cached() -> bool:
-    """Whether the SpaceTimeGPT weights, its image processor and a GPT-2 tokenizer are all in the HF cache."""
-    weights = hf_cached(REAL_REPO, "model.safetensors", "pytorch_model.bin")
-    processor = hf_cached(PROCESSOR_REPO, "preprocessor_config.json")
-    tokenizer = hf_cached(REAL_REPO, "tokenizer.json", "vocab.json") or hf_cached(
-        TOKENIZER_REPO, "tokenizer.json", "vocab.json"
-    )
-    return weights and processor and tokenizer
-
-
 def captioner_spec(settings: Settings) -> ModelSpec | None:
-    """The captioner for a profile: real (real, or auto when cached), tiny for tests, else None (disabled)."""
-    if settings.profile == "tiny":
-        return TINY_SPEC
-    if settings.profile == "real" or (settings.profile == "auto" and real_captioner_cached()):
-        return REAL_SPEC
-    return None
+    """The captioner the registry picks for these settings (None: captioning disabled)."""
+    return resolve("captioner", settings).spec
 
 
 @dataclass

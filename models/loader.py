@@ -10,7 +10,9 @@ if TYPE_CHECKING:
     from models.asr import SpeechRecognizer
     from models.clip import ClipEncoder
     from models.detector import Detector
+    from models.captioner import Captioner
     from models.text_embedder import TextEmbedder
+    from models.vlm_backend import VisionLanguageModel
 
 _LOADED: dict[tuple[str, str, str], Any] = {}
 """Process-wide cache (role, model key, device setting) -> loaded model; models are large and immutable."""
@@ -26,7 +28,9 @@ class ModelCache:
         spec = self.plan.spec(role)
         if spec is None:
             return None
-        cache_key = (role, spec.key, f"{self.plan.settings.device}:{self.plan.settings.data_dir}")
+        settings = self.plan.settings
+        where = f"{settings.device}:{settings.data_dir}" + (f":{settings.vlm_url}" if role == "vlm" else "")
+        cache_key = (role, spec.key, where)
         if cache_key not in _LOADED:
             _LOADED[cache_key] = _load(role, spec, self.plan)
         return _LOADED[cache_key]
@@ -43,6 +47,12 @@ class ModelCache:
     def detector(self) -> "Detector | None":
         return self._get("detector")
 
+    def captioner(self) -> "Captioner | None":
+        return self._get("captioner")
+
+    def vlm(self) -> "VisionLanguageModel | None":
+        return self._get("vlm")
+
 
 def _load(role: Role, spec: ModelSpec, plan: ModelPlan) -> Any:
     settings = plan.settings
@@ -58,6 +68,14 @@ def _load(role: Role, spec: ModelSpec, plan: ModelPlan) -> Any:
         from models.asr import load_asr
 
         return load_asr(spec, settings)
+    if role == "captioner":
+        from models.captioner import load_captioner
+
+        return load_captioner(spec, settings)
+    if role == "vlm":
+        from models.vlm_backend import load_vlm
+
+        return load_vlm(spec, settings)
     from models.detector import load_detector
 
     return load_detector(spec, settings)

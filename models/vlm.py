@@ -51,6 +51,20 @@ def image_data_url(frame: np.ndarray, max_side: int = 384, quality: int = 85) ->
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def chat_messages(messages: Messages, images: Sequence[np.ndarray] = (), image_max_side: int = 384) -> list[dict[str, Any]]:
+    """OpenAI chat messages for a prompt or history, the images attached to the last message as JPEG parts."""
+    chat = [{"role": "user", "content": messages}] if isinstance(messages, str) else [dict(m) for m in messages]
+    if not chat:
+        raise InvalidRequest("a VLM request needs at least one message")
+    if images:
+        last = chat[-1]
+        content = last.get("content") or ""
+        parts = [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
+        parts += [{"type": "image_url", "image_url": {"url": image_data_url(frame, image_max_side)}} for frame in images]
+        chat[-1] = last | {"content": parts}
+    return chat
+
+
 def is_retryable(error: Exception) -> bool:
     """True for errors worth retrying: 5xx answers and dropped or refused connections, not timeouts or 4xx."""
     if isinstance(error, openai.APITimeoutError):
@@ -114,6 +128,16 @@ class VLMClient:
                 return False
         return False
 
+    @property
+    def description(self) -> str:
+        """Which model answers, and where, for reports."""
+        return f"{self.model} at {self.base_url}"
+
+    def served_models(self) -> list[str]:
+        """The model ids the server offers (`GET /v1/models`), e.g. to pick the only one it serves."""
+        page = self._with_retries(lambda: self._openai.models.list())
+        return [model.id for model in page.data]
+
     def complete(self, messages: Messages, images: Sequence[np.ndarray] = (), **params: Any) -> str:
         """One chat completion; `images` are attached to the last user message; `params` go to the API."""
         request = self._request(messages, images, params)
@@ -171,22 +195,8 @@ class VLMClient:
 
     def _request(self, messages: Messages, images: Sequence[np.ndarray], params: dict[str, Any]) -> dict[str, Any]:
         """Build the chat-completions arguments: model, messages with image parts, deterministic by default."""
-        chat = [{"role": "user", "content": messages}] if isinstance(messages, str) else [dict(m) for m in messages]
-        if not chat:
-            raise InvalidRequest("a VLM request needs at least one message")
-        if images:
-            chat[-1] = self._with_images(chat[-1], images)
+        chat = chat_messages(messages, images, self.image_max_side)
         return {"model": self.model, "messages": chat, "temperature": 0.0} | params
-
-    def _with_images(self, message: dict[str, Any], images: Sequence[np.ndarray]) -> dict[str, Any]:
-        """Return the message with its text as a text part followed by one image_url part per frame."""
-        content = message.get("content") or ""
-        parts = [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
-        parts += [
-            {"type": "image_url", "image_url": {"url": image_data_url(frame, self.image_max_side)}}
-            for frame in images
-        ]
-        return message | {"content": parts}
 
     def _with_retries(self, call: Callable[[], T]) -> T:
         """Run `call`, retrying 5xx and connection errors with exponential backoff; translate the final error."""

@@ -39,6 +39,23 @@ def vllm_command(
     return argv
 
 
+def transformers_serve_command(
+    model: str, port: int, host: str = "127.0.0.1", device: str = "auto", dtype: str = "auto"
+) -> list[str]:
+    """The `transformers serve` argv that preloads one model (a small OpenAI-compatible server; CPU or GPU)."""
+    return ["transformers", "serve", model, "--host", host, "--port", str(port), "--device", device, "--dtype", dtype]
+
+
+def transformers_serve_env(cache_dir: Path, offline: bool, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment for `transformers serve`: an existing hub cache dir (it needs one) and offline mode when asked."""
+    env = dict(os.environ if base is None else base)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    env.setdefault("HF_HUB_CACHE", str(cache_dir))
+    if offline:
+        env["HF_HUB_OFFLINE"] = "1"
+    return env
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nothing listens on right now, for a server started next."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -23,6 +23,7 @@ import sys  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -31,6 +32,9 @@ from memory.ingest import IngestReport, ingest_video  # noqa: E402
 from models.loader import ModelCache  # noqa: E402
 from models.registry import ModelPlan  # noqa: E402
 from models.settings import Settings  # noqa: E402
+
+if TYPE_CHECKING:
+    from models.vlm_server import ManagedServer
 
 REPO = Path(__file__).resolve().parent.parent
 FAST_DETECTOR_FPS = 2.0
@@ -101,3 +105,39 @@ def memory_copy(offline_memory: IngestedSample, tmp_path: Path) -> Iterator[Sett
     target = tmp_path / "memory"
     shutil.copytree(offline_memory.settings.data_dir, target)
     yield offline_memory.settings.model_copy(update={"data_dir": target})
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A real OpenAI-compatible server on 127.0.0.1 and the model name it answers to."""
+
+    base_url: str
+    model: str
+    directory: Path
+    server: "ManagedServer"
+
+
+@pytest.fixture(scope="session")
+def tiny_llava(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny LLaVA-OneVision built locally (random weights), as a model directory."""
+    from models.tiny_llava import build_tiny_llava
+
+    return build_tiny_llava(tmp_path_factory.mktemp("weights"))
+
+
+@pytest.fixture(scope="session")
+def transformers_server(tiny_llava: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedModel]:
+    """`transformers serve` (a real server from transformers[serving]) preloading the tiny LLaVA, offline."""
+    from models.vlm_server import ManagedServer, free_port, transformers_serve_command, transformers_serve_env
+
+    if shutil.which("transformers") is None and not (Path(sys.executable).parent / "transformers").exists():
+        pytest.skip("`transformers serve` is not installed (make test installs transformers[serving])")
+    executable = str(Path(sys.executable).parent / "transformers")
+    port = free_port()
+    argv = transformers_serve_command(str(tiny_llava), port, device="cpu", dtype="float32")
+    argv[0] = executable
+    env = transformers_serve_env(tmp_path_factory.mktemp("hub-cache"), offline=True)
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("server") / "transformers-serve.log"
+    with ManagedServer(argv, base, "/health", startup_timeout_s=180, log_path=log, env=env) as server:
+        yield ServedModel(f"{base}/v1", str(tiny_llava), tiny_llava, server)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from evaluation.sample_video import make_sample_video
-from models import captioner as captioner_module
+from models import registry
 from models.captioner import Captioner, captioner_spec, clip_times, load_captioner
 from models.errors import ModelUnavailable
 from models.registry import ModelSpec
@@ -134,13 +134,13 @@ def test_caption_segments_one_per_segment_in_order(tiny: Captioner, tmp_path: Pa
 
 
 def test_spec_choice_per_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(captioner_module, "real_captioner_cached", lambda: False)
+    monkeypatch.setattr(registry, "real_captioner_cached", lambda: False)
     assert captioner_spec(Settings(profile="offline", data_dir=tmp_path)) is None
     assert captioner_spec(Settings(profile="auto", data_dir=tmp_path)) is None
     real = captioner_spec(Settings(profile="real", data_dir=tmp_path))
     assert real is not None and real.source == "real"
     assert real.location == "Neleac/timesformer-gpt2-video-captioning"
-    monkeypatch.setattr(captioner_module, "real_captioner_cached", lambda: True)
+    monkeypatch.setattr(registry, "real_captioner_cached", lambda: True)
     assert captioner_spec(Settings(profile="auto", data_dir=tmp_path)) == real
     assert captioner_spec(Settings(profile="offline", data_dir=tmp_path)) is None
 

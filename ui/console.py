@@ -84,6 +84,15 @@ def print_view(what: str, view: dict[str, Any]) -> None:
             table.add_row(_mmss(trigger["timestamp"]), f"{trigger['trigger_confidence']:.2f}",
                           ", ".join(trigger["reasons"]), trigger["analysis"])
         table.caption = f"{view['num_triggers_detected']} triggers over {view['num_frames_analyzed']} frames"
+        if view.get("video_summary"):
+            table.caption += f"\nsummary: {view['video_summary']}"
+    elif what == "captions":
+        for column in ("time", "caption", "dense (VLM, triggered only)"):
+            table.add_column(column)
+        for segment in view["segments"]:
+            table.add_row(f"{_mmss(segment['t0'])}-{_mmss(segment['t1'])}", segment["caption"], segment["dense"])
+        models = f"captioner: {view.get('captioner') or 'none'}; VLM: {view.get('vlm') or 'none'}"
+        table.caption = models + (f"\nsummary: {view['video_summary']}" if view.get("video_summary") else "")
     else:
         for column in ("actor", "on screen", "tracks", "behaviours"):
             table.add_column(column)
