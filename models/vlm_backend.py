@@ -62,6 +62,9 @@ def _endpoint_client(settings: Settings) -> VisionLanguageModel:
         served = client.served_models()
         if not served:
             client.close()
-            raise BackendUnreachable(f"the VLM server at {client.base_url} serves no model")
+            raise BackendUnreachable(
+                f"the VLM server at {client.base_url} lists no model: set VIDSAGE_VLM_MODEL (or --vlm-model) "
+                "to the name it serves"
+            )
         client.model = served[0]
     return client
