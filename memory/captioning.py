@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 import prompts
 from memory.progress import ProgressReporter
 from models.types import Trigger, VideoRef, format_timestamp
 from models.video import frame_indices, iter_frames
+from models.vlm import fit_image
 
 DECODE_BATCH = 32
 SUMMARY_TOKENS = 256
@@ -90,13 +90,6 @@ def vlm_frame_times(t0: float, t1: float, trigger_times: Sequence[float], count:
         if all(abs(moment - c) > 1e-3 for c in chosen):
             chosen.append(round(float(moment), 3))
     return sorted(chosen)
-
-
-def _resized(frame: np.ndarray, max_side: int) -> np.ndarray:
-    """A copy of the frame with its long side at most max_side (kept small until the VLM call)."""
-    image = Image.fromarray(frame)
-    image.thumbnail((max_side, max_side), Image.Resampling.BICUBIC)
-    return np.asarray(image)
 
 
 class _FramePlan:
@@ -199,7 +192,7 @@ def _decode_and_caption(
             position += 1
             for kind, segment, slot in users[index]:
                 buffers = clip_buffers if kind == "clip" else vlm_buffers
-                buffers[segment][slot] = frame if kind == "clip" else _resized(frame, image_side)
+                buffers[segment][slot] = frame if kind == "clip" else np.asarray(fit_image(frame, image_side))
                 if kind == "clip" and all(f is not None for f in buffers[segment]):
                     pending.append((segment, np.stack(buffers.pop(segment))))  # type: ignore[arg-type]
                     if len(pending) >= batch_size:

@@ -170,19 +170,11 @@ def segment_clips(
 
 def tiny_tokenizer() -> Any:
     """A byte-level BPE tokenizer trained on TINY_CORPUS, wrapped with GPT-2-style special tokens."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=TINY_VOCAB,
-        special_tokens=["<|endoftext|>", "<pad>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tokenizer.train_from_iterator(TINY_CORPUS, trainer=trainer)
+    from models.tiny_tokenizer import train_byte_level_bpe
+
+    tokenizer = train_byte_level_bpe(TINY_CORPUS, TINY_VOCAB, ["<|endoftext|>", "<pad>"])
     return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer, bos_token="<|endoftext|>", eos_token="<|endoftext|>", pad_token="<pad>"
     )

@@ -8,9 +8,9 @@ from models.registry import ModelPlan, ModelSpec, Role
 
 if TYPE_CHECKING:
     from models.asr import SpeechRecognizer
+    from models.captioner import Captioner
     from models.clip import ClipEncoder
     from models.detector import Detector
-    from models.captioner import Captioner
     from models.text_embedder import TextEmbedder
     from models.vlm_backend import VisionLanguageModel
 

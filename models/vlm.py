@@ -40,14 +40,19 @@ def one_line(text: object, limit: int = 240) -> str:
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
-def image_data_url(frame: np.ndarray, max_side: int = 384, quality: int = 85) -> str:
-    """Encode an RGB uint8 frame as a base64 JPEG data URL, long side <= max_side, to keep requests small."""
+def fit_image(frame: np.ndarray, max_side: int = 384) -> Image.Image:
+    """An RGB uint8 frame as a PIL image, long side <= max_side: what a VLM is shown, by any backend."""
     if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3 or 0 in frame.shape:
         raise InvalidRequest(f"a VLM image must be an RGB uint8 array (H, W, 3), got {frame.dtype} {frame.shape}")
     image = Image.fromarray(np.ascontiguousarray(frame))
     image.thumbnail((max_side, max_side), Image.Resampling.BICUBIC)
+    return image
+
+
+def image_data_url(frame: np.ndarray, max_side: int = 384, quality: int = 85) -> str:
+    """Encode an RGB uint8 frame as a base64 JPEG data URL, long side <= max_side, to keep requests small."""
     buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=quality)
+    fit_image(frame, max_side).save(buffer, format="JPEG", quality=quality)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 

@@ -14,23 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from models.errors import InvalidRequest, ModelUnavailable
 from models.registry import ModelSpec
 from models.settings import Settings
-from models.vlm import Messages
+from models.vlm import Messages, fit_image
 
 DEFAULT_MAX_NEW_TOKENS = 256
-
-
-def _resized(frame: np.ndarray, max_side: int) -> Image.Image:
-    """An RGB uint8 frame as a PIL image with its long side at most max_side (what the server path sends)."""
-    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3 or 0 in frame.shape:
-        raise InvalidRequest(f"a VLM image must be an RGB uint8 array (H, W, 3), got {frame.dtype} {frame.shape}")
-    image = Image.fromarray(np.ascontiguousarray(frame))
-    image.thumbnail((max_side, max_side), Image.Resampling.BICUBIC)
-    return image
 
 
 def hf_conversation(messages: Messages, image_count: int) -> list[dict[str, Any]]:
@@ -126,7 +116,7 @@ class TransformersVLM:
             self.processor.apply_chat_template(hf_conversation(messages, len(images)), add_generation_prompt=True)
             for messages, images in items
         ]
-        images = [[_resized(frame, self.image_max_side) for frame in frames] for _, frames in items]
+        images = [[fit_image(frame, self.image_max_side) for frame in frames] for _, frames in items]
         with_images = any(images)
         inputs = self.processor(
             text=prompts, images=images if with_images else None, return_tensors="pt", padding=True

@@ -10,11 +10,11 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import IngestedSample, ServedModel
+from logging_proxy import LoggingProxy
+
 from evaluation.sample_video import espeak_available
 from evaluation.trigger_scenario import TriggerScenario, make_trigger_video
-from logging_proxy import LoggingProxy
 from memory.captioning import triggered_segments, vlm_frame_times
 from memory.ingest import ingest_video, manifest_notes
 from memory.video_memory import VideoMemory

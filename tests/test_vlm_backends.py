@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import ServedModel
+
 from models.errors import BackendUnreachable, InvalidRequest
 from models.registry import ModelPlan, resolve
 from models.settings import Settings

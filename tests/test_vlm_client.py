@@ -10,7 +10,6 @@ import base64
 import io
 import json
 import os
-import socket
 import sys
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ import httpx
 import numpy as np
 import openai
 import pytest
+from helpers import port_refuses
 from PIL import Image
 
 from models.errors import BackendUnreachable, InvalidRequest, VidsageError
@@ -45,15 +45,6 @@ def _served_dir(tmp_path: Path, healthy: bool = True) -> Path:
     if healthy:
         (root / "health").write_text("ok")
     return root
-
-
-def _refuses(port: int) -> bool:
-    """True when nothing accepts connections on 127.0.0.1:port."""
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1.0).close()
-    except OSError:
-        return True
-    return False
 
 
 def _gone(pid: int) -> bool:
@@ -165,7 +156,7 @@ def test_managed_server_start_health_stop(tmp_path: Path) -> None:
         pid = server.process.pid  # type: ignore[union-attr]
         with VLMClient(f"{base}/v1", "m") as client:
             assert client.health()
-    assert not server.running and _refuses(port) and _gone(pid)
+    assert not server.running and port_refuses(port) and _gone(pid)
     assert "GET /health" in server.log_path.read_text()
 
 
@@ -199,7 +190,7 @@ def test_managed_server_timeout_stops_the_process(tmp_path: Path) -> None:
     )
     with pytest.raises(BackendUnreachable, match="did not answer within 2 s"):
         server.start()
-    assert server.process is not None and _gone(server.process.pid) and _refuses(port)
+    assert server.process is not None and _gone(server.process.pid) and port_refuses(port)
 
 
 def test_stop_escalates_when_sigint_is_ignored(tmp_path: Path) -> None:
@@ -208,7 +199,7 @@ def test_stop_escalates_when_sigint_is_ignored(tmp_path: Path) -> None:
     server = ManagedServer(argv, f"http://127.0.0.1:{port}", startup_timeout_s=20, stop_timeout_s=1.0)
     with server:
         assert server.running
-    assert not server.running and _refuses(port)
+    assert not server.running and port_refuses(port)
     assert server.process is not None and server.process.returncode == -15  # SIGTERM ended it
 
 

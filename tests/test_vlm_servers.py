@@ -12,7 +12,6 @@ import base64
 import io
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,10 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REPO, ServedModel
+from helpers import port_refuses
+from logging_proxy import LoggingProxy
 from PIL import Image
 
-from conftest import REPO, ServedModel
-from logging_proxy import LoggingProxy
 from models.errors import BackendUnreachable, InvalidRequest
 from models.registry import ModelSpec
 from models.settings import Settings
@@ -117,14 +117,6 @@ def test_a_server_that_went_down_is_backend_unreachable(transformers_server: Ser
     assert f"{url}/v1" in str(caught.value) and "\n" not in str(caught.value)
 
 
-def _refuses(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1.0).close()
-    except OSError:
-        return True
-    return False
-
-
 def test_serve_vlm_starts_serves_and_stops_a_real_server(tiny_llava: Path, tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "VIDSAGE_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
@@ -150,7 +142,7 @@ def test_serve_vlm_starts_serves_and_stops_a_real_server(tiny_llava: Path, tmp_p
     finally:
         if process.poll() is None:
             process.kill()
-    assert _refuses(port), "the server must be gone once serve-vlm exits"
+    assert port_refuses(port), "the server must be gone once serve-vlm exits"
 
 
 def test_serve_vlm_transformers_command_line() -> None:
