@@ -27,6 +27,11 @@ EXAMPLES = """examples:
   python main.py inspect talk.mp4 --what triggers --json
   python main.py inspect talk.mp4 --what captions --vlm-url http://127.0.0.1:8000/v1
   python main.py serve-vlm --model llava-hf/llava-onevision-qwen2-7b-ov-hf --port 8000
+  python main.py search "the budget for the bridge" --video talk.mp4 --json
+  python main.py library ls | rm talk.mp4 | stats
+  python main.py timeline talk.mp4 -o timeline.png
+  python main.py graph talk.mp4 -o actors.png
+  python main.py inspect talk.mp4 --what graph --json
   python main.py train-triggers annotations.json --out head.pt
   python main.py embed videos/ --out embeddings/ --format both --consolidated --summary
   python main.py retrieve cooking.mp4 "chopping vegetables" --top-k 5
@@ -148,6 +153,96 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         from ui.console import print_view
 
         print_view(args.what, view)
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """Hybrid search over the whole library (or the --video ones): speech, captions and pictures."""
+    from memory.library import Library
+
+    settings = _settings(args)
+    t_range = tuple(args.between) if args.between else None
+    with _progress(args):
+        library = Library(settings)
+        hits = library.search(args.query, videos=args.video, t_range=t_range, actors=args.actor, top_k=args.top_k)
+    if args.json:
+        print(json.dumps({"query": args.query, "results": [h.to_dict() for h in hits]}, indent=2, ensure_ascii=False))
+        return 0
+    if not hits:
+        print("nothing in memory matches")
+    for hit in hits:
+        name = library.memory(hit.video_id).ref.path.name
+        print(f"{name} {hit.cite()} {hit.kind:<13} {hit.text}")
+    return 0
+
+
+def cmd_library(args: argparse.Namespace) -> int:
+    """List, remove or count the videos in memory."""
+    from memory.library import Library
+
+    library = Library(_settings(args))
+    if args.action == "rm":
+        if not args.videos:
+            raise _bad_input("library rm needs at least one VIDEO (a path, video id or file name)")
+        removed = [library.remove(video) for video in args.videos]
+        if args.json:
+            print(json.dumps({"removed": removed}))
+        else:
+            for video_id in removed:
+                print(f"removed {video_id}")
+        return 0
+    if args.action == "stats":
+        stats = library.stats()
+        if args.json:
+            print(json.dumps(stats, indent=2))
+        else:
+            for key, value in stats.items():
+                print(f"{key:>13}: {value}")
+        return 0
+    rows = library.listing()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    elif not rows:
+        print(f"the library at {library.settings.data_dir} is empty")
+    else:
+        from ui.console import print_library
+
+        print_library(rows)
+    return 0
+
+
+def _bad_input(message: str) -> Exception:
+    from models.errors import InvalidRequest
+
+    return InvalidRequest(message)
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    """Draw one video's structure over time: scene clusters, triggers, speech, actors."""
+    from memory.ingest import ingest_video
+    from memory.video_memory import VideoMemory
+    from ui.timeline_picture import draw_timeline
+
+    settings = _settings(args)
+    with _progress(args) as progress:
+        ingest_video(args.video, settings, progress=progress)
+    out = draw_timeline(VideoMemory.for_path(settings, args.video), Path(args.out).expanduser())
+    print(out)
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    """Draw one video's actor graph (temporal, spatial, speech and interaction edges) as a PNG."""
+    from memory.ingest import ingest_video
+    from memory.video_memory import VideoMemory
+    from ui.graph_picture import draw_actor_graph
+
+    settings = _settings(args)
+    with _progress(args) as progress:
+        ingest_video(args.video, settings, progress=progress)
+    memory = VideoMemory.for_path(settings, args.video)
+    out = draw_actor_graph(memory.actor_graph(), Path(args.out).expanduser(), title=f"actors of {memory.ref.path.name}")
+    print(out)
     return 0
 
 
@@ -451,9 +546,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     inspect = commands.add_parser("inspect", parents=[common], help="show what memory holds about a video")
     inspect.add_argument("video", help="video file (ingested first if needed)")
-    inspect.add_argument("--what", choices=["transcript", "triggers", "actors", "captions"], default="transcript",
+    inspect.add_argument("--what", choices=["transcript", "triggers", "actors", "captions", "scenes", "graph"],
+                         default="transcript",
                          help="which view (default transcript)")
     inspect.set_defaults(run=cmd_inspect)
+
+    search = commands.add_parser("search", parents=[common], help="search the whole library (or some videos)")
+    search.add_argument("query", help="what to find, in words")
+    search.add_argument("--video", action="append", help="only this video (path, id or file name); repeatable")
+    search.add_argument("--between", nargs=2, type=float, metavar=("T0", "T1"), help="only this time range (s)")
+    search.add_argument("--actor", action="append", type=int, help="only while this actor is on screen; repeatable")
+    search.add_argument("--top-k", type=int, default=10, help="results (default 10)")
+    search.set_defaults(run=cmd_search)
+
+    library = commands.add_parser("library", parents=[common], help="list, remove or count videos in memory")
+    library.add_argument("action", choices=["ls", "rm", "stats"], help="ls: list videos; rm: remove; stats: totals")
+    library.add_argument("videos", nargs="*", help="for rm: videos (paths, ids or file names)")
+    library.set_defaults(run=cmd_library)
+
+    timeline = commands.add_parser("timeline", parents=[common], help="draw a video's timeline as a PNG")
+    timeline.add_argument("video", help="video file (ingested first if needed)")
+    timeline.add_argument("-o", "--out", default="timeline.png", help="output PNG (default timeline.png)")
+    timeline.set_defaults(run=cmd_timeline)
+
+    graph = commands.add_parser("graph", parents=[common], help="draw a video's actor graph as a PNG")
+    graph.add_argument("video", help="video file (ingested first if needed)")
+    graph.add_argument("-o", "--out", default="actors.png", help="output PNG (default actors.png)")
+    graph.set_defaults(run=cmd_graph)
 
     train = commands.add_parser("train-triggers", parents=[common], help="train the optional trigger head")
     train.add_argument("annotations", help="annotations JSON (format in the README)")

@@ -10,6 +10,9 @@ Stages and what each writes (files are named by run id; the manifest names the c
   triggers          moments worth expensive analysis           triggers-<run>.json
   captions          clip captions (all segments), VLM dense    captions-<run>.json, Chroma `captions-*` rows
                     captions (triggered segments only), summary
+  graph             the actor graph (temporal, spatial,        graph-<run>.json (networkx node-link)
+                    speech and interaction edges)
+  clusters          segments clustered across the timeline     clusters-<run>.json
 Frames for `segments`, `tracks` and `frames` are decoded once, at the union of their sampling grids.
 A stage that re-runs makes every stage that depends on it re-run too.
 """
@@ -41,7 +44,8 @@ if TYPE_CHECKING:
     from memory.segment_encoding import EncodedSegments
 
 STAGES: tuple[str, ...] = (
-    "transcript", "transcript_index", "segments", "tracks", "frames", "actors", "triggers", "captions",
+    "transcript", "transcript_index", "segments", "tracks", "frames", "actors", "triggers", "captions", "graph",
+    "clusters",
 )  # fmt: skip
 VISUAL_STAGES: tuple[str, ...] = ("segments", "tracks", "frames")
 DEPENDS: dict[str, tuple[str, ...]] = {
@@ -49,6 +53,8 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "actors": ("tracks", "frames"),
     "triggers": ("frames", "actors", "transcript", "segments"),
     "captions": ("segments", "triggers"),
+    "graph": ("actors", "transcript"),
+    "clusters": ("segments", "frames", "transcript", "captions"),
 }
 """Stage -> the stages whose output it reads."""
 STAGE_VERSION = 1
@@ -124,6 +130,20 @@ def stage_keys(settings: Settings, plan: ModelPlan) -> dict[str, str]:
             "prompts": prompt_stamp("vlm_caption", "video_summary"),
             "v": 1,
             **{stage: keys[stage] for stage in DEPENDS["captions"]},
+        },
+    )
+    from memory.actor_graph import GRAPH_VERSION
+    from memory.clustering import CLUSTERING_VERSION
+
+    keys["graph"] = settings.stage_hash(
+        extra={"v": GRAPH_VERSION, **{stage: keys[stage] for stage in DEPENDS["graph"]}}
+    )
+    keys["clusters"] = settings.stage_hash(
+        "scene_clusters",
+        extra={
+            "v": CLUSTERING_VERSION,
+            "embedder": plan.key("text_embedder"),
+            **{stage: keys[stage] for stage in DEPENDS["clusters"]},
         },
     )
     return keys
@@ -424,6 +444,10 @@ class _Run:
         summary: dict[str, Any] = {
             "captioner": captioner.spec.description if captioner is not None else None,
             "vlm": vlm.description if vlm is not None else None,
+            "random_weights": any(
+                self.models.plan.spec(role) is not None and self.models.plan.spec(role).source == "tiny"  # type: ignore[union-attr]
+                for role in ("captioner", "vlm")
+            ),
             "captioned": sum(1 for s in result.segments if s.caption),
             "dense": sum(1 for s in result.segments if s.dense),
             "vlm_requests": result.vlm_requests,
@@ -451,6 +475,31 @@ class _Run:
             ],
         )
         return {"collection": name, "rows": len(rows)}
+
+
+    def graph(self, key: str, settings: Settings) -> None:
+        """Build the actor graph from actors, their boxes and the transcript, and persist it."""
+        from memory.actor_graph import build_actor_graph, save_graph
+        from memory.video_memory import VideoMemory
+
+        started, run_id = time.perf_counter(), _run_id()
+        self.progress.start("actor graph", None)
+        graph = build_actor_graph(VideoMemory(settings, self.manifest))
+        save_graph(graph, self.directory / f"graph-{run_id}.json")
+        self.progress.finish("actor graph", f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges")
+        self.commit("graph", key, run_id, started, {"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges()})
+
+    def clusters(self, key: str, settings: Settings) -> None:
+        """Cluster the segments across the whole timeline so recurring scenes share a cluster."""
+        from memory.clustering import cluster_video
+        from memory.video_memory import VideoMemory
+
+        started, run_id = time.perf_counter(), _run_id()
+        self.progress.start("scene clusters", None)
+        result = cluster_video(VideoMemory(settings, self.manifest), self.models, settings.scene_clusters)
+        write_json_atomic(self.directory / f"clusters-{run_id}.json", result.to_dict())
+        self.progress.finish("scene clusters", f"{result.count} clusters of {len(result.labels)} segments")
+        self.commit("clusters", key, run_id, started, result.summary())
 
 
 def _trigger_head(settings: Settings, models: ModelCache) -> Any:
@@ -530,6 +579,10 @@ def ingest_video(
         run.triggers(keys["triggers"], settings)
     if "captions" in pending:
         run.captions(keys["captions"], settings)
+    if "graph" in pending:
+        run.graph(keys["graph"], settings)
+    if "clusters" in pending:
+        run.clusters(keys["clusters"], settings)
     remember(layout, path, digest)
     reused = [stage for stage in STAGES if stage not in pending]
     return IngestReport(ref, pending, reused, manifest_notes(manifest), time.perf_counter() - started)

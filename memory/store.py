@@ -109,6 +109,17 @@ class VectorStore:
             hits.append(VectorHit(row_id, 1.0 - float(distance), document or "", dict(metadata or {})))
         return hits
 
+    def count(self, name: str) -> int:
+        """Rows in a collection (all videos, all runs)."""
+        return int(self._collection(name).count())
+
+    def rows(self, name: str, where: dict[str, Any]) -> tuple[np.ndarray, list[str], list[dict[str, Any]]]:
+        """Every row matching `where`: (embeddings (N, D) float32, documents, metadatas), for an in-memory index."""
+        result = self._collection(name).get(where=where, include=["embeddings", "documents", "metadatas"])
+        embeddings = np.asarray(result["embeddings"] if result["embeddings"] is not None else [], dtype=np.float32)
+        documents = [d or "" for d in (result["documents"] or [])]
+        return embeddings, documents, [dict(m or {}) for m in (result["metadatas"] or [])]
+
     def delete_stale(self, name: str, video_id: str, keep_run_id: str | None) -> None:
         """Remove a video's rows except those of `keep_run_id` (all of them when None)."""
         collection = self._collection(name)

@@ -70,23 +70,42 @@ def content_tokens(text: str, drop: frozenset[str] = frozenset()) -> list[str]:
     return [t for t in normalise_tokens(text) if t not in STOPWORDS and t not in drop and len(t) > 1]
 
 
+class KeywordIndex:
+    """A BM25 index over a fixed corpus, built once so repeated queries cost milliseconds."""
+
+    def __init__(self, documents: Sequence[str]) -> None:
+        import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG on import
+        corpus = [content_tokens(doc) or ["\u2205"] for doc in documents]
+        self.size = len(corpus)
+        self.vocabulary = {token for doc in corpus for token in doc}
+        self._retriever = bm25s.BM25()
+        if corpus:
+            self._retriever.index(corpus, show_progress=False)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every document (0 where no query word occurs); question framing words are ignored."""
+        scores = np.zeros(self.size, dtype=np.float32)
+        tokens = [t for t in content_tokens(query, drop=QUESTION_FRAME_WORDS) if t in self.vocabulary]
+        if not self.size or not tokens:
+            return scores
+        scores[:] = self._retriever.get_scores(tokens)
+        return scores
+
+    def top(self, query: str, k: int) -> list[int]:
+        """Indices of the best `k` documents with a positive score, best first."""
+        scores = self.scores(query)
+        if not scores.any():
+            return []
+        count = min(k, int((scores > 0).sum()))
+        best = np.argpartition(-scores, count - 1)[:count]
+        return [int(i) for i in best[np.argsort(-scores[best], kind="stable")]]
+
+
 def bm25_scores(query: str, documents: Sequence[str]) -> np.ndarray:
     """BM25 score of every document for a query (0 where no query word occurs)."""
-    import bm25s
-
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG on import
-    corpus = [content_tokens(doc) or ["\u2205"] for doc in documents]
-    query_tokens = content_tokens(query, drop=QUESTION_FRAME_WORDS)
-    vocabulary = {token for doc in corpus for token in doc}
-    query_tokens = [t for t in query_tokens if t in vocabulary]
-    scores = np.zeros(len(documents), dtype=np.float32)
-    if not documents or not query_tokens:
-        return scores
-    retriever = bm25s.BM25()
-    retriever.index(corpus, show_progress=False)
-    ids, values = retriever.retrieve([query_tokens], k=len(documents), show_progress=False, n_threads=1)
-    scores[np.asarray(ids[0], dtype=np.int64)] = np.asarray(values[0], dtype=np.float32)
-    return scores
+    return KeywordIndex(documents).scores(query)
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = 60) -> dict[int, float]:

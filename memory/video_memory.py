@@ -22,7 +22,9 @@ from models.types import Actor, Track, TranscriptSpan, Trigger, VideoRef
 from models.video import check_path
 
 if TYPE_CHECKING:
+    from memory.actor_graph import ActorGraph
     from memory.captioning import SegmentCaption
+    from memory.clustering import ClusterResult
     from models.frame_features import FrameFeatures
 
 
@@ -153,6 +155,24 @@ class VideoMemory:
     def video_summary(self) -> str:
         """The summary written from the captions (empty without a captioner or VLM)."""
         return str(self._caption_file.get("video_summary", ""))
+
+    def clusters(self) -> "ClusterResult":
+        """Scene clusters across the timeline (per-segment ids, clusters with labels); empty before that stage."""
+        from memory.clustering import ClusterResult
+
+        data = self._stage_file("clusters")
+        if not isinstance(data, dict):
+            return ClusterResult([], [])
+        return ClusterResult.from_dict(data)
+
+    def actor_graph(self) -> "ActorGraph":
+        """The actor graph (who is where, with whom, saying what); empty before the `graph` stage."""
+        from memory.actor_graph import ActorGraph, load_graph
+
+        run_id = self.run_id("graph")
+        if run_id is None:
+            return ActorGraph.empty()
+        return ActorGraph(load_graph(self.directory / f"graph-{run_id}.json"))
 
     def frame_features(self) -> "FrameFeatures":
         """Per-frame colour histograms and thumbnails (empty before the `frames` stage)."""

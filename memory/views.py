@@ -98,10 +98,44 @@ def captions_view(memory: VideoMemory) -> dict[str, Any]:
     }
 
 
+def scenes_view(memory: VideoMemory) -> dict[str, Any]:
+    """The memory hierarchy: video -> scene clusters (label, spans) -> segments -> keyframes."""
+    result = memory.clusters()
+    segments = memory.segments()
+    return {
+        "video_path": str(memory.ref.path),
+        "duration": memory.ref.duration,
+        "method": result.method,
+        "descriptor": result.descriptor,
+        "chosen_by": result.chosen_by,
+        "silhouette": result.silhouette,
+        "scenes": [
+            {
+                **cluster.to_dict(),
+                "recurs": cluster.recurs,
+                "segments": [
+                    {"index": i, "t0": segments[i].t0, "t1": segments[i].t1, "keyframe": segments[i].keyframe}
+                    for i in cluster.segments
+                ],
+            }
+            for cluster in result.clusters
+        ],
+    }
+
+
+def graph_view(memory: VideoMemory) -> dict[str, Any]:
+    """The actor graph in the VideoSpatioTemporal seed's JSON format (entities, relationships, events)."""
+    from memory.graph_export import seed_graph_json
+
+    return seed_graph_json(memory)
+
+
 VIEWS: dict[str, Callable[[VideoMemory], dict[str, Any]]] = {
     "transcript": transcript_view,
     "triggers": triggers_view,
     "actors": actors_view,
     "captions": captions_view,
+    "scenes": scenes_view,
+    "graph": graph_view,
 }
 """View name -> builder, as offered by `main.py inspect --what`."""

@@ -245,7 +245,7 @@ class Segment:
     actors: list[int] = field(default_factory=list)
 
 
-EvidenceKind = Literal["transcript", "segment", "actor", "caption", "note"]
+EvidenceKind = Literal["transcript", "segment", "actor", "caption", "dense_caption", "scene", "note"]
 
 
 @dataclass(frozen=True)

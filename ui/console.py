@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -93,6 +94,21 @@ def print_view(what: str, view: dict[str, Any]) -> None:
             table.add_row(f"{_mmss(segment['t0'])}-{_mmss(segment['t1'])}", segment["caption"], segment["dense"])
         models = f"captioner: {view.get('captioner') or 'none'}; VLM: {view.get('vlm') or 'none'}"
         table.caption = models + (f"\nsummary: {view['video_summary']}" if view.get("video_summary") else "")
+    elif what == "scenes":
+        for column in ("scene", "appears", "segments", "label"):
+            table.add_column(column)
+        for scene in view["scenes"]:
+            spans = ", ".join(f"{_mmss(a)}-{_mmss(b)}" for a, b in scene["spans"])
+            table.add_row(str(scene["cluster_id"]), spans, str(len(scene["segments"])), scene["label"])
+        table.caption = f"{len(view['scenes'])} scenes ({view['descriptor']}, {view['chosen_by']})"
+    elif what == "graph":
+        for column in ("relationship", "between", "seconds", "confidence"):
+            table.add_column(column)
+        for rel in view.get("relationships", []):
+            table.add_row(rel["relationship_type"], f"{rel['entity1_id']} & {rel['entity2_id']}",
+                          f"{rel.get('duration', 0):.1f}", f"{rel['confidence']:.2f}")  # fmt: skip
+        table.caption = (f"{len(view.get('entities', []))} entities, {len(view.get('relationships', []))} "
+                         f"relationships, {len(view.get('events', []))} events")  # fmt: skip
     else:
         for column in ("actor", "on screen", "tracks", "behaviours"):
             table.add_column(column)
@@ -102,3 +118,14 @@ def print_view(what: str, view: dict[str, Any]) -> None:
             table.add_row(str(actor["id"]), spans, str(len(actor["tracks"])), moves)
         table.caption = f"{len(view['actors'])} actors from {view.get('num_tracks', 0)} tracks"
     console.print(table)
+
+
+def print_library(rows: list[dict[str, Any]]) -> None:
+    """The `library ls` table."""
+    table = Table(title="videos in memory", title_justify="left")
+    for column in ("video id", "file", "length", "segments", "speech", "actors", "scenes"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["video_id"], Path(row["path"]).name, _mmss(row["duration"]), str(row["segments"]),
+                      str(row["speech_spans"]), str(row["actors"]), str(row["scenes"]))  # fmt: skip
+    Console().print(table)
