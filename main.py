@@ -137,16 +137,22 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_inspect(args: argparse.Namespace) -> int:
-    """Show what memory holds about a video (ingesting it first if needed)."""
+def _ingested_memory(args: argparse.Namespace) -> Any:
+    """The memory of `args.video`, ingesting it first (with progress) when it is not current."""
     from memory.ingest import ingest_video
     from memory.video_memory import VideoMemory
-    from memory.views import VIEWS
 
     settings = _settings(args)
     with _progress(args) as progress:
         ingest_video(args.video, settings, progress=progress)
-    view = VIEWS[args.what](VideoMemory.for_path(settings, args.video))
+    return VideoMemory.for_path(settings, args.video)
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """Show what memory holds about a video (ingesting it first if needed)."""
+    from memory.views import VIEWS
+
+    view = VIEWS[args.what](_ingested_memory(args))
     if args.json:
         print(json.dumps(view, indent=2, ensure_ascii=False))
     else:
@@ -219,28 +225,18 @@ def _bad_input(message: str) -> Exception:
 
 def cmd_timeline(args: argparse.Namespace) -> int:
     """Draw one video's structure over time: scene clusters, triggers, speech, actors."""
-    from memory.ingest import ingest_video
-    from memory.video_memory import VideoMemory
     from ui.timeline_picture import draw_timeline
 
-    settings = _settings(args)
-    with _progress(args) as progress:
-        ingest_video(args.video, settings, progress=progress)
-    out = draw_timeline(VideoMemory.for_path(settings, args.video), Path(args.out).expanduser())
+    out = draw_timeline(_ingested_memory(args), Path(args.out).expanduser())
     print(out)
     return 0
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
     """Draw one video's actor graph (temporal, spatial, speech and interaction edges) as a PNG."""
-    from memory.ingest import ingest_video
-    from memory.video_memory import VideoMemory
     from ui.graph_picture import draw_actor_graph
 
-    settings = _settings(args)
-    with _progress(args) as progress:
-        ingest_video(args.video, settings, progress=progress)
-    memory = VideoMemory.for_path(settings, args.video)
+    memory = _ingested_memory(args)
     out = draw_actor_graph(memory.actor_graph(), Path(args.out).expanduser(), title=f"actors of {memory.ref.path.name}")
     print(out)
     return 0

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,13 +23,14 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from benchmarks.device_timing import peak_memory_mib, synchronize  # noqa: E402
 from models.captioner import (  # noqa: E402
     FRAMES_PER_CLIP,
-    captioner_spec,
     VIDEOMAE_MEAN,
     VIDEOMAE_STD,
     Captioner,
     build_vision_encoder_decoder,
+    captioner_spec,
     load_captioner,
     tiny_tokenizer,
 )
@@ -52,22 +52,6 @@ class Measurement:
     seconds: float
     clips_per_second: float
     peak_memory_mib: float
-
-
-def _synchronize(device: str) -> None:
-    import torch
-
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
-def _peak_memory_mib(device: str) -> float:
-    """Peak GPU memory allocated on CUDA, else this process's peak resident set size."""
-    import torch
-
-    if device.startswith("cuda"):
-        return torch.cuda.max_memory_allocated() / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def random_spacetimegpt(settings: Settings) -> Captioner:
@@ -98,15 +82,15 @@ def measure(captioner: Captioner, clips: np.ndarray, batch_size: int, name: str)
     import torch
 
     captioner.generate_ids(clips[:batch_size])
-    _synchronize(captioner.device)
+    synchronize(captioner.device)
     if captioner.device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
     for start in range(0, len(clips), batch_size):
         captioner.generate_ids(clips[start : start + batch_size])
-    _synchronize(captioner.device)
+    synchronize(captioner.device)
     seconds = time.perf_counter() - started
-    peak = _peak_memory_mib(captioner.device)
+    peak = peak_memory_mib(captioner.device)
     return Measurement(name, captioner.device, batch_size, len(clips), seconds, len(clips) / seconds, peak)
 
 

@@ -24,7 +24,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import tempfile
 import time
 from collections.abc import Callable
@@ -37,6 +36,7 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from benchmarks.device_timing import peak_memory_mib, synchronize  # noqa: E402
 from models.registry import ModelSpec
 from models.settings import Settings
 from models.vlm_local import TransformersVLM, load_transformers_vlm
@@ -80,22 +80,6 @@ class Measurement:
     prefill_seconds: float
     peak_memory_mib: float
     vs_batch_1: float | None = None
-
-
-def _synchronize(device: str) -> None:
-    import torch
-
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
-def _peak_memory_mib(device: str) -> float:
-    """Peak GPU memory allocated on CUDA, else this process's peak resident set size."""
-    import torch
-
-    if device.startswith("cuda"):
-        return torch.cuda.max_memory_allocated() / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _pinpoints(tile: int) -> list[list[int]]:
@@ -193,7 +177,7 @@ def _timed_inputs(vlm: TransformersVLM) -> list[float]:
     def timed(items: Any) -> Any:
         started = time.perf_counter()
         inputs = prepare(items)
-        _synchronize(vlm.device)
+        synchronize(vlm.device)
         spent.append(time.perf_counter() - started)
         return inputs
 
@@ -210,10 +194,10 @@ def measure(
     vlm.batch_size = batch_size
     spent = _timed_inputs(vlm)
     options = {"max_tokens": new_tokens, "min_new_tokens": new_tokens}
-    _synchronize(vlm.device)
+    synchronize(vlm.device)
     started = time.perf_counter()
     vlm.generate(items[:batch_size], **options)
-    _synchronize(vlm.device)
+    synchronize(vlm.device)
     warm = time.perf_counter() - started
     batches = max(2, min(math.ceil(wanted / batch_size), int(budget_s // max(warm, 1e-9))))
     count = min(batches * batch_size, len(items))
@@ -222,15 +206,15 @@ def measure(
     spent.clear()
     started = time.perf_counter()
     answers = vlm.generate(items[:count], **options)
-    _synchronize(vlm.device)
+    synchronize(vlm.device)
     seconds = time.perf_counter() - started
     preprocess = sum(spent)
     assert len(answers) == count
     started = time.perf_counter()
     vlm.generate(items[:batch_size], max_tokens=1, min_new_tokens=1)
-    _synchronize(vlm.device)
+    synchronize(vlm.device)
     prefill = time.perf_counter() - started
-    peak = _peak_memory_mib(vlm.device)
+    peak = peak_memory_mib(vlm.device)
     del vlm._inputs  # back to the class's method
     batches_run = math.ceil(count / batch_size)
     return Measurement(
