@@ -50,7 +50,7 @@ def test_segment_search_returns_ranked_moments(tiny_memory: tuple[VideoMemory, M
 def test_tools_render_evidence_with_timestamps(tiny_memory: tuple[VideoMemory, ModelCache]) -> None:
     memory, models = tiny_memory
     tools = {tool.name: tool for tool in build_tools(memory, models)}
-    assert set(tools) == {"search_transcript", "query_actors", "search_segments"}
+    assert {"search_transcript", "query_actors", "search_segments"} <= set(tools)
     message = tools["search_segments"].invoke(
         {"type": "tool_call", "name": "search_segments", "args": {"query": "a rocket", "top_k": 2}, "id": "1"}
     )

@@ -1,82 +1,51 @@
-"""The evidence tools the agent calls: transcript search, visual segment search, who is on screen.
+"""The evidence tools the agent calls, bound to the videos of a conversation and the loaded models.
 
-Each tool is bound to one video's memory and the loaded models, takes typed arguments, and answers
-with `content_and_artifact`: a compact text for a language model and the Evidence list for code.
+Each tool takes typed arguments (times in seconds or 'mm:ss') and answers with `content_and_artifact`:
+a compact text for a language model and the Evidence list for code. Problems (an unknown video, an
+actor id that does not exist, a time past the end) come back as the tool's text, `error: ...`.
+
+| tool                | answers                                                         | evidence kinds         |
+|---------------------|-----------------------------------------------------------------|------------------------|
+| `search_transcript` | what is said about a topic                                      | transcript             |
+| `search_segments`   | where the picture matches a description (CLIP, captions)        | segment, (dense_)caption |
+| `query_actors`      | who / when / with_whom / first_meeting / trajectory / said      | actor, transcript, note |
+| `list_scenes`       | the scene clusters and when each is shown                       | scene                  |
+| `describe_segment`  | what a span shows (stored caption, else captioner / VLM, cached) | (dense_)caption, note  |
+| `look_at_frames`    | a visual question about chosen frames (VLM)                     | dense_caption, note    |
+| `get_triggers`      | the key moments ingest picked, and why                          | segment, note          |
 """
 
 from __future__ import annotations
 
-from langchain_core.tools import BaseTool, StructuredTool
-from pydantic import BaseModel, Field
+from collections.abc import Sequence
 
-from memory.retrieval import actor_evidence, search_segments, search_transcript
+from langchain_core.tools import BaseTool
+
+from memory.library import Library
 from memory.video_memory import VideoMemory
 from models.loader import ModelCache
-from models.types import Evidence, format_timestamp
+from tools.actors import query_actors_tool
+from tools.binding import VideoSet
+from tools.describe import describe_segment_tool
+from tools.frames import look_at_frames_tool
+from tools.render import render_evidence
+from tools.scenes import list_scenes_tool
+from tools.search import has_visual_memory, search_segments_tool, search_transcript_tool
+from tools.triggers import get_triggers_tool
+
+__all__ = ["build_tools", "render_evidence"]
 
 
-class SearchArgs(BaseModel):
-    """Arguments of a text search over one video."""
-
-    query: str = Field(description="What to look for, in plain words.")
-    top_k: int = Field(default=5, ge=1, le=50, description="How many results at most.")
-
-
-class ActorArgs(BaseModel):
-    """Arguments of a who-is-on-screen query."""
-
-    label: str = Field(default="person", description="Object class to list, e.g. 'person'.")
-    t0: float | None = Field(default=None, ge=0, description="Start of the time range in seconds.")
-    t1: float | None = Field(default=None, ge=0, description="End of the time range in seconds.")
-
-
-def render_evidence(evidence: list[Evidence]) -> str:
-    """One line per item, `[mm:ss-mm:ss] text`, or a clear 'nothing found'."""
-    if not evidence:
-        return "nothing found"
-    return "\n".join(f"[{format_timestamp(e.t0)}-{format_timestamp(e.t1)}] {e.text}" for e in evidence)
-
-
-def build_tools(memory: VideoMemory, models: ModelCache) -> list[BaseTool]:
-    """The tools for one video; visual search is offered only when CLIP vectors exist."""
-
-    def transcript_tool(query: str, top_k: int = 5) -> tuple[str, list[Evidence]]:
-        found = search_transcript(memory, query, models, top_k)
-        return render_evidence(found), found
-
-    def segments_tool(query: str, top_k: int = 5) -> tuple[str, list[Evidence]]:
-        found = search_segments(memory, query, models, top_k)
-        return render_evidence(found), found
-
-    def actors_tool(label: str = "person", t0: float | None = None, t1: float | None = None) -> tuple[str, list[Evidence]]:
-        window = (t0 or 0.0, t1 if t1 is not None else memory.ref.duration) if (t0 is not None or t1 is not None) else None
-        found = actor_evidence(memory, label, window)
-        return render_evidence(found), found
-
-    tools: list[BaseTool] = [
-        StructuredTool.from_function(
-            transcript_tool,
-            name="search_transcript",
-            description="Find what is said in the video: transcript lines about a topic, with times.",
-            args_schema=SearchArgs,
-            response_format="content_and_artifact",
-        ),
-        StructuredTool.from_function(
-            actors_tool,
-            name="query_actors",
-            description="List the people (or another object class) on screen: each actor, when they appear, what they do.",
-            args_schema=ActorArgs,
-            response_format="content_and_artifact",
-        ),
-    ]
-    if memory.summary("segments").get("collection"):
-        tools.append(
-            StructuredTool.from_function(
-                segments_tool,
-                name="search_segments",
-                description="Find the moments whose picture matches a description (CLIP).",
-                args_schema=SearchArgs,
-                response_format="content_and_artifact",
-            )
-        )
+def build_tools(
+    memories: VideoMemory | Sequence[VideoMemory], models: ModelCache, library: Library | None = None
+) -> list[BaseTool]:
+    """The tools for one video or several (the first is the default). `search_segments` is offered only
+    when some video has CLIP vectors or captions to search; the others always are, and say plainly when
+    a model they need is missing."""
+    videos = VideoSet([memories] if isinstance(memories, VideoMemory) else list(memories), models, library)
+    tools = [search_transcript_tool(videos), query_actors_tool(videos)]
+    if has_visual_memory(videos):
+        tools.append(search_segments_tool(videos))
+    tools += [list_scenes_tool(videos), describe_segment_tool(videos), look_at_frames_tool(videos),
+              get_triggers_tool(videos)]  # fmt: skip
     return tools

@@ -1,0 +1,99 @@
+"""Search tools: what is said (transcript) and what is seen (segments and captions), over the bound videos.
+
+`search_transcript` ranks speech spans by keywords and meaning (memory.retrieval); `search_segments`
+runs the library's hybrid search (CLIP text->image, caption text vectors, BM25 over captions) and
+keeps what describes the picture, so without CLIP it still finds captions. Both search every bound
+video unless one is named, and both filter by time range.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated
+
+from langchain_core.tools import BaseTool
+from pydantic import BaseModel, Field, StringConstraints
+
+from memory.library import Library
+from memory.retrieval import search_transcript as transcript_hits
+from models.types import Evidence
+from tools.binding import ToolResult, VideoSet, make_tool
+from tools.render import render_evidence
+from tools.timecodes import TimeRange
+
+VISUAL_KINDS = ("segment", "caption", "dense_caption")
+LIBRARY_CANDIDATES = 200
+"""Hybrid-search results fetched before keeping the visual kinds (speech ranks among them)."""
+
+
+class SearchArgs(BaseModel):
+    """Arguments of a search."""
+
+    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] = Field(
+        description="What to look for, in plain words."
+    )
+    video: str | None = Field(default=None, description="Which video (file name or id); omit to search every video.")
+    t_range: TimeRange | None = Field(
+        default=None, description="Only results overlapping [start, end], in seconds or 'mm:ss'."
+    )
+    top_k: int = Field(default=5, ge=1, le=50, description="How many results at most.")
+
+
+def _overlaps(evidence: Evidence, t_range: tuple[float, float] | None) -> bool:
+    return t_range is None or (evidence.t0 <= t_range[1] and evidence.t1 >= t_range[0])
+
+
+def _best(found: list[Evidence], top_k: int) -> list[Evidence]:
+    return sorted(found, key=lambda e: (-e.score, e.video_id, e.t0))[:top_k]
+
+
+def search_transcript_tool(videos: VideoSet) -> BaseTool:
+    def run(
+        query: str, video: str | None = None, t_range: tuple[float, float] | None = None, top_k: int = 5
+    ) -> ToolResult:
+        found: list[Evidence] = []
+        for memory in videos.select(video):
+            every = transcript_hits(memory, query, videos.models, top_k=max(len(memory.transcript()), 1))
+            found += [e for e in every if _overlaps(e, t_range)]
+        best = _best(found, top_k)
+        return render_evidence(best, videos.render_names()), best
+
+    return make_tool(
+        run,
+        "search_transcript",
+        "Find what is said in the video: the transcript lines about a topic (by keywords and meaning), with times.",
+        SearchArgs,
+    )
+
+
+def search_segments_tool(videos: VideoSet) -> BaseTool:
+    def run(
+        query: str, video: str | None = None, t_range: tuple[float, float] | None = None, top_k: int = 5
+    ) -> ToolResult:
+        found: list[Evidence] = []
+        groups: dict[int, tuple[Library, list[str]]] = {}
+        for memory in videos.select(video):
+            library = videos.library(memory)
+            groups.setdefault(id(library), (library, []))[1].append(memory.video_id)
+        for library, ids in groups.values():
+            for hit in library.search(query, videos=ids, t_range=t_range, top_k=LIBRARY_CANDIDATES):
+                if hit.kind in VISUAL_KINDS:
+                    text = f"looks like {query!r} (visual match)" if hit.kind == "segment" else hit.text
+                    found.append(dataclasses.replace(hit, text=text, source="search_segments"))
+        best = _best(found, top_k)
+        return render_evidence(best, videos.render_names()), best
+
+    return make_tool(
+        run,
+        "search_segments",
+        "Find the moments whose picture matches a description: visual search (CLIP) and the segments' captions.",
+        SearchArgs,
+    )
+
+
+def has_visual_memory(videos: VideoSet) -> bool:
+    """Whether any bound video has something for `search_segments`: CLIP segment vectors or captions."""
+    return any(
+        m.summary("segments").get("collection") or any(c.caption or c.dense for c in m.captions())
+        for m in videos.memories
+    )
