@@ -10,8 +10,8 @@ Stages and what each writes (files are named by run id; the manifest names the c
   triggers          moments worth expensive analysis           triggers-<run>.json
   captions          clip captions (all segments), VLM dense    captions-<run>.json, Chroma `captions-*` rows
                     captions (triggered segments only), summary
-  graph             the actor graph (temporal, spatial,        graph-<run>.json (networkx node-link)
-                    speech and interaction edges)
+  graph             the actor graph (temporal, spatial,        graph-<run>.json (networkx node-link),
+                    speech and interaction edges), appearances Chroma `actors-*` rows
   clusters          segments clustered across the timeline     clusters-<run>.json
 Frames for `segments`, `tracks` and `frames` are decoded once, at the union of their sampling grids.
 A stage that re-runs makes every stage that depends on it re-run too.
@@ -136,7 +136,7 @@ def stage_keys(settings: Settings, plan: ModelPlan) -> dict[str, str]:
     from memory.clustering import CLUSTERING_VERSION
 
     keys["graph"] = settings.stage_hash(
-        extra={"v": GRAPH_VERSION, **{stage: keys[stage] for stage in DEPENDS["graph"]}}
+        extra={"v": GRAPH_VERSION, "actor_rows": 1, **{stage: keys[stage] for stage in DEPENDS["graph"]}}
     )
     keys["clusters"] = settings.stage_hash(
         "scene_clusters",
@@ -484,10 +484,46 @@ class _Run:
 
         started, run_id = time.perf_counter(), _run_id()
         self.progress.start("actor graph", None)
-        graph = build_actor_graph(VideoMemory(settings, self.manifest))
+        memory = VideoMemory(settings, self.manifest)
+        graph = build_actor_graph(memory)
         save_graph(graph, self.directory / f"graph-{run_id}.json")
         self.progress.finish("actor graph", f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges")
-        self.commit("graph", key, run_id, started, {"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges()})
+        summary = {"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges()}
+        summary.update(self._index_actors(run_id, memory))
+        self.commit("graph", key, run_id, started, summary)
+
+    def _index_actors(self, run_id: str, memory: Any) -> dict[str, Any]:
+        """Put each actor's appearance (its tracks' descriptors, weighted by length) in Chroma, so the same
+        person can be found in other videos; one collection per descriptor kind and size."""
+        from memory.retrieval import describe_actor
+
+        tracks = {t.track_id: t for t in memory.tracks()}
+        rows = []
+        for actor in memory.actors():
+            members = [tracks[i] for i in actor.track_ids if i in tracks and tracks[i].appearance]
+            if not members:
+                continue
+            weights = np.array([len(t.times) for t in members], dtype=np.float64)
+            vector = (np.array([t.appearance for t in members], dtype=np.float64) * weights[:, None]).sum(axis=0)
+            if np.linalg.norm(vector) > 0:
+                rows.append((actor, vector / np.linalg.norm(vector)))
+        if not rows:
+            return {}
+        dim = len(rows[0][1])
+        name = collection_name("actors", f"{self.models.plan.key('clip')}:{dim}")
+        self.store.add(
+            name,
+            ids=[f"{self.ref.video_id}:{run_id}:{actor.actor_id}" for actor, _ in rows],
+            embeddings=np.stack([vector for _, vector in rows]),
+            documents=[describe_actor(actor) for actor, _ in rows],
+            metadatas=[
+                {"video_id": self.ref.video_id, "run_id": run_id, "actor_id": actor.actor_id, "label": actor.label,
+                 "t0": actor.t0, "t1": actor.t1, "screen_time": round(actor.screen_time, 3),
+                 "keyframe": actor.keyframe if actor.keyframe is not None else actor.t0}
+                for actor, _ in rows
+            ],
+        )
+        return {"collection": name, "actors_indexed": len(rows), "appearance_dim": dim}
 
     def clusters(self, key: str, settings: Settings) -> None:
         """Cluster the segments across the whole timeline so recurring scenes share a cluster."""

@@ -8,6 +8,8 @@ run that wrote it, and readers keep only the runs the manifests name):
 | `segments-<model>`    | 4 s segment                 | TempMe CLIP vector     | video_id, run_id, segment, t0, t1, keyframe |
 | `transcript-<model>`  | speech span (a sentence)    | text embedder          | video_id, run_id, span, t0, t1              |
 | `captions-<model>`    | clip or dense caption       | text embedder          | video_id, run_id, segment, t0, t1, kind     |
+| `actors-<model:dim>`  | actor (re-identified person)| appearance descriptor  | video_id, run_id, actor_id, label, t0, t1,  |
+|                       |                             | (CLIP crops or colour) | screen_time, keyframe                       |
 
 Row ids are `<video_id>:<run_id>:<n>` (the video id is the file's content hash; `n` counts in time
 order). Hybrid search runs every channel that exists (CLIP text->image, text vectors of speech and
@@ -262,11 +264,16 @@ class Library:
         if key not in self._rows and self.store.count(collection) > MAX_CACHED_ROWS:
             hits = self.store.query(collection, vector, CANDIDATES, _where(runs, t_range))
             return [(hit.metadata, hit.document, hit.similarity) for hit in hits]
+        cache = self._rows_of(collection, runs)
+        return [(cache.metadatas[i], cache.documents[i], score) for i, score in cache.nearest(vector, CANDIDATES, t_range)]
+
+    def _rows_of(self, collection: str, runs: dict[str, str]) -> _RowCache:
+        """The in-memory rows of a collection for these (video, run) pairs, loaded once."""
+        key = (collection, tuple(sorted(runs.items())))
         if key not in self._rows:
             self._rows = {k: v for k, v in self._rows.items() if k[0] != collection}  # runs changed: drop the old
             self._rows[key] = _RowCache(self.store, collection, runs)
-        cache = self._rows[key]
-        return [(cache.metadatas[i], cache.documents[i], score) for i, score in cache.nearest(vector, CANDIDATES, t_range)]
+        return self._rows[key]
 
     def _keyword_channel(
         self, query: str, memories: list[VideoMemory], flt: SearchFilter, intervals: dict[str, list[tuple[float, float]]]
@@ -287,6 +294,37 @@ class Library:
                 if len(ranking) == CANDIDATES:
                     break
         return ranking
+
+    def similar_actors(
+        self, video: str, actor_id: int, *, videos: Sequence[str] | None = None, top_k: int = 5
+    ) -> list[Evidence]:
+        """The actors of other videos (or `videos`) who look most like actor `actor_id` of `video`."""
+        source = self.memory(self.resolve(video))
+        record = source.manifest.stages.get("graph")
+        collection = record.summary.get("collection") if record else None
+        known = {a.actor_id for a in source.actors()}
+        if actor_id not in known:
+            raise InvalidRequest(f"no actor {actor_id} in {source.ref.path.name} (actors: {sorted(known) or 'none'})")
+        if not collection:
+            return []
+        chosen = [self.resolve(v) for v in videos] if videos else [v for v in self.video_ids() if v != source.video_id]
+        runs = {v: run for v in chosen if (run := self.memory(v).run_id("graph"))}
+        runs[source.video_id] = source.run_id("graph")  # type: ignore[assignment]
+        cache = self._rows_of(collection, runs)
+        mine = [i for i, m in enumerate(cache.metadatas) if m["video_id"] == source.video_id and m["actor_id"] == actor_id]
+        if not mine:
+            return []
+        hits = []
+        for row, similarity in cache.nearest(cache.matrix[mine[0]], len(cache.metadatas), None):
+            meta = cache.metadatas[row]
+            if meta["video_id"] == source.video_id or meta["video_id"] not in chosen:
+                continue
+            hits.append(Evidence(kind="actor", video_id=meta["video_id"], t0=float(meta["t0"]), t1=float(meta["t1"]),
+                                 text=cache.documents[row], score=round(similarity, 4), source="similar_actors",
+                                 keyframe=float(meta["keyframe"])))  # fmt: skip
+            if len(hits) == top_k:
+                break
+        return hits
 
     # --- scenes -----------------------------------------------------------------------------------
 
