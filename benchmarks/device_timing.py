@@ -13,6 +13,14 @@ def synchronize(device: str) -> None:
         torch.cuda.synchronize()
 
 
+def reset_peak_memory(device: str) -> None:
+    """Start a new peak-memory measurement on CUDA (no-op on the CPU, where the process peak is used)."""
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+
+
 def peak_memory_mib(device: str) -> float:
     """Peak GPU memory allocated on CUDA, else this process's peak resident set size."""
     import torch

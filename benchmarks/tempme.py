@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import sys
 import tempfile
@@ -38,6 +37,7 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from benchmarks.device_timing import peak_memory_mib, reset_peak_memory, synchronize  # noqa: E402
 from models.clip import ClipEncoder  # noqa: E402
 from models.retrieval_config import UnifiedModelConfig  # noqa: E402
 from models.segment_encoder import SegmentEncoder  # noqa: E402
@@ -111,29 +111,6 @@ class VideoTiming:
     @property
     def realtime(self) -> float:
         return self.video_seconds / self.seconds if self.seconds > 0 else float("inf")
-
-
-def _synchronize(device: str) -> None:
-    import torch
-
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
-def _reset_peak_memory(device: str) -> None:
-    import torch
-
-    if device.startswith("cuda"):
-        torch.cuda.reset_peak_memory_stats()
-
-
-def _peak_memory_mib(device: str) -> float:
-    """Peak GPU memory allocated on CUDA, else this process's peak resident set size."""
-    import torch
-
-    if device.startswith("cuda"):
-        return torch.cuda.max_memory_allocated() / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # -- models --------------------------------------------------------------------------------------
@@ -280,14 +257,14 @@ def time_variants(
     for _ in range(repeats):
         for variant, forward in functions.items():
             timing = timings[variant]
-            _synchronize(device)
-            _reset_peak_memory(device)
+            synchronize(device)
+            reset_peak_memory(device)
             before = torch.cuda.memory_allocated() / 2**20 if cuda else 0.0
             started = time.perf_counter()
             timing.output = forward(pixels)
-            _synchronize(device)
+            synchronize(device)
             timing.seconds.append(time.perf_counter() - started)
-            peak = _peak_memory_mib(device)
+            peak = peak_memory_mib(device)
             timing.peak_memory_mib = max(timing.peak_memory_mib, peak)
             if cuda:
                 timing.working_memory_mib = max(timing.working_memory_mib or 0.0, peak - before)
@@ -340,10 +317,10 @@ class TimedEncoder:
         self.seconds = 0.0
 
     def forward(self, pixels: Any) -> tuple[Any, Any]:
-        _synchronize(self.clip.device)
+        synchronize(self.clip.device)
         started = time.perf_counter()
         output = self.encoder.forward(pixels)
-        _synchronize(self.clip.device)
+        synchronize(self.clip.device)
         self.seconds += time.perf_counter() - started
         return output
 
@@ -383,10 +360,10 @@ def measure_video(
         for variant, encoder in encoders.items():
             timed = TimedEncoder(encoder)
             retriever = UnifiedRetriever(timed)  # type: ignore[arg-type]
-            _synchronize(clip.device)
+            synchronize(clip.device)
             begin = time.perf_counter()
             retriever.encode_video(ref)
-            _synchronize(clip.device)
+            synchronize(clip.device)
             runs[variant].append((time.perf_counter() - begin, timed.seconds))
     results = []
     for variant, measured in runs.items():
@@ -424,7 +401,7 @@ def profile_forwards(functions: dict[str, Forward], encoders: dict[str, SegmentE
     labelled_merge = labelled(segment_encoder.reduce_tokens, "tempme.merge")
     for variant, forward in functions.items():
         forward(pixels)
-        _synchronize(device)
+        synchronize(device)
         with (
             mock.patch.object(segment_encoder, "reduce_tokens", labelled_merge),
             mock.patch.object(merged, "_block", labelled(merged._block, "tempme.block")),
@@ -432,7 +409,7 @@ def profile_forwards(functions: dict[str, Forward], encoders: dict[str, SegmentE
         ):
             with record_function("tempme.forward"):
                 forward(pixels)
-            _synchronize(device)
+            synchronize(device)
         events = profiler.key_averages()
         print(f"\nprofile: {variant}, {pixels.shape[0]} segments x {pixels.shape[1]} frames")
         spans = {event.key: event for event in events if event.key.startswith("tempme.")}

@@ -29,6 +29,7 @@ import numpy as np
 
 from memory.layout import DataLayout, read_json, write_json_atomic
 from memory.manifest import Manifest
+from memory.retrieval import DENSE_MIN_SIMILARITY, VISUAL_MIN_SIMILARITY
 from memory.store import VectorStore
 from memory.text_search import KeywordIndex, reciprocal_rank_fusion
 from memory.video_memory import VideoMemory
@@ -37,10 +38,6 @@ from models.loader import ModelCache
 from models.settings import Settings
 from models.types import Evidence, format_timestamp
 
-DENSE_MIN_SIMILARITY = 0.35
-"""Text-embedding cosine (all-MiniLM-L6-v2) above which speech or a caption counts as about the query."""
-VISUAL_MIN_SIMILARITY = 0.22
-"""CLIP ViT-B-32 text-image cosine above which a segment counts as showing the query."""
 CANDIDATES = 50
 """Results each channel contributes before fusion."""
 MAX_CACHED_ROWS = 200_000
