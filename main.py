@@ -55,14 +55,23 @@ def _quiet_libraries(debug: bool) -> None:
     import logging
 
     logging.basicConfig(level=logging.ERROR)
-    for name in ("", "transformers", "sentence_transformers", "open_clip", "chromadb", "ultralytics", "faster_whisper", "bm25s"):
+    for name in (
+        "",
+        "transformers",
+        "sentence_transformers",
+        "open_clip",
+        "chromadb",
+        "ultralytics",
+        "faster_whisper",
+        "bm25s",
+    ):
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _settings(args: argparse.Namespace) -> "Settings":
+def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
     from models.settings import Settings
 
-    overrides: dict[str, Any] = {}
+    overrides: dict[str, Any] = dict(extra)
     if args.profile:
         overrides["profile"] = args.profile
     if args.data_dir:
@@ -76,7 +85,7 @@ def _settings(args: argparse.Namespace) -> "Settings":
     return Settings(**overrides)
 
 
-def _progress(args: argparse.Namespace) -> "ConsoleProgress":
+def _progress(args: argparse.Namespace) -> ConsoleProgress:
     from ui.console import ConsoleProgress
 
     return ConsoleProgress(quiet=args.quiet)
@@ -120,16 +129,31 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def _print_answer(answer: Any) -> None:
     print(answer.text)
     print()
-    print(f"(answered in {answer.timings.get('answer', 0.0):.2f} s; evidence items: {len(answer.evidence)})")
+    calls = ", ".join(dict.fromkeys(c["name"] for c in answer.tool_calls)) or "none"
+    print(f"(answered in {answer.timings.get('total', 0.0):.2f} s; tools: {calls}; "
+          f"evidence items: {len(answer.evidence)}; thread {answer.thread_id})")  # fmt: skip
+    for note in answer.notes:
+        print(f"note: {note}")
+
+
+def _agent_settings(args: argparse.Namespace) -> Any:
+    """Settings with the agent flags of `ask`/`chat` applied."""
+    changes = {
+        "planner": getattr(args, "planner", None),
+        "agent_max_tool_calls": getattr(args, "max_tool_calls", None),
+        "agent_max_vlm_calls": getattr(args, "max_vlm_calls", None),
+    }
+    return _settings(args, **{k: v for k, v in changes.items() if v is not None})
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    """Answer one question about one video."""
+    """Answer one question about one or more videos (multiple choice with --option)."""
     from agent.api import ask
 
-    settings = _settings(args)
+    settings = _agent_settings(args)
     with _progress(args) as progress:
-        answer = ask(args.video, args.question, settings=settings, progress=progress, top_k=args.top_k)
+        answer = ask(args.video, args.question, options=args.option, thread_id=args.thread, settings=settings,
+                     progress=progress, top_k=args.top_k)  # fmt: skip
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -256,15 +280,19 @@ def cmd_train_triggers(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
-        print(f"trained on {report.videos} videos, {report.frames} frames ({report.positives} positive) "
-              f"in {report.seconds:.1f} s on {report.device}")
-        print(f"training-frame precision {report.precision:.2f}, recall {report.recall:.2f}, "
-              f"annotated events found {report.event_recall:.0%}")
+        print(
+            f"trained on {report.videos} videos, {report.frames} frames ({report.positives} positive) "
+            f"in {report.seconds:.1f} s on {report.device}"
+        )
+        print(
+            f"training-frame precision {report.precision:.2f}, recall {report.recall:.2f}, "
+            f"annotated events found {report.event_recall:.0%}"
+        )
         print(f"checkpoint: {report.path}\nuse it with: export VIDSAGE_TRIGGER_HEAD={report.path}")
     return 0
 
 
-def _retriever(args: argparse.Namespace, progress: "ConsoleProgress") -> Any:
+def _retriever(args: argparse.Namespace, progress: ConsoleProgress) -> Any:
     """The TempMe-STOP retriever on the profile's CLIP, with the --config file (seed JSON) if given."""
     from models.event_retrieval import create_unified_model
     from models.loader import ModelCache
@@ -317,8 +345,10 @@ def cmd_embed(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
-        print(f"Processed {result.processed} videos successfully, {result.failed} failed, "
-              f"in {result.seconds:.1f} s; files in {args.out}")
+        print(
+            f"Processed {result.processed} videos successfully, {result.failed} failed, "
+            f"in {result.seconds:.1f} s; files in {args.out}"
+        )
         for failure in result.errors:
             print(f"  failed: {failure['error']}")
     return 0 if result.processed else 2
@@ -347,12 +377,21 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
         seconds = clock.perf_counter() - started
     label = f"image {args.image}" if args.image else repr(args.query)
     if args.json:
-        print(json.dumps({
-            "video_path": str(args.video), "query": args.image or args.query,
-            "frames": [h.frame_index for h in hits], "times": [round(h.time, 3) for h in hits],
-            "scores": [round(h.score, 4) for h in hits], "hits": [h.to_dict() for h in hits],
-            "inference_time": round(seconds, 3), "status": "success",
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "video_path": str(args.video),
+                    "query": args.image or args.query,
+                    "frames": [h.frame_index for h in hits],
+                    "times": [round(h.time, 3) for h in hits],
+                    "scores": [round(h.score, 4) for h in hits],
+                    "hits": [h.to_dict() for h in hits],
+                    "inference_time": round(seconds, 3),
+                    "status": "success",
+                },
+                indent=2,
+            )
+        )
         return 0
     print("INFERENCE RESULTS")
     print("=" * 50)
@@ -384,10 +423,17 @@ def cmd_train_retrieval(args: argparse.Namespace) -> int:
     pairs = Path(args.pairs).expanduser()
     out = Path(args.out).expanduser() if args.out else settings.data_dir / "retrieval-training" / pairs.stem
     options = TrainingOptions(
-        mode=args.mode, epochs=args.epochs, batch_size=args.batch_size, tempme_lr=args.tempme_lr,
-        stop_lr=args.stop_lr, grad_accumulation=args.grad_accumulation,
-        mixed_precision=False if args.no_amp else None, seed=args.seed, checkpoint_dir=out,
-        resume=Path(args.resume).expanduser() if args.resume else None, train_text=args.train_text,
+        mode=args.mode,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        tempme_lr=args.tempme_lr,
+        stop_lr=args.stop_lr,
+        grad_accumulation=args.grad_accumulation,
+        mixed_precision=False if args.no_amp else None,
+        seed=args.seed,
+        checkpoint_dir=out,
+        resume=Path(args.resume).expanduser() if args.resume else None,
+        train_text=args.train_text,
     )
     config = load_config(Path(args.config).expanduser() if args.config else None)
     with _progress(args) as progress:
@@ -414,19 +460,34 @@ def cmd_train_retrieval(args: argparse.Namespace) -> int:
     for video, message in result.skipped:
         print(f"skipped {video}: {message}", file=sys.stderr)
     if args.json:
-        print(json.dumps({
-            "epochs": result.epochs, "resumed_from": result.resumed_from, "history": result.history,
-            "adapters": str(result.adapters_path), "last_checkpoint": str(result.last_checkpoint),
-            "log": str(result.log_path), "pairs": result.pairs, "videos": result.videos,
-            "skipped": [list(item) for item in result.skipped], "seconds": round(result.seconds, 2),
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "epochs": result.epochs,
+                    "resumed_from": result.resumed_from,
+                    "history": result.history,
+                    "adapters": str(result.adapters_path),
+                    "last_checkpoint": str(result.last_checkpoint),
+                    "log": str(result.log_path),
+                    "pairs": result.pairs,
+                    "videos": result.videos,
+                    "skipped": [list(item) for item in result.skipped],
+                    "seconds": round(result.seconds, 2),
+                },
+                indent=2,
+            )
+        )
     else:
         losses = ", ".join(f"{loss:.4f}" for loss in result.history)
-        print(f"trained {options.mode} on {result.pairs} pairs ({result.videos} videos) in {result.seconds:.1f} s; "
-              f"loss per epoch: {losses}")
+        print(
+            f"trained {options.mode} on {result.pairs} pairs ({result.videos} videos) in {result.seconds:.1f} s; "
+            f"loss per epoch: {losses}"
+        )
         print(f"adapters: {result.adapters_path}\nresume with: --resume {result.last_checkpoint}")
-        print(f'use them: put "adapter_path": "{result.adapters_path}" in the --config JSON '
-              "(and VIDSAGE_RETRIEVAL_CONFIG for ingest)")
+        print(
+            f'use them: put "adapter_path": "{result.adapters_path}" in the --config JSON '
+            "(and VIDSAGE_RETRIEVAL_CONFIG for ingest)"
+        )
     return 0
 
 
@@ -447,7 +508,9 @@ def cmd_serve_vlm(args: argparse.Namespace) -> int:
         device = args.device or "auto"
         argv = transformers_serve_command(args.model, args.port, host=args.host, device=device)
         local = Path(args.model).expanduser().is_dir()
-        env = transformers_serve_env(_settings(args).data_dir / "hub-cache", offline=local or not host_reachable(HF_HOST))
+        env = transformers_serve_env(
+            _settings(args).data_dir / "hub-cache", offline=local or not host_reachable(HF_HOST)
+        )
         install = "`transformers serve` is not on PATH (pip install 'transformers[serving]')"
     if args.print_command:
         print(shlex.join(argv))
@@ -458,8 +521,10 @@ def cmd_serve_vlm(args: argparse.Namespace) -> int:
     server = ManagedServer(argv, base_url, health_path="/health", startup_timeout_s=args.startup_timeout, env=env)
     try:
         with server:
-            print(f"{args.engine} is serving {args.model}; OpenAI-compatible endpoint: {base_url}/v1 "
-                  "(Ctrl-C stops it)", flush=True)
+            print(
+                f"{args.engine} is serving {args.model}; OpenAI-compatible endpoint: {base_url}/v1 (Ctrl-C stops it)",
+                flush=True,
+            )
             print(f"export VIDSAGE_VLM_URL={base_url}/v1", flush=True)
             while server.running:
                 time.sleep(0.5)
@@ -471,14 +536,18 @@ def cmd_serve_vlm(args: argparse.Namespace) -> int:
 
 DEMO_QUESTIONS = (
     "What does the narrator say about the budget?",
+    "And what happens after that?",
     "Who appears in the video, and when?",
     "When is the science museum mentioned, and what is said about it?",
 )
+"""Asked in one thread: the second is a follow-up that resolves "that" against the first answer."""
+DEMO_CHOICE = ("Where is coffee served?", ("on the bridge", "in the garden", "at the science museum"))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Generate the sample video, ingest it, ask three questions, print grounded answers."""
-    from agent.api import ask
+    """Generate the sample video, ingest it, ask questions in one thread (a follow-up and a multiple-choice one
+    among them), print grounded answers."""
+    from agent.session import Session
     from evaluation.sample_video import make_sample_video
     from models.loader import ModelCache
     from models.registry import ModelPlan
@@ -498,16 +567,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         first = ingest_video(video_path, settings, models=models, progress=progress)
         second = ingest_video(video_path, settings, models=models, progress=progress)
-    print(f"ingest: {first.seconds:.2f} s ({'cached' if first.cached else 'ran ' + ', '.join(first.ran)}); "
-          f"again: {second.seconds:.3f} s ({'cache hit' if second.cached else 'ran again'})")
-    for question in DEMO_QUESTIONS:
-        answer = ask(video_path, question, settings=settings, models=models)
+    print(
+        f"ingest: {first.seconds:.2f} s ({'cached' if first.cached else 'ran ' + ', '.join(first.ran)}); "
+        f"again: {second.seconds:.3f} s ({'cache hit' if second.cached else 'ran again'})"
+    )
+    with Session(video_path, settings=settings, models=models) as session:
+        for question in DEMO_QUESTIONS:
+            answer = session.ask(question)
+            print()
+            print(f"Q: {question}")
+            print(answer.text)
+            tools = ", ".join(dict.fromkeys(c["name"] for c in answer.tool_calls))
+            print(f"(tools: {tools}; {answer.timings['total']:.2f} s)")
+        question, options = DEMO_CHOICE
+        answer = session.ask(question, options=list(options))
         print()
-        print(f"Q: {question}")
+        print(f"Q: {question} Options: " + " | ".join(f"{chr(65 + i)}. {o}" for i, o in enumerate(options)))
         print(answer.text)
-    print(f"\ndemo finished in {time.perf_counter() - started:.1f} s; models: "
-          + "; ".join(f"{role}: {name}" for role, name in models.plan.summary().items()))
+    print(
+        f"\ndemo finished in {time.perf_counter() - started:.1f} s; models: "
+        + "; ".join(f"{role}: {name}" for role, name in models.plan.summary().items())
+    )
     return 0
+
+
+def _agent_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--top-k", type=int, default=5, help="results per search (default 5)")
+    parser.add_argument(
+        "--planner",
+        choices=["auto", "llm", "rules"],
+        help="who picks the tools (default auto: a tool-calling model when an endpoint is set)",
+    )
+    parser.add_argument("--max-tool-calls", type=int, metavar="N", help="tool-call budget per question (default 8)")
+    parser.add_argument("--max-vlm-calls", type=int, metavar="N", help="model-call budget per question (default 6)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -515,8 +607,11 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--profile", choices=["auto", "real", "offline", "tiny"], help="model profile (default auto)")
     common.add_argument("--data-dir", help="memory location (default ~/.cache/vidsage or $VIDSAGE_DATA_DIR)")
     common.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where models run (default auto)")
-    common.add_argument("--vlm-url", help="OpenAI-compatible VLM endpoint, e.g. http://127.0.0.1:8000/v1 "
-                        "(default $VIDSAGE_VLM_URL; none: in-process)")
+    common.add_argument(
+        "--vlm-url",
+        help="OpenAI-compatible VLM endpoint, e.g. http://127.0.0.1:8000/v1 "
+        "(default $VIDSAGE_VLM_URL; none: in-process)",
+    )
     common.add_argument("--vlm-model", help="VLM model: the served name with --vlm-url, else a hub id or directory")
     common.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
     common.add_argument("--quiet", action="store_true", help="no progress output")
@@ -535,16 +630,28 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.set_defaults(run=cmd_ingest)
 
     ask = commands.add_parser("ask", parents=[common], help="ask a question about a video")
-    ask.add_argument("video", help="video file (ingested first if needed)")
+    ask.add_argument("video", nargs="+", help="video file(s) (ingested first if needed)")
     ask.add_argument("question", help="the question, in plain language")
-    ask.add_argument("--top-k", type=int, default=5, help="results per search (default 5)")
+    ask.add_argument(
+        "--option",
+        action="append",
+        metavar="TEXT",
+        help="a multiple-choice option (repeat for each); the JSON gives the chosen 0-based `choice`",
+    )
+    ask.add_argument(
+        "--thread", metavar="ID", help="continue a conversation: follow-ups resolve against its earlier questions"
+    )
+    _agent_flags(ask)
     ask.set_defaults(run=cmd_ask)
 
     inspect = commands.add_parser("inspect", parents=[common], help="show what memory holds about a video")
     inspect.add_argument("video", help="video file (ingested first if needed)")
-    inspect.add_argument("--what", choices=["transcript", "triggers", "actors", "captions", "scenes", "graph"],
-                         default="transcript",
-                         help="which view (default transcript)")
+    inspect.add_argument(
+        "--what",
+        choices=["transcript", "triggers", "actors", "captions", "scenes", "graph"],
+        default="transcript",
+        help="which view (default transcript)",
+    )
     inspect.set_defaults(run=cmd_inspect)
 
     search = commands.add_parser("search", parents=[common], help="search the whole library (or some videos)")
@@ -595,10 +702,16 @@ def build_parser() -> argparse.ArgumentParser:
     retrieve.add_argument("--config", help="encoder configuration JSON (seed layout)")
     retrieve.set_defaults(run=cmd_retrieve)
 
-    tr = commands.add_parser("train-retrieval", parents=[common], help="train TempMe-STOP adapters on video-caption pairs")
+    tr = commands.add_parser(
+        "train-retrieval", parents=[common], help="train TempMe-STOP adapters on video-caption pairs"
+    )
     tr.add_argument("pairs", help='JSON Lines: {"video": PATH, "caption": TEXT} per line')
-    tr.add_argument("--mode", choices=["tempme_only", "stop_only", "joint", "sequential"], default="joint",
-                    help="what to train (default joint)")
+    tr.add_argument(
+        "--mode",
+        choices=["tempme_only", "stop_only", "joint", "sequential"],
+        default="joint",
+        help="what to train (default joint)",
+    )
     tr.add_argument("--out", help="checkpoint folder (default DATA_DIR/retrieval-training/NAME)")
     tr.add_argument("--config", help="encoder configuration JSON (seed layout)")
     tr.add_argument("--epochs", type=int, default=10, help="epochs (default 10)")
@@ -613,10 +726,15 @@ def build_parser() -> argparse.ArgumentParser:
     tr.set_defaults(run=cmd_train_retrieval)
 
     serve = commands.add_parser("serve-vlm", parents=[common], help="start a vLLM server for the VLM")
-    serve.add_argument("--model", default="llava-hf/llava-onevision-qwen2-7b-ov-hf",
-                       help="hub id or local model directory to serve")
-    serve.add_argument("--engine", choices=["vllm", "transformers"], default="vllm",
-                       help="vllm (GPU, production) or transformers serve (small models, CPU too); default vllm")
+    serve.add_argument(
+        "--model", default="llava-hf/llava-onevision-qwen2-7b-ov-hf", help="hub id or local model directory to serve"
+    )
+    serve.add_argument(
+        "--engine",
+        choices=["vllm", "transformers"],
+        default="vllm",
+        help="vllm (GPU, production) or transformers serve (small models, CPU too); default vllm",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     serve.add_argument("--tools", action="store_true", help="enable tool calling (vllm: hermes parser)")

@@ -1,59 +1,37 @@
-"""The public API: `ask(video, question) -> Answer`, ingesting the video first when needed."""
+"""The public call: `ask(video_or_videos, question) -> Answer`, ingesting the videos first when needed."""
 
 from __future__ import annotations
 
-import time
+from collections.abc import Sequence
 from pathlib import Path
 
-from agent.context import AgentContext
-from agent.graph import build_graph
-from agent.state import AgentState
-from memory.ingest import ingest_video
-from memory.manifest import Manifest
-from memory.layout import DataLayout
-from memory.progress import ProgressReporter, SilentProgress
-from memory.video_memory import VideoMemory
-from models.errors import InvalidRequest, MemoryCorrupt
+from agent.session import Session
+from memory.progress import ProgressReporter
 from models.loader import ModelCache
-from models.registry import ModelPlan
 from models.settings import Settings
 from models.types import Answer
 
 
 def ask(
-    video: Path | str,
+    video: Path | str | Sequence[Path | str],
     question: str,
     *,
+    options: Sequence[str] | None = None,
+    thread_id: str | None = None,
     settings: Settings | None = None,
     progress: ProgressReporter | None = None,
     models: ModelCache | None = None,
     top_k: int = 5,
 ) -> Answer:
-    """Answer a question about a video with timestamped evidence (ingests it first if needed)."""
-    if not question or not question.strip():
-        raise InvalidRequest("the question is empty")
-    settings = settings or Settings()
-    progress = progress or SilentProgress()
-    models = models or ModelCache(ModelPlan(settings, progress.notice))
-    started = time.perf_counter()
-    report = ingest_video(video, settings, models=models, progress=progress)
-    ingested = time.perf_counter()
-    manifest = Manifest.load(DataLayout(settings.data_dir), report.video.video_id)
-    if manifest is None:
-        raise MemoryCorrupt(f"{video}: memory vanished right after ingest (was the data dir removed?)")
-    memory = VideoMemory(settings, manifest)
-    from tools.video_tools import build_tools
+    """Answer a question about one or more videos with timestamped evidence.
 
-    context = AgentContext(
-        memory=memory, models=models, tools={tool.name: tool for tool in build_tools(memory, models)}, top_k=top_k
-    )
-    result = build_graph().invoke(AgentState(question=question.strip()), context=context)
-    finished = time.perf_counter()
-    return Answer(
-        question=question.strip(),
-        text=result["answer"],
-        evidence=list(result["cited"]),
-        timings={"ingest": round(ingested - started, 3), "answer": round(finished - ingested, 3)},
-        models=models.plan.summary(),
-        video=str(report.video.path),
-    )
+    `options` turns it into multiple choice (`Answer.choice` is the 0-based pick); `thread_id` continues
+    a conversation kept in the data dir, so "and what happens after that?" resolves against it.
+    For many questions keep a `Session`, which loads models and memory once."""
+    from agent.session import check_question
+
+    check_question(question, options)
+    with Session(video, settings=settings, progress=progress, models=models, top_k=top_k) as session:
+        if thread_id is not None:
+            session.thread_id = thread_id
+        return session.ask(question, options=options)

@@ -1,7 +1,8 @@
 """Answer composition without a VLM: the best evidence, quoted, each with its [mm:ss] citation.
 
-Nothing is invented: every sentence is either a quoted transcript line, a tracked object with its
-time span, a visual match with its score, or the explicit statement that nothing matched.
+Nothing is invented: every line is a quoted transcript line, a tracked person with their time span, a
+visual match or caption, or a note a tool gave (e.g. "nobody is on screen at 0:30"), or the explicit
+statement that nothing matched.
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ from models.types import Evidence, format_timestamp
 from prompts import render
 
 MAX_SPEECH = 3
+MAX_SPEECH_IN_ORDER = 12
+"""Lines kept when reading a stretch of speech in order (a follow-up or a summary)."""
 MAX_PEOPLE = 8
 MAX_VISUAL = 3
+MAX_NOTES = 4
+VISUAL_KINDS = ("segment", "caption", "dense_caption", "scene")
 
 
 @dataclass(frozen=True)
@@ -25,33 +30,54 @@ class Composition:
 
 
 def _span(evidence: Evidence) -> str:
-    return f"[{format_timestamp(evidence.t0)}]-[{format_timestamp(evidence.t1)}]"
+    start, end = format_timestamp(evidence.t0), format_timestamp(evidence.t1)
+    return f"[{start}]" if start == end else f"[{start}]-[{end}]"
+
+
+def _speech(evidence: list[Evidence], in_order: bool) -> list[Evidence]:
+    lines = [e for e in evidence if e.kind == "transcript"]
+    if in_order:
+        return sorted(lines, key=lambda e: e.t0)[:MAX_SPEECH_IN_ORDER]
+    return sorted(sorted(lines, key=lambda e: -e.score)[:MAX_SPEECH], key=lambda e: e.t0)
 
 
 def compose_answer(
-    question: str, evidence: list[Evidence], searched: list[str], asked_people: bool, notes: list[str]
+    question: str,
+    evidence: list[Evidence],
+    searched: list[str],
+    asked_people: bool,
+    notes: list[str],
+    *,
+    first: bool = False,
+    in_order: bool = False,
 ) -> Composition:
-    """Group evidence by kind, keep the strongest, and render it through the answer templates."""
-    speech = sorted(
-        sorted((e for e in evidence if e.kind == "transcript"), key=lambda e: -e.score)[:MAX_SPEECH],
-        key=lambda e: e.t0,
-    )
+    """Group evidence by kind, keep the strongest, and render it through the answer templates.
+
+    `first` leads with the earliest person found (for "when does X first appear"); `in_order` keeps a
+    read stretch of speech in time order rather than the best few lines."""
+    speech = _speech(evidence, in_order)
     people = sorted((e for e in evidence if e.kind == "actor"), key=lambda e: e.t0)[:MAX_PEOPLE]
-    visual = sorted((e for e in evidence if e.kind == "segment"), key=lambda e: -e.score)[:MAX_VISUAL]
+    visual = sorted((e for e in evidence if e.kind in VISUAL_KINDS), key=lambda e: -e.score)[:MAX_VISUAL]
+    tool_notes = list(dict.fromkeys(e for e in evidence if e.kind == "note"))[:MAX_NOTES]
     blocks: list[str] = []
+    if first and people:
+        blocks.append(render("first_item", cite=people[0].cite(), text=people[0].text))
     if speech:
         lines = [render("speech_item", cite=e.cite(), text=e.text.strip()) for e in speech]
         blocks.append("\n".join([render("speech_lead"), *lines]))
     if people:
         lines = [render("people_item", text=e.text) for e in people]
         blocks.append("\n".join([render("people_lead"), *lines]))
-    elif asked_people:
+    elif asked_people and not tool_notes:
         reason = "".join(f" ({note})" for note in notes if "tracked" in note)
         blocks.append(render("no_people", reason=reason))
     if visual:
         lines = [render("visual_item", span=_span(e), text=e.text) for e in visual]
         blocks.append("\n".join([render("visual_lead"), *lines]))
-    cited = [*speech, *people, *visual]
+    if tool_notes:
+        lines = [render("note_item", cite=_span(e), text=e.text) for e in tool_notes]
+        blocks.append("\n".join([render("notes_lead"), *lines]))
+    cited = [*speech, *people, *visual, *tool_notes]
     if not cited and not (asked_people and blocks):
         searched_text = _join(searched) if searched else "the video's memory"
         text = render("no_evidence", searched=searched_text, question=question.strip())

@@ -1,70 +1,291 @@
-"""The LangGraph graph: retrieve evidence with the tools the question calls for, then compose the answer.
+"""The LangGraph graph: start -> plan -> act (tools in parallel) -> assess -> (plan again | answer).
 
-Issue 6 grows `retrieve` into plan -> act -> assess; the state and context stay the same.
+Plan picks tool calls (a tool-calling model, or the rule planner); act runs them at once and keeps their
+evidence; assess checks the evidence (coverage rules or the model's self-check) and the budgets; answer
+composes the reply (the VLM, or rules) and records the turn for follow-ups.
 """
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
+import contextvars
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal
 
+import openai
+from langchain_core.messages import ToolMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
+from langgraph.types import Checkpointer
 
-from agent.compose import compose_answer
+from agent.answer import compose
+from agent.assess import assess_by_rules, self_check
+from agent.budget import Remaining, remaining
 from agent.context import AgentContext
-from agent.intent import classify
-from agent.state import AgentState
-from memory.ingest import manifest_notes
+from agent.events import emit
+from agent.llm_planner import MODEL_WHY, plan_with_model, scratchpad, unknown_tool_text
+from agent.rule_planner import plan_first_round, plan_widening
+from agent.state import AgentState, ToolCall, ToolRecord, Turn
+from models.errors import VidsageError
 from models.types import Evidence
+from models.usage import metered
+from models.vlm import one_line
 
-_SEARCHED_NAMES = {
-    "search_transcript": "the transcript",
-    "query_actors": "the tracked people",
-    "search_segments": "the visual index",
-}
-
-
-def _call(context: AgentContext, name: str, args: dict[str, Any]) -> list[Evidence]:
-    """Invoke a tool as a model would (a tool call) and take its Evidence artifact."""
-    tool = context.tools[name]
-    message = tool.invoke({"type": "tool_call", "name": name, "args": args, "id": uuid.uuid4().hex})
-    return list(message.artifact or [])
+VLM_TOOLS = ("look_at_frames", "describe_segment")
+"""Tools that may call the VLM (and send it frames)."""
+MAX_PARALLEL_TOOLS = 4
+Node = Callable[[AgentState, Runtime[Any]], dict[str, Any]]
 
 
-def retrieve(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Search the memories the question's wording calls for."""
-    context = runtime.context
-    intent = classify(state.question)
-    calls: list[tuple[str, dict[str, Any]]] = []
-    if intent.speech:
-        calls.append(("search_transcript", {"query": state.question, "top_k": context.top_k}))
-    if intent.people:
-        calls.append(("query_actors", {"label": "person"}))
-    if intent.visual and "search_segments" in context.tools:
-        calls.append(("search_segments", {"query": state.question, "top_k": context.top_k}))
-    evidence: list[Evidence] = []
-    for name, args in calls:
-        evidence.extend(_call(context, name, args))
-    return {"evidence": evidence, "searched": [_SEARCHED_NAMES[name] for name, _ in calls]}
+def _context(runtime: Runtime[Any], state: AgentState) -> AgentContext:
+    """The run's AgentContext; a run without one (LangGraph's dev server) gets one from `agent.studio`."""
+    if isinstance(runtime.context, AgentContext):
+        return runtime.context
+    from agent.studio import context_for
+
+    return context_for(state, runtime.context)
 
 
-def compose(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Write the answer from the gathered evidence."""
-    notes = manifest_notes(runtime.context.memory.manifest)
-    composition = compose_answer(
-        state.question, state.evidence, state.searched, classify(state.question).people, notes
-    )
-    return {"answer": composition.text, "cited": composition.cited}
+def _left(state: AgentState, context: AgentContext) -> Remaining:
+    ran = sum(1 for r in state.tool_calls if r.status != "skipped")
+    return remaining(context.budget, ran, state.round, context.usage, state.started)
 
 
-def build_graph() -> CompiledStateGraph:
-    """retrieve -> compose."""
-    graph = StateGraph(AgentState, context_schema=AgentContext)
-    graph.add_node("retrieve", retrieve)
-    graph.add_node("compose", compose)
-    graph.add_edge(START, "retrieve")
-    graph.add_edge("retrieve", "compose")
-    graph.add_edge("compose", END)
-    return graph.compile(name="vidsage")
+def _answer_reserve(context: AgentContext) -> int:
+    """VLM calls kept back for the answer itself."""
+    return 1 if context.has_vlm else 0
+
+
+def timed(step: str) -> Callable[[Callable[[AgentState, AgentContext], dict[str, Any]]], Node]:
+    """Run a node with its context, announce it on the stream, and append its timing to `steps`."""
+
+    def wrap(function: Callable[[AgentState, AgentContext], dict[str, Any]]) -> Node:
+        def node(state: AgentState, runtime: Runtime[Any]) -> dict[str, Any]:
+            context = _context(runtime, state)
+            emit("step", step=step, round=state.round)
+            started = time.perf_counter()
+            update = function(state, context)
+            steps = update.pop("steps", state.steps)
+            entry = {"step": step, "round": update.get("round", state.round),
+                     "seconds": round(time.perf_counter() - started, 4)}  # fmt: skip
+            return update | {"steps": [*steps, entry]}
+
+        # not functools.wraps: LangGraph reads the signature to pass `runtime`, and must see this one
+        node.__name__, node.__doc__ = function.__name__, function.__doc__
+        return node
+
+    return wrap
+
+
+@timed("start")
+def start(state: AgentState, context: AgentContext) -> dict[str, Any]:
+    """Reset the per-question fields (the thread's turns stay) and start the clock."""
+    planner = "llm" if context.chat_model is not None else "rules"
+    return {
+        "question": " ".join(state.question.split()), "round": 0, "pending": [], "evidence": [], "tool_calls": [],
+        "messages": [], "actors": [], "planner": planner, "ready": False, "verdict": "", "missing": [],
+        "notes": [], "answer": "", "choice": None, "cited": [], "steps": [], "started": time.time(), "usage": {},
+        "videos": state.videos or [m.video_id for m in context.memories],
+    }  # fmt: skip
+
+
+def _plan_by_model(state: AgentState, context: AgentContext, left: Remaining) -> dict[str, Any]:
+    try:
+        with metered(context.usage):
+            calls, reply = plan_with_model(state, context, left.tool_calls)
+    except (VidsageError, OSError, ValueError, openai.APIError) as error:
+        note = f"the planner model failed ({one_line(error)}); planned by rules instead"
+        fallback = _plan_by_rules(state, context, left)
+        return fallback | {"planner": "rules", "notes": [*state.notes, note]}
+    if not calls:
+        if not _has_substance(state) and not any(r.why != MODEL_WHY for r in state.tool_calls):
+            # a model that stops without evidence is overruled once: answers need evidence
+            fallback = _plan_by_rules(state, context, left, first=True)
+            note = "the planner model found no evidence; the rule planner searched as well"
+            return fallback | {"notes": [*state.notes, note]}
+        return {"round": state.round + 1, "pending": [], "ready": True, "verdict": "the planner model is done",
+                "messages": [*state.messages, reply]}  # fmt: skip
+    kept = calls[: max(left.tool_calls, 0)]
+    notes = list(state.notes)
+    if len(kept) < len(calls):
+        notes.append(f"the tool-call budget allowed {len(kept)} of the {len(calls)} calls the planner asked for")
+    return {"round": state.round + 1, "pending": kept, "notes": notes, "_reply": reply}
+
+
+def _has_substance(state: AgentState) -> bool:
+    return any(e.kind != "note" for e in state.evidence)
+
+
+def _plan_by_rules(
+    state: AgentState, context: AgentContext, left: Remaining, first: bool | None = None
+) -> dict[str, Any]:
+    """The rule planner's calls: the question's own on the first round (or when asked), widening ones later."""
+    if state.round == 0 if first is None else first:
+        plan = plan_first_round(state, context)
+    else:
+        plan = plan_widening(state, context, state.missing)
+    kept = plan.calls[: max(left.tool_calls, 0)]
+    notes = list(dict.fromkeys([*state.notes, *plan.notes]))
+    if len(kept) < len(plan.calls):
+        notes.append(f"the tool-call budget allowed {len(kept)} of {len(plan.calls)} planned calls")
+    return {"round": state.round + 1, "pending": kept, "notes": notes, "actors": plan.actors or state.actors}
+
+
+@timed("plan")
+def plan(state: AgentState, context: AgentContext) -> dict[str, Any]:
+    """Choose this round's tool calls within the budget."""
+    left = _left(state, context)
+    model_room = left.vlm_calls - _answer_reserve(context)
+    if state.planner == "llm" and context.chat_model is not None and model_room > 0:
+        update = _plan_by_model(state, context, left)
+        reply = update.pop("_reply", None)
+        if reply is not None:
+            update["messages"] = [*state.messages, reply]
+        return update
+    return _plan_by_rules(state, context, left)
+
+
+def _vlm_gate(call: ToolCall, context: AgentContext, room: list[int]) -> tuple[ToolCall | None, str]:
+    """A VLM-using call trimmed to the frames and calls left (room = [calls, frames]), or why it is skipped."""
+    if call.name not in VLM_TOOLS or not context.has_vlm:
+        return call, ""
+    if room[0] <= 0:
+        return None, "skipped: the VLM-call budget is spent"
+    if call.name == "look_at_frames":
+        times = list(call.args.get("times") or [])
+        if room[1] <= 0:
+            return None, "skipped: the frame budget is spent"
+        if len(times) > room[1]:
+            call = ToolCall(call.name, call.args | {"times": times[: room[1]]}, call.why, call.id)
+        room[1] -= len(call.args.get("times") or [])
+    else:
+        room[1] -= context.settings.vlm_frames_per_caption
+    room[0] -= 1
+    return call, ""
+
+
+def _run_tool(call: ToolCall, context: AgentContext, round_number: int) -> tuple[ToolRecord, list[Evidence]]:
+    """Invoke one tool as a model would (a tool call) and keep its text and Evidence artifact."""
+    emit("tool_started", name=call.name, args=call.args, round=round_number, why=call.why)
+    started = time.perf_counter()
+    tool = context.tools.get(call.name)
+    if tool is None:
+        text, evidence, status = unknown_tool_text(call.name, context), [], "error"
+    else:
+        with metered(context.usage):
+            message = tool.invoke({"type": "tool_call", "name": call.name, "args": call.args, "id": call.id})
+        assert isinstance(message, ToolMessage)
+        text = str(message.content)
+        evidence = list(message.artifact or [])
+        status = "error" if message.status == "error" else "ok"
+    seconds = round(time.perf_counter() - started, 4)
+    record = ToolRecord(call.name, call.args, round_number, status, len(evidence), seconds, text, call.why, call.id)
+    emit("tool_finished", name=call.name, args=call.args, round=round_number, status=status,
+         results=len(evidence), seconds=seconds)  # fmt: skip
+    return record, evidence
+
+
+@timed("act")
+def act(state: AgentState, context: AgentContext) -> dict[str, Any]:
+    """Run the planned calls, independent ones in parallel, and keep their evidence in call order."""
+    left = _left(state, context)
+    room = [left.vlm_calls - _answer_reserve(context), left.frames]
+    runnable: list[ToolCall] = []
+    skipped: list[ToolRecord] = []
+    for call in state.pending:
+        gated, reason = _vlm_gate(call, context, room)
+        if gated is None:
+            skipped.append(ToolRecord(call.name, call.args, state.round, "skipped", 0, 0.0, reason, call.why, call.id))
+        else:
+            runnable.append(gated)
+    workers = max(1, min(MAX_PARALLEL_TOOLS, len(runnable)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(contextvars.copy_context().run, _run_tool, c, context, state.round) for c in runnable]
+        results = [future.result() for future in futures]
+    records = [record for record, _ in results] + skipped
+    evidence = [item for _, found in results for item in found]
+    update: dict[str, Any] = {"pending": [], "tool_calls": [*state.tool_calls, *records],
+                              "evidence": [*state.evidence, *evidence]}  # fmt: skip
+    if state.planner == "llm" and state.messages:
+        last = state.messages[-1]
+        update["messages"] = [*state.messages[:-1], *scratchpad(last, records)]  # type: ignore[arg-type]
+    return update
+
+
+@timed("assess")
+def assess(state: AgentState, context: AgentContext) -> dict[str, Any]:
+    """Enough evidence, or a spent budget: answer; else plan another round for what is missing."""
+    left = _left(state, context)
+    if left.spent:
+        return {"ready": True, "verdict": f"{left.spent}; answering with the evidence so far"}
+    if state.planner == "llm" and context.chat_model is not None:
+        if left.vlm_calls - _answer_reserve(context) <= 0:
+            return {"ready": True, "verdict": "the model-call budget is spent; answering with the evidence so far"}
+        return {"ready": False, "verdict": "the planner model decides whether to look further"}
+    verdict = assess_by_rules(state)
+    return {"ready": verdict.ready, "verdict": verdict.reason, "missing": list(verdict.missing)}
+
+
+def _self_check_then(state: AgentState, context: AgentContext) -> dict[str, Any]:
+    """When the planner model says it is done, its self-check may send it back for more."""
+    left = _left(state, context)
+    if left.spent or left.vlm_calls - _answer_reserve(context) <= 1:
+        return {}
+    verdict = self_check(state, context)
+    if verdict.ready:
+        return {"verdict": verdict.reason}
+    from langchain_core.messages import HumanMessage
+
+    nudge = HumanMessage(f"Your confidence in the evidence is low ({verdict.reason}). Gather what is missing.")
+    return {"ready": False, "verdict": verdict.reason, "messages": [*state.messages, nudge]}
+
+
+@timed("answer")
+def answer(state: AgentState, context: AgentContext) -> dict[str, Any]:
+    """Compose the reply, record the turn, and report the question's model use."""
+    update: dict[str, Any] = {}
+    if state.planner == "llm" and context.chat_model is not None and state.verdict == "the planner model is done":
+        update = _self_check_then(state, context)
+        if update.get("ready") is False:
+            return update | {"answer": ""}
+    left = _left(state, context)
+    composed = compose(state, context, left.vlm_calls, left.frames)
+    notes = list(dict.fromkeys([*state.notes, *composed.notes]))
+    turn = Turn(state.question, composed.text, tuple(composed.cited), tuple(state.videos), tuple(state.actors),
+                composed.choice)  # fmt: skip
+    return update | {
+        "answer": composed.text, "choice": composed.choice, "cited": composed.cited, "notes": notes,
+        "turns": [turn], "usage": context.usage.to_dict(), "ready": True,
+    }  # fmt: skip
+
+
+def after_plan(state: AgentState) -> Literal["act", "answer"]:
+    return "act" if state.pending else "answer"
+
+
+def after_assess(state: AgentState) -> Literal["plan", "answer"]:
+    return "answer" if state.ready else "plan"
+
+
+def after_answer(state: AgentState) -> Literal["plan", "__end__"]:
+    """The self-check may send a model-planned question back for another round."""
+    return END if state.ready else "plan"
+
+
+def build_graph(checkpointer: Checkpointer = None, context_schema: type | None = AgentContext) -> CompiledStateGraph:
+    """start -> plan -> act -> assess -> (plan | answer) -> end; answer may loop back once the self-check asks."""
+    graph = StateGraph(AgentState, context_schema=context_schema)
+    graph.add_node("start", start)
+    graph.add_node("plan", plan)
+    graph.add_node("act", act)
+    graph.add_node("assess", assess)
+    graph.add_node("answer", answer)
+    graph.add_edge(START, "start")
+    graph.add_edge("start", "plan")
+    graph.add_conditional_edges("plan", after_plan)
+    graph.add_edge("act", "assess")
+    graph.add_conditional_edges("assess", after_assess)
+    graph.add_conditional_edges("answer", after_answer)
+    return graph.compile(checkpointer=checkpointer, name="vidsage")

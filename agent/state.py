@@ -1,25 +1,118 @@
-"""The state carried through the agent graph."""
+"""The state carried through the agent graph: the conversation so far and one question's journey.
+
+`turns` accumulates across questions of a thread (the SQLite checkpointer keeps it); every other field
+belongs to the current question and is reset by the graph's `start` node.
+"""
 
 from __future__ import annotations
 
 import operator
+import uuid
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
+
+from langchain_core.messages import BaseMessage
 
 from models.types import Evidence
 
 
-@dataclass
-class AgentState:
-    """One question's journey through the graph."""
+@dataclass(frozen=True)
+class ToolCall:
+    """A tool call the planner chose: which tool, with which arguments, and why."""
+
+    name: str
+    args: dict[str, Any]
+    why: str = ""
+    id: str = field(default_factory=lambda: "call_" + uuid.uuid4().hex[:12])
+
+
+@dataclass(frozen=True)
+class ToolRecord:
+    """A tool call as it ran: its arguments, outcome, evidence count and time."""
+
+    name: str
+    args: dict[str, Any]
+    round: int
+    status: str
+    """`ok`, `error` (the tool reported a problem) or `skipped` (a budget was spent)."""
+    results: int
+    seconds: float
+    text: str
+    """What the tool answered, as the planner's model reads it."""
+    why: str = ""
+    id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "args": self.args, "round": self.round, "status": self.status,
+                "results": self.results, "seconds": self.seconds, "why": self.why, "output": self.text}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One finished question of a thread, kept so follow-ups can resolve "that", "then" and "she"."""
 
     question: str
+    answer: str
+    cited: tuple[Evidence, ...]
+    videos: tuple[str, ...]
+    actors: tuple[int, ...] = ()
+    """Actor ids the question was about (for pronouns in the next question)."""
+    choice: int | None = None
+
+
+@dataclass
+class AgentState:
+    """One question's journey through plan -> act -> assess -> answer, within a conversation."""
+
+    question: str = ""
     """The user's question, as asked."""
-    evidence: Annotated[list[Evidence], operator.add] = field(default_factory=list)
-    """Evidence gathered by the tools, in the order found."""
-    searched: Annotated[list[str], operator.add] = field(default_factory=list)
-    """Human names of what was searched (for 'not in the video' answers)."""
+    options: list[str] | None = None
+    """Multiple-choice options, when the question has them."""
+    videos: list[str] = field(default_factory=list)
+    """Ids of the videos the question is about (empty: every video of the session)."""
+    turns: Annotated[list[Turn], operator.add] = field(default_factory=list)
+    """Earlier questions of this thread, oldest first."""
+    round: int = 0
+    """Plan -> act rounds done for this question."""
+    pending: list[ToolCall] = field(default_factory=list)
+    """Tool calls planned and not yet run."""
+    evidence: list[Evidence] = field(default_factory=list)
+    """Evidence gathered for this question, in the order found."""
+    tool_calls: list[ToolRecord] = field(default_factory=list)
+    """Every tool call of this question, in order."""
+    messages: list[BaseMessage] = field(default_factory=list)
+    """The model planner's scratchpad: its tool-call messages and the tools' answers."""
+    actors: list[int] = field(default_factory=list)
+    """Actor ids the question names (resolved by the planner)."""
+    planner: str = ""
+    """Who planned: `llm` or `rules` (after a fallback, `rules`)."""
+    ready: bool = False
+    """The assessment's verdict: enough evidence (or budget spent) to answer."""
+    verdict: str = ""
+    """Why the assessment stopped or went on, for the trace."""
+    missing: list[str] = field(default_factory=list)
+    """Needs the evidence does not cover yet, for the next (widened) round."""
+    notes: list[str] = field(default_factory=list)
+    """Things the user should know (a budget that cut the search short, a planner fallback)."""
     answer: str = ""
     """The composed answer, citing [mm:ss] for every claim."""
+    choice: int | None = None
+    """The chosen option (0-based) in multiple-choice mode."""
     cited: list[Evidence] = field(default_factory=list)
     """The evidence the answer cites, in the order it cites it."""
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    """Per-step timings: {"step", "round", "seconds"}."""
+    started: float = 0.0
+    """Wall-clock start of this question (time.time()), for the time budget."""
+    usage: dict[str, int] = field(default_factory=dict)
+    """Model use of this question (calls, images, tokens), filled by the answer step."""
+
+
+CHECKPOINT_TYPES: tuple[tuple[str, str], ...] = (
+    ("agent.state", "ToolCall"),
+    ("agent.state", "ToolRecord"),
+    ("agent.state", "Turn"),
+    ("agent.state", "AgentState"),
+    ("models.types", "Evidence"),
+)
+"""Types the checkpointer may rebuild from a thread's saved state (LangGraph refuses unlisted ones)."""

@@ -50,6 +50,11 @@ class DataLayout:
     def hash_cache(self) -> Path:
         return self.root / "hash-cache.json"
 
+    @property
+    def threads_db(self) -> Path:
+        """The agent's conversation threads (LangGraph's SQLite checkpointer)."""
+        return self.root / "threads.sqlite"
+
     def video_dir(self, video_id: str) -> Path:
         return self.root / "videos" / video_id
 

@@ -8,6 +8,7 @@ Embeddings are always passed in (no embedding function); telemetry is off.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,9 @@ def collection_name(kind: str, model_key: str) -> str:
     return f"{kind}-{hashlib.sha256(model_key.encode()).hexdigest()[:12]}"
 
 
+_OPEN_LOCK = threading.Lock()
+
+
 class VectorStore:
     """Thin typed wrapper over a Chroma client."""
 
@@ -62,7 +66,8 @@ class VectorStore:
             path = DataLayout(settings.data_dir).chroma_dir
             path.mkdir(parents=True, exist_ok=True)
             try:
-                self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+                with _OPEN_LOCK:  # chromadb's shared client cache is not safe to fill from two threads at once
+                    self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
             except Exception as error:  # a damaged sqlite file or index surfaces as various errors
                 raise MemoryCorrupt(f"{path}: vector store cannot be opened ({error})") from error
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 from models.registry import ModelPlan, ModelSpec, Role
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
 _LOADED: dict[tuple[str, str, str], Any] = {}
 """Process-wide cache (role, model key, device setting) -> loaded model; models are large and immutable."""
+_LOCKS: dict[tuple[str, str, str], threading.Lock] = {}
 
 
 class ModelCache:
@@ -31,26 +33,29 @@ class ModelCache:
         settings = self.plan.settings
         where = f"{settings.device}:{settings.data_dir}" + (f":{settings.vlm_url}" if role == "vlm" else "")
         cache_key = (role, spec.key, where)
-        if cache_key not in _LOADED:
-            _LOADED[cache_key] = _load(role, spec, self.plan)
+        if cache_key in _LOADED:
+            return _LOADED[cache_key]
+        with _LOCKS.setdefault(cache_key, threading.Lock()):  # parallel tools load a model once, not twice
+            if cache_key not in _LOADED:
+                _LOADED[cache_key] = _load(role, spec, self.plan)
         return _LOADED[cache_key]
 
-    def clip(self) -> "ClipEncoder | None":
+    def clip(self) -> ClipEncoder | None:
         return self._get("clip")
 
-    def text_embedder(self) -> "TextEmbedder | None":
+    def text_embedder(self) -> TextEmbedder | None:
         return self._get("text_embedder")
 
-    def asr(self) -> "SpeechRecognizer | None":
+    def asr(self) -> SpeechRecognizer | None:
         return self._get("asr")
 
-    def detector(self) -> "Detector | None":
+    def detector(self) -> Detector | None:
         return self._get("detector")
 
-    def captioner(self) -> "Captioner | None":
+    def captioner(self) -> Captioner | None:
         return self._get("captioner")
 
-    def vlm(self) -> "VisionLanguageModel | None":
+    def vlm(self) -> VisionLanguageModel | None:
         return self._get("vlm")
 
 

@@ -114,6 +114,35 @@ class Settings(BaseSettings):
     vlm_caption_tokens: int = Field(default=128, ge=8)
     """Most tokens a dense caption may have."""
 
+    planner: Literal["auto", "llm", "rules"] = "auto"
+    """Who picks the agent's tools: `llm` a tool-calling chat model, `rules` the question-form planner,
+    `auto` the chat model when an endpoint is configured (`planner_url` or `vlm_url`), else the rules."""
+    planner_url: str | None = None
+    """OpenAI-compatible endpoint of the planner's chat model (vLLM with `--enable-auto-tool-choice`);
+    None uses `vlm_url`."""
+    planner_model: str | None = None
+    """The planner's served model name; None uses `vlm_model`, else the first model the server lists."""
+    planner_tool_choice: Literal["auto", "required", "choose"] = "auto"
+    """How the planner model is asked for tools: `auto` (vLLM `--enable-auto-tool-choice`), `required`, or
+    `choose` for small models and servers that only honour a named tool_choice (llama.cpp): a forced call
+    of `choose_tool` picks the tool, then a forced call of that tool fills its arguments."""
+    planner_tokens: int = Field(default=256, ge=16)
+    """Most tokens of one planner reply (tool calls are short; a rambling model is cut off)."""
+    agent_max_tool_calls: int = Field(default=8, ge=1)
+    """Most tool calls one question may make."""
+    agent_max_vlm_calls: int = Field(default=6, ge=0)
+    """Most model requests one question may make: planning, self-checks, looking at frames, the answer."""
+    agent_max_frames: int = Field(default=8, ge=0)
+    """Most images one question may show the VLM (VideoAgent looks at about 8)."""
+    agent_max_rounds: int = Field(default=3, ge=1)
+    """Most plan -> act -> assess rounds before the agent answers with what it has."""
+    agent_max_seconds: float = Field(default=120.0, gt=0.0)
+    """Wall-time budget of one question; once spent, the agent answers with what it has."""
+    answer_keyframes: int = Field(default=4, ge=0, le=16)
+    """Keyframes of the best evidence sent with the answer request (within `agent_max_frames`)."""
+    answer_tokens: int = Field(default=400, ge=16)
+    """Most tokens of a composed answer."""
+
     chroma_url: str | None = None
     """Use a Chroma server (`http://host:port`) instead of the embedded store under data_dir."""
 

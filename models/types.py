@@ -48,7 +48,7 @@ class VideoRef:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "VideoRef":
+    def from_dict(cls, data: dict[str, Any]) -> VideoRef:
         return cls(**{**data, "path": Path(data["path"])})
 
 
@@ -75,7 +75,7 @@ class TranscriptSpan:
         return {"t0": self.t0, "t1": self.t1, "text": self.text, "words": [asdict(w) for w in self.words]}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TranscriptSpan":
+    def from_dict(cls, data: dict[str, Any]) -> TranscriptSpan:
         words = tuple(Word(**w) for w in data.get("words", ()))
         return cls(t0=data["t0"], t1=data["t1"], text=data["text"], words=words)
 
@@ -122,7 +122,7 @@ class Track:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Track":
+    def from_dict(cls, data: dict[str, Any]) -> Track:
         return cls(
             track_id=int(data["track_id"]),
             label=data["label"],
@@ -183,7 +183,7 @@ class Actor:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Actor":
+    def from_dict(cls, data: dict[str, Any]) -> Actor:
         return cls(
             actor_id=int(data["actor_id"]),
             label=data["label"],
@@ -220,7 +220,7 @@ class Trigger:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Trigger":
+    def from_dict(cls, data: dict[str, Any]) -> Trigger:
         return cls(
             timestamp=float(data["timestamp"]),
             frame_index=int(data["frame_index"]),
@@ -271,21 +271,43 @@ class Evidence:
 
 @dataclass
 class Answer:
-    """What `ask()` returns: the narrative, the evidence it cites, where time went, which models ran."""
+    """What `ask()` returns: the narrative, the evidence it cites, how it was found, where time went."""
 
     question: str
     text: str
     evidence: list[Evidence]
     timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per step (ingest, plan, act, assess, answer) and in total."""
     models: dict[str, str] = field(default_factory=dict)
     video: str = ""
+    choice: int | None = None
+    """In multiple-choice mode, the chosen option (0-based)."""
+    options: list[str] | None = None
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    """Every tool call made: name, arguments, round, status, result count, seconds, output."""
+    usage: dict[str, int] = field(default_factory=dict)
+    """Tool calls, model calls, images and tokens this question used."""
+    thread_id: str = ""
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    """The graph's steps in order, each with its round and seconds."""
+    notes: list[str] = field(default_factory=list)
+    """What the user should know about how the answer was found (a spent budget, a fallback)."""
+    videos: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "answer": self.text,
+            "choice": self.choice,
+            "options": self.options,
             "evidence": [e.to_dict() for e in self.evidence],
+            "tool_calls": self.tool_calls,
             "timings": self.timings,
+            "usage": self.usage,
+            "steps": self.steps,
+            "notes": self.notes,
             "models": self.models,
             "video": self.video,
+            "videos": self.videos,
+            "thread_id": self.thread_id,
         }

@@ -10,6 +10,7 @@ can still point ChatOpenAI at the same endpoint.
 from __future__ import annotations
 
 import base64
+import contextvars
 import io
 import json
 import random
@@ -26,6 +27,7 @@ import openai
 from PIL import Image
 
 from models.errors import BackendUnreachable, InvalidRequest, VidsageError
+from models.usage import record
 
 T = TypeVar("T")
 Messages = str | Sequence[dict[str, Any]]
@@ -147,19 +149,27 @@ class VLMClient:
         """One chat completion; `images` are attached to the last user message; `params` go to the API."""
         request = self._request(messages, images, params)
         response = self._with_retries(lambda: self._openai.chat.completions.create(**request))
+        _record(response, len(images))
         return response.choices[0].message.content or ""
 
     def stream(self, messages: Messages, images: Sequence[np.ndarray] = (), **params: Any) -> Iterator[str]:
         """Yield the answer's text pieces as the server produces them (retried only before the first piece)."""
         request = self._request(messages, images, params)
         chunks = self._with_retries(lambda: self._openai.chat.completions.create(stream=True, **request))
+        usage_seen = False
         with chunks:
             try:
                 for chunk in chunks:
+                    if getattr(chunk, "usage", None) is not None and not usage_seen:
+                        usage_seen = True
+                        _record(chunk, len(images))
                     if chunk.choices and chunk.choices[0].delta.content:
                         yield chunk.choices[0].delta.content
             except (openai.APIError, httpx.HTTPError) as error:
                 raise self._translate(error) from error
+            finally:
+                if not usage_seen:  # servers report usage in a stream only when asked; count the call anyway
+                    record(images=len(images))
 
     def tool_call(
         self,
@@ -174,6 +184,7 @@ class VLMClient:
             tool_choice = _forced_choice(tools) if len(tools) == 1 else "auto"
         request = self._request(prompt, images, params) | {"tools": list(tools), "tool_choice": tool_choice}
         response = self._with_retries(lambda: self._openai.chat.completions.create(**request))
+        _record(response, len(images))
         calls = response.choices[0].message.tool_calls or []
         if not calls:
             raise VidsageError(f"the VLM server at {self.base_url} answered without a tool call")
@@ -195,7 +206,8 @@ class VLMClient:
                 raise
 
         with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(items))) as pool:
-            futures = [pool.submit(caption, prompt, images) for prompt, images in items]
+            # each worker runs in a copy of this context, so the caller's usage meter sees its requests
+            futures = [pool.submit(contextvars.copy_context().run, caption, prompt, images) for prompt, images in items]
             return _results_or_first_failure(futures)
 
     def _request(self, messages: Messages, images: Sequence[np.ndarray], params: dict[str, Any]) -> dict[str, Any]:
@@ -240,6 +252,16 @@ class VLMClient:
         if not isinstance(parsed, dict):
             raise VidsageError(f"the VLM server at {self.base_url} returned tool arguments that are not an object")
         return parsed
+
+
+def _record(response: Any, images: int) -> None:
+    """Count one answered request (and its token usage when the server reports it) in the open meter."""
+    usage = getattr(response, "usage", None)
+    record(
+        images=images,
+        prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+    )
 
 
 def _forced_choice(tools: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import numpy as np
 from models.errors import InvalidRequest, ModelUnavailable
 from models.registry import ModelSpec
 from models.settings import Settings
+from models.usage import record
 from models.vlm import Messages, fit_image
 
 DEFAULT_MAX_NEW_TOKENS = 256
@@ -89,6 +90,7 @@ class TransformersVLM:
                 failure.append(error)
                 streamer.end()
 
+        self._record(inputs, None, [len(images)])
         worker = threading.Thread(target=run, daemon=True)
         worker.start()
         yield from (piece for piece in streamer if piece)
@@ -107,6 +109,7 @@ class TransformersVLM:
             inputs = self._inputs([items[i] for i in chosen])
             ids = self._generate_ids(inputs, **params)
             prompt_length = inputs["input_ids"].shape[1]
+            self._record(inputs, ids[:, prompt_length:], [len(items[i][1]) for i in chosen])
             texts = self.processor.batch_decode(ids[:, prompt_length:].cpu(), skip_special_tokens=True)
             for index, text in zip(chosen, texts):
                 answers[index] = text.strip()
@@ -127,6 +130,16 @@ class TransformersVLM:
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
         return inputs
+
+    def _record(self, inputs: Any, generated: Any, image_counts: Sequence[int]) -> None:
+        """Count these requests, their images and tokens (padding excluded) in the open usage meter."""
+        mask = inputs.get("attention_mask")
+        prompt_tokens = int(mask.sum()) if mask is not None else int(inputs["input_ids"].numel())
+        completion_tokens = 0
+        if generated is not None:
+            pad = self.processor.tokenizer.pad_token_id
+            completion_tokens = int((generated != pad).sum()) if pad is not None else int(generated.numel())
+        record(len(image_counts), sum(image_counts), prompt_tokens, completion_tokens)
 
     def _generate_ids(self, inputs: Any, streamer: Any = None, **params: Any) -> Any:
         """Run generate on prepared inputs, mapping the OpenAI parameter names."""

@@ -17,6 +17,7 @@ import numpy as np
 from models.errors import ModelUnavailable
 from models.registry import ModelSpec
 from models.settings import Settings
+from models.usage import record
 from models.vlm import Messages, chat_messages
 
 DEFAULT_MAX_TOKENS = 256
@@ -70,6 +71,9 @@ class VllmVLM:
 
         conversations = [chat_messages(messages, images, self.image_max_side) for messages, images in items]
         outputs = self.llm.chat(conversations, SamplingParams(**vllm_sampling_args(params)), use_tqdm=False)
+        for (_, images), output in zip(items, outputs):
+            record(images=len(images), prompt_tokens=len(output.prompt_token_ids or ()),
+                   completion_tokens=len(output.outputs[0].token_ids or ()))  # fmt: skip
         return [output.outputs[0].text.strip() for output in outputs]
 
 

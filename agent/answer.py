@@ -1,0 +1,217 @@
+"""The answer step: the VLM writes the narrative from the evidence (quoted data) and the best keyframes,
+citing [mm:ss] for every claim; without a VLM the evidence is composed by rules (agent.compose).
+
+The evidence goes into the user message as JSON lines between markers, and the system message says it
+is data: narration that says "ignore your instructions" is only something said in the video.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from agent.choice import choose_option, option_letter, parse_choice
+from agent.compose import compose_answer
+from agent.context import AgentContext
+from agent.events import emit
+from agent.question import read_question
+from agent.state import AgentState
+from memory.ingest import manifest_notes
+from models.errors import VidsageError
+from models.types import Evidence, format_timestamp
+from models.usage import metered
+from prompts import render
+from tools.frames import decode_frames
+
+MAX_EVIDENCE_LINES = 24
+"""Evidence items the answer request carries (the best, by tool order and score)."""
+CITATION = re.compile(r"\[(\d{1,2}:\d{2}(?::\d{2})?)(?:\s*[-–]\s*(\d{1,2}:\d{2}(?::\d{2})?))?\]")
+CITE_SLACK_S = 1.0
+SOURCES_LISTED = 5
+"""Evidence items listed under an answer whose model cited none."""
+NOT_SHOWN = "The video does not show this."
+_SEARCHED_NAMES = {
+    "search_transcript": "the transcript",
+    "read_transcript": "the transcript",
+    "query_actors": "the tracked people",
+    "search_segments": "the visual index",
+    "list_scenes": "the scenes",
+    "get_triggers": "the key moments",
+    "describe_segment": "the segment descriptions",
+    "look_at_frames": "the frames",
+}
+
+
+@dataclass
+class Composed:
+    """What the answer step returns: the text, the chosen option, the cited evidence, remarks."""
+
+    text: str
+    choice: int | None
+    cited: list[Evidence]
+    notes: list[str] = field(default_factory=list)
+
+
+def unique_evidence(evidence: Sequence[Evidence]) -> list[Evidence]:
+    """Evidence without repeats (the same item found by two tools counts once), in the order found."""
+    seen: dict[tuple[str, str, float, float, str], Evidence] = {}
+    for item in evidence:
+        key = (item.kind, item.video_id, item.t0, item.t1, item.text)
+        if key not in seen or item.score > seen[key].score:
+            seen[key] = item
+    return list(seen.values())
+
+
+def _seconds(clock: str) -> float:
+    parts = [int(p) for p in clock.split(":")]
+    return float(sum(value * 60**power for power, value in enumerate(reversed(parts))))
+
+
+def cited_evidence(text: str, evidence: Sequence[Evidence]) -> list[Evidence]:
+    """The evidence whose time span contains a [mm:ss] the text cites, in citation order."""
+    cited: list[Evidence] = []
+    for match in CITATION.finditer(text):
+        start = _seconds(match.group(1))
+        end = _seconds(match.group(2)) if match.group(2) else start
+        for item in evidence:
+            if item.t0 - CITE_SLACK_S <= end and start <= item.t1 + CITE_SLACK_S and item not in cited:
+                cited.append(item)
+    return cited
+
+
+def evidence_lines(evidence: Sequence[Evidence], names: dict[str, str] | None) -> str:
+    """One JSON object per item: its time, kind and text (quoted data, never instructions)."""
+    lines = []
+    for item in evidence:
+        start, end = format_timestamp(item.t0), format_timestamp(item.t1)
+        row = {"time": start if start == end else f"{start}-{end}", "kind": item.kind, "text": item.text}
+        if names:
+            row["video"] = names.get(item.video_id, item.video_id)
+        lines.append(json.dumps(row, ensure_ascii=False))
+    return "\n".join(lines)
+
+
+def _ranked(evidence: list[Evidence]) -> list[Evidence]:
+    """Substantive evidence first (best score first within a kind), notes last; at most MAX_EVIDENCE_LINES."""
+    substantive = sorted((e for e in evidence if e.kind != "note"), key=lambda e: -e.score)
+    notes = [e for e in evidence if e.kind == "note"]
+    return (substantive + notes)[:MAX_EVIDENCE_LINES]
+
+
+def _keyframes(evidence: list[Evidence], context: AgentContext, limit: int) -> tuple[list[str], list]:
+    """Frames of the best evidence (one per distinct moment), with their [mm:ss] labels."""
+    if limit <= 0:
+        return [], []
+    wanted: dict[str, list[float]] = {}
+    count = 0
+    for item in evidence:
+        if item.keyframe is None or item.kind == "note" or count >= limit:
+            continue
+        times = wanted.setdefault(item.video_id, [])
+        if all(abs(t - item.keyframe) > 0.5 for t in times):
+            times.append(item.keyframe)
+            count += 1
+    labels, frames = [], []
+    for video_id, times in wanted.items():
+        memory = context.memory_of(video_id)
+        if memory is None:
+            continue
+        kept, decoded = decode_frames(memory, [min(t, max(memory.ref.duration - 0.05, 0.0)) for t in times])
+        labels += [format_timestamp(t) for t in kept]
+        frames += decoded
+    return labels, frames
+
+
+def compose_with_vlm(state: AgentState, context: AgentContext, evidence: list[Evidence], frames_left: int) -> Composed:
+    """The VLM's answer (streamed as tokens), its option when there are options, and what it cites."""
+    vlm = context.vlm()
+    assert vlm is not None
+    ranked = _ranked(evidence)
+    names = None if len(context.memories) == 1 else {m.video_id: m.ref.path.name for m in context.memories}
+    labels, frames = _keyframes(ranked, context, min(context.settings.answer_keyframes, frames_left))
+    keyframes = f"The {len(frames)} images are keyframes at {', '.join(labels)}.\n" if frames else ""
+    if state.options:
+        listing = "\n".join(f"{option_letter(i)}. {o}" for i, o in enumerate(state.options))
+        instruction = render("answer_choice", options=listing)
+    else:
+        instruction = render("answer_open")
+    user = render("answer_user", question=state.question, evidence=evidence_lines(ranked, names),
+                  keyframes=keyframes, instruction=instruction)  # fmt: skip
+    messages = [{"role": "system", "content": render("answer_system")}, {"role": "user", "content": user}]
+    params = {"max_tokens": context.settings.answer_tokens, "temperature": 0.0}
+    pieces: list[str] = []
+    with metered(context.usage):
+        stream = getattr(vlm, "stream", None)
+        if stream is not None:
+            for piece in stream(messages, frames, **params):
+                pieces.append(piece)
+                emit("token", text=piece)
+        else:
+            pieces.append(vlm.complete(messages, frames, **params))
+            emit("token", text=pieces[-1])
+    text = "".join(pieces).strip()
+    notes: list[str] = []
+    choice = parse_choice(text, len(state.options)) if state.options else None
+    if state.options and choice is None:
+        picked = choose_option(state.question, state.options, evidence, context.models)
+        choice = picked.index
+        notes.append("the model named no option; the choice is the option the evidence supports best")
+    cited = cited_evidence(text, ranked)
+    if not cited and ranked and NOT_SHOWN.lower() not in text.lower():
+        notes.append("the model's answer cites no time from the evidence; the evidence it was given is listed")
+        cited = [e for e in ranked if e.kind != "note"][:SOURCES_LISTED]
+        sourced = with_sources(text, cited)
+        emit("token", text=sourced[len(text) :])
+        text = sourced
+    return Composed(text or NOT_SHOWN, choice, cited, notes)
+
+
+def with_sources(text: str, cited: Sequence[Evidence]) -> str:
+    """The answer followed by its evidence with times, for a model answer that cites none itself."""
+    if not cited:
+        return text
+    lines = [f"- {e.cite()} {e.text}" for e in cited]
+    return "\n\n".join(part for part in (text, "Evidence:\n" + "\n".join(lines)) if part)
+
+
+def compose_by_rules(state: AgentState, context: AgentContext, evidence: list[Evidence]) -> Composed:
+    """The rule composition of issue 1, plus the option the evidence supports in multiple-choice mode."""
+    form = read_question(state.question)
+    searched = [_SEARCHED_NAMES.get(r.name, r.name) for r in state.tool_calls if r.status != "skipped"]
+    in_order = any(r.name == "read_transcript" for r in state.tool_calls)
+    notes = [n for m in context.memories for n in manifest_notes(m.manifest)] + list(state.notes)
+    composition = compose_answer(state.question, evidence, searched, form.people, notes,
+                                 first=form.first and form.actor_ask in ("when", "who"), in_order=in_order)  # fmt: skip
+    if not state.options:
+        emit("token", text=composition.text)
+        return Composed(composition.text, None, composition.cited)
+    picked = choose_option(state.question, state.options, evidence, context.models)
+    lead = render("choice_lead", letter=option_letter(picked.index), option=state.options[picked.index])
+    if picked.support:
+        text = lead + "\n\n" + "\n".join(f"{e.cite()} {e.text}" for e in picked.support)
+        cited = picked.support
+    else:
+        text = lead + "\n\n" + "No evidence supports any option; this choice is a guess. " + composition.text
+        cited = composition.cited
+    emit("token", text=text)
+    return Composed(text, picked.index, cited)
+
+
+def compose(state: AgentState, context: AgentContext, vlm_calls_left: int, frames_left: int) -> Composed:
+    """The VLM's answer when one is available and within budget, else the rule composition.
+
+    With no evidence at all the answer is the rules' "does not appear", never a model's guess."""
+    evidence = unique_evidence(state.evidence)
+    if context.has_vlm and vlm_calls_left > 0 and evidence:
+        try:
+            return compose_with_vlm(state, context, evidence, frames_left)
+        except VidsageError as error:
+            composed = compose_by_rules(state, context, evidence)
+            composed.notes.append(f"the VLM failed ({error}); the answer is composed from the evidence")
+            return composed
+    composed = compose_by_rules(state, context, evidence)
+    if context.has_vlm and evidence and vlm_calls_left <= 0:
+        composed.notes.append("the VLM-call budget was spent; the answer is composed from the evidence")
+    return composed

@@ -1,0 +1,91 @@
+"""Multiple choice without a VLM: the option the gathered evidence supports best.
+
+Each option is compared with every piece of evidence, by meaning (the text embedder) and by shared
+words; an option that is a time ("00:07") is compared by distance to the evidence's times. The choice
+carries the evidence that supports it, so benchmark answers stay grounded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from agent.question import content_words
+from models.loader import ModelCache
+from models.types import Evidence
+
+TIME_TOLERANCE_S = 2.0
+KEYWORD_WEIGHT = 0.5
+"""Share of the score that shared words carry next to meaning."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The chosen option (0-based), its score, and the evidence behind it (best first)."""
+
+    index: int
+    score: float
+    support: list[Evidence]
+
+
+def _option_time(option: str) -> float | None:
+    match = re.fullmatch(r"\s*\[?(?:(\d+):)?(\d{1,2}):(\d{2})\]?\s*", option)
+    if not match:
+        return None
+    hours, minutes, seconds = match.groups()
+    return int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds)
+
+
+def _overlap(option: str, text: str) -> float:
+    wanted = {w.lower() for w in content_words(option)}
+    if not wanted:
+        return 0.0
+    have = {w.lower() for w in content_words(text)}
+    return len(wanted & have) / len(wanted)
+
+
+def choose_option(question: str, options: Sequence[str], evidence: Sequence[Evidence], models: ModelCache) -> Choice:
+    """The best-supported option; with no evidence at all, option 0 with score 0 and no support.
+
+    Each option is read with its question ("where is coffee served? in the garden"), so an option that
+    merely shares words with some unrelated evidence does not win."""
+    usable = [e for e in evidence if e.kind != "note" and e.text.strip()]
+    if not usable or not options:
+        return Choice(0, 0.0, [])
+    hypotheses = [f"{question} {option}" for option in options]
+    scores = np.zeros((len(options), len(usable)), dtype=np.float32)
+    embedder = models.text_embedder()
+    if embedder is not None:
+        vectors = embedder.encode([*hypotheses, *(e.text for e in usable)])
+        scores += (1.0 - KEYWORD_WEIGHT) * (vectors[: len(options)] @ vectors[len(options) :].T)
+    for i, (option, hypothesis) in enumerate(zip(options, hypotheses)):
+        moment = _option_time(option)
+        for j, item in enumerate(usable):
+            if moment is not None:
+                distance = 0.0 if item.t0 <= moment <= item.t1 else min(abs(moment - item.t0), abs(moment - item.t1))
+                scores[i, j] = 1.0 if distance <= TIME_TOLERANCE_S else 0.0
+            else:
+                scores[i, j] += KEYWORD_WEIGHT * _overlap(hypothesis, item.text)
+    best_per_option = scores.max(axis=1)
+    index = int(np.argmax(best_per_option))
+    order = np.argsort(-scores[index], kind="stable")
+    support = [usable[j] for j in order[:3] if scores[index, j] > 0]
+    return Choice(index, float(best_per_option[index]), support)
+
+
+def option_letter(index: int) -> str:
+    return chr(ord("A") + index)
+
+
+def parse_choice(text: str, count: int) -> int | None:
+    """The option a model's reply picks: a leading letter ("B." / "(B)" / "Answer: B") or option number."""
+    letters = "".join(option_letter(i) for i in range(count))
+    match = re.match(rf"\s*(?:(?:the\s+)?(?:answer|option)\s*(?:is)?\s*[:\-]?\s*)?\(?([{letters}])(?:[).:,]|\s*$|\s+[-–])",
+                     text, re.IGNORECASE)  # fmt: skip
+    if match:
+        return letters.index(match.group(1).upper())
+    match = re.search(rf"\b(?:answer|option)\s*(?:is)?\s*[:\-]?\s*\(?([{letters}])\b", text, re.IGNORECASE)
+    return letters.index(match.group(1).upper()) if match else None

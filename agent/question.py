@@ -1,0 +1,292 @@
+"""What a question asks, read from its form: the rule planner's reading of plain-language questions.
+
+Users phrase the same need many ways ("what was said about X", "does anyone mention X", "tell me about
+X"), so each intent is a family of cues rather than one keyword, and a question with no cue at all is
+read as asking about both the speech and the picture.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+ActorAsk = Literal["who", "when", "with_whom", "first_meeting", "trajectory", "said"]
+Direction = Literal["after", "before"]
+
+
+def _words(*patterns: str) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(patterns) + r")\b", re.IGNORECASE)
+
+
+PEOPLE = _words(
+    r"who|whom|whose|persons?|people|man|men|woman|women|someone|somebody|anyone|anybody|everyone|"
+    r"actors?|crowd|pedestrians?|kids?|child|children|boy|girl|guy|humans?|individuals?"
+)
+SPECIFIC_PEOPLE = _words(
+    r"who|whom|whose|persons?|people|man|men|woman|women|actors?|crowd|pedestrians?|kids?|child|children|boy|"
+    r"girl|guy|humans?|individuals?"
+)
+"""People cues that name people; 'anyone' / 'someone' alone do not (they are how speech questions start)."""
+APPEAR = _words(
+    r"appears?|appeared|appearing|show(?:s|ed|n)? up|enters?|entered|arrives?|arrived|comes? (?:in|on)|"
+    r"came (?:in|on)|on[- ]screen|in (?:the )?(?:frame|shot|picture)|visible|seen|present|there|step(?:s|ped)? in"
+)
+SPEECH = re.compile(
+    r"\b(?:says?|said|saying|tell|tells|told|talk(?:s|ed|ing)?|mention(?:s|ed|ing)?|speak(?:s|ing)?|spoke|"
+    r"speech|narrat\w*|announce\w*|quote\w*|words?|explain\w*|discuss\w*|voice|state[sd]?|claims?|"
+    r"describes? (?:how|what)|talk about|brought up|bring up|refer(?:s|red)? to)\b|[\"“”]",
+    re.IGNORECASE,
+)
+VISUAL = _words(
+    r"see|seen|shows?|shown|showing|look(?:s|ing)?|scene|scenes|frames?|picture|image|colou?rs?|wear(?:s|ing)?|"
+    r"holding|holds|carry(?:ing)?|doing|title|text|sign|written|printed|setting|background|place|location"
+)
+SUMMARY = re.compile(
+    r"\b(?:summar\w+|overview|recap|gist|what (?:is|'s) (?:this|the) video about|what happens in (?:this|the) "
+    r"video|describe (?:this|the) (?:whole )?video|main (?:events|points|topics))\b",
+    re.IGNORECASE,
+)
+FIRST = _words(r"first|earliest|initially|begin\w*|start(?:s|ed)?|for the first time")
+MEET = _words(
+    r"meet|meets|met|meeting|come together|get together|join(?:s|ed)?|encounter\w*|first (?:seen |on screen )?together"
+)
+WITH_WHOM = re.compile(
+    r"\b(?:with whom|who (?:is|was|else is|else was|are|were|appears?|stands?) (?:\w+ )?(?:with|beside|next to|"
+    r"alongside)|who (?:does|did) \w+(?: \d+)? (?:meet|see|stand with|talk to)|together with|accompan\w+|"
+    r"alongside|shares? the screen|companions?|who else)\b",
+    re.IGNORECASE,
+)
+TRAJECTORY = _words(
+    r"trajectory|path|moves?|moving|moved|goes|go|went|walks?|walked|walking|heads?|headed|which side|"
+    r"where (?:is|does|did|do) .{0,30}(?:go|move|stand|end up)"
+)
+WHEN = _words(r"when|what time|at what point|how long|how soon|at which (?:time|moment|point)")
+AFTER = _words(r"after (?:that|this|it|then)|afterwards?|next(?! to)|then what|what follows|later|and then|after")
+BEFORE = _words(r"before (?:that|this|it)|beforehand|earlier|previously|prior to (?:that|this)|before")
+BACK_REFERENCE = _words(r"that|this|then|there|it|same")
+PRONOUN = _words(r"he|she|him|her|his|they|them|their")
+QUOTED = re.compile(r"[\"“]([^\"“”]{2,120})[\"”]|'([^']{3,120})'")
+HOW_MANY = _words(r"how many|number of|count")
+
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "do",
+        "does",
+        "did",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "in",
+        "on",
+        "at",
+        "of",
+        "to",
+        "for",
+        "from",
+        "by",
+        "with",
+        "about",
+        "into",
+        "over",
+        "under",
+        "and",
+        "or",
+        "but",
+        "if",
+        "then",
+        "than",
+        "that",
+        "this",
+        "these",
+        "those",
+        "there",
+        "here",
+        "it",
+        "its",
+        "he",
+        "she",
+        "him",
+        "her",
+        "they",
+        "them",
+        "their",
+        "his",
+        "hers",
+        "we",
+        "you",
+        "your",
+        "i",
+        "me",
+        "my",
+        "our",
+        "us",
+        "anything",
+        "something",
+        "someone",
+        "anyone",
+        "video",
+        "clip",
+        "film",
+        "narrator",
+        "speaker",
+        "say",
+        "says",
+        "said",
+        "tell",
+        "tells",
+        "told",
+        "talk",
+        "talks",
+        "talked",
+        "mention",
+        "mentions",
+        "mentioned",
+        "mentioning",
+        "discuss",
+        "discussed",
+        "describe",
+        "describes",
+        "explain",
+        "explains",
+        "happen",
+        "happens",
+        "happened",
+        "please",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "shall",
+        "may",
+        "might",
+        "any",
+        "all",
+        "some",
+        "ever",
+        "also",
+        "just",
+        "does",
+        "doing",
+        "done",
+        "get",
+        "got",
+        "thing",
+        "things",
+        "show",
+        "shows",
+        "shown",
+        "seen",
+        "see",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class QuestionForm:
+    """The needs a question expresses, and the words worth searching for."""
+
+    text: str
+    speech: bool
+    """It asks about words said (or names no kind of evidence at all)."""
+    visual: bool
+    """It asks about what is seen."""
+    people: bool
+    """It asks about people on screen."""
+    actor_ask: ActorAsk | None
+    """The actor-graph question it is shaped like, when it is about people."""
+    summary: bool
+    first: bool
+    """It asks for a first time ("when does X first appear")."""
+    when: bool
+    direction: Direction | None
+    """A follow-up about what comes after / before something."""
+    back_reference: bool
+    """It refers to something earlier in the conversation ("that", "then")."""
+    pronoun: bool
+    """It names a person by pronoun ("what does she say"): someone from the previous turn."""
+    quoted: tuple[str, ...]
+    topic: str
+    """The question's content words, as a search query."""
+    counting: bool
+
+
+def content_words(text: str) -> list[str]:
+    """The words of `text` worth searching for (no question words, pronouns or filler)."""
+    words = re.findall(r"[A-Za-z0-9][A-Za-z0-9'$-]*", text)
+    return [w for w in words if w.lower() not in STOP_WORDS and not re.fullmatch(r"\d{1,2}", w)]
+
+
+def _actor_ask(text: str, people: bool, first: bool, when: bool, appear: bool, speech: bool) -> ActorAsk | None:
+    if MEET.search(text):
+        return "first_meeting"
+    if WITH_WHOM.search(text):
+        return "with_whom"
+    if not people:
+        return None
+    if speech and re.search(r"\b(?:what|anything)\b.*\b(?:say|said|says|talk|mention)", text, re.IGNORECASE):
+        return "said"
+    if TRAJECTORY.search(text) and not when:
+        return "trajectory"
+    if when and (appear or first or re.search(r"\b(?:on screen|visible|seen|there)\b", text, re.IGNORECASE)):
+        return "when"
+    if when and re.search(r"\b(?:actor|person|people|man|woman)\b", text, re.IGNORECASE):
+        return "when"
+    return "who"
+
+
+def read_question(question: str) -> QuestionForm:
+    """Classify a question by its form (several cue families per need, so paraphrases read alike)."""
+    text = " ".join(question.split())
+    quoted = tuple(a or b for a, b in QUOTED.findall(text))
+    speech = bool(SPEECH.search(text)) or bool(quoted)
+    people = bool(PEOPLE.search(text))
+    if people and speech and not SPECIFIC_PEOPLE.search(text):
+        people = False  # "does anyone mention X" asks about the speech, not about who is on screen
+    appear = bool(APPEAR.search(text))
+    visual = bool(VISUAL.search(text))
+    summary = bool(SUMMARY.search(text))
+    first = bool(FIRST.search(text))
+    when = bool(WHEN.search(text))
+    direction: Direction | None = None
+    if AFTER.search(text):
+        direction = "after"
+    elif BEFORE.search(text):
+        direction = "before"
+    actor_ask = _actor_ask(text, people, first, when, appear, speech)
+    if actor_ask is not None:
+        people = True
+    unspecific = not (speech or visual or people or summary)
+    return QuestionForm(
+        text=text,
+        speech=speech or unspecific or (visual and not people),
+        visual=visual or unspecific or summary,
+        people=people,
+        actor_ask=actor_ask,
+        summary=summary,
+        first=first,
+        when=when,
+        direction=direction,
+        back_reference=bool(BACK_REFERENCE.search(text)),
+        pronoun=bool(PRONOUN.search(text)),
+        quoted=quoted,
+        topic=" ".join(content_words(text)) or text,
+        counting=bool(HOW_MANY.search(text)),
+    )

@@ -1,0 +1,214 @@
+"""A conversation over one or more videos: models, memories and tools loaded once, questions answered
+in threads that a SQLite checkpointer keeps in the data dir, answers streamed as they are written.
+
+    with Session(["talk.mp4"]) as session:
+        first = session.ask("What does the speaker say about the budget?")
+        later = session.ask("And what happens after that?")   # same thread: resolves "that"
+        for event in session.stream("Who is on screen at 0:30?"): ...
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from agent.context import AgentContext
+from agent.events import AgentEvent, AnswerReady, event_from
+from agent.graph import build_graph
+from agent.state import CHECKPOINT_TYPES, Turn
+from memory.ingest import ingest_video
+from memory.layout import DataLayout
+from memory.manifest import Manifest
+from memory.progress import ProgressReporter, SilentProgress
+from memory.video_memory import VideoMemory
+from models.chat_model import load_chat_model
+from models.errors import InvalidRequest, MemoryCorrupt
+from models.loader import ModelCache
+from models.registry import ModelPlan
+from models.settings import Settings
+from models.types import Answer
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+RECURSION_LIMIT = 64
+"""Graph steps one question may take (the budgets end it long before)."""
+STEP_NAMES = ("plan", "act", "assess", "answer")
+
+
+def _paths(videos: Path | str | Sequence[Path | str]) -> list[Path | str]:
+    items = [videos] if isinstance(videos, (str, Path)) else list(videos)
+    if not items:
+        raise InvalidRequest("no video given: name at least one video file")
+    return items
+
+
+def check_question(question: str, options: Sequence[str] | None) -> tuple[str, list[str] | None]:
+    """The question and options, cleaned; InvalidRequest for an empty question or unusable options."""
+    if not question or not question.strip():
+        raise InvalidRequest("the question is empty")
+    if options is None:
+        return question.strip(), None
+    cleaned = [" ".join(str(o).split()) for o in options]
+    if len(cleaned) < 2:
+        raise InvalidRequest("a multiple-choice question needs at least two options")
+    if any(not o for o in cleaned):
+        raise InvalidRequest("a multiple-choice option is empty")
+    if len(cleaned) > 26:
+        raise InvalidRequest("a multiple-choice question may have at most 26 options")
+    return question.strip(), cleaned
+
+
+class Session:
+    """Answers questions about a fixed set of videos, ingesting what is not yet in memory."""
+
+    def __init__(
+        self,
+        videos: Path | str | Sequence[Path | str],
+        *,
+        settings: Settings | None = None,
+        progress: ProgressReporter | None = None,
+        models: ModelCache | None = None,
+        top_k: int = 5,
+        persist: bool = True,
+        chat_model: BaseChatModel | None = None,
+    ) -> None:
+        """Ingest `videos` as needed and get ready to answer. `chat_model` replaces the planner model the
+        settings name (any LangChain chat model with tool calling); `persist=False` keeps threads in memory."""
+        self.settings = settings or Settings()
+        self.progress = progress or SilentProgress()
+        self.models = models or ModelCache(ModelPlan(self.settings, self.progress.notice))
+        started = time.perf_counter()
+        self.memories: list[VideoMemory] = []
+        layout = DataLayout(self.settings.data_dir)
+        for video in _paths(videos):
+            report = ingest_video(video, self.settings, models=self.models, progress=self.progress)
+            manifest = Manifest.load(layout, report.video.video_id)
+            if manifest is None:
+                raise MemoryCorrupt(f"{video}: memory vanished right after ingest (was the data dir removed?)")
+            if all(m.video_id != manifest.video.video_id for m in self.memories):
+                self.memories.append(VideoMemory(self.settings, manifest))
+        self.ingest_seconds = round(time.perf_counter() - started, 3)
+        from tools.video_tools import build_tools
+
+        tools = build_tools(self.memories, self.models)
+        self._context = AgentContext(
+            memories=self.memories,
+            models=self.models,
+            tools={tool.name: tool for tool in tools},
+            settings=self.settings,
+            chat_model=chat_model if chat_model is not None else load_chat_model(self.settings),
+            top_k=top_k,
+        )
+        self._connection: sqlite3.Connection | None = None
+        checkpointer = None
+        if persist:
+            layout.root.mkdir(parents=True, exist_ok=True)
+            self._connection = sqlite3.connect(layout.threads_db, check_same_thread=False)
+            serde = JsonPlusSerializer(allowed_msgpack_modules=list(CHECKPOINT_TYPES))
+            checkpointer = SqliteSaver(self._connection, serde=serde)
+        else:
+            from langgraph.checkpoint.memory import InMemorySaver
+
+            checkpointer = InMemorySaver(serde=JsonPlusSerializer(allowed_msgpack_modules=list(CHECKPOINT_TYPES)))
+        self.graph = build_graph(checkpointer)
+        self.thread_id = new_thread_id()
+        self._asked = 0
+
+    # --- conversation ----------------------------------------------------------------------------
+
+    def new_thread(self) -> str:
+        """Start a fresh conversation (follow-ups no longer see earlier questions)."""
+        self.thread_id = new_thread_id()
+        return self.thread_id
+
+    def turns(self, thread_id: str | None = None) -> list[Turn]:
+        """The finished questions of a thread, oldest first."""
+        snapshot = self.graph.get_state(self._config(thread_id or self.thread_id))
+        values: dict[str, Any] = dict(snapshot.values or {})
+        return list(values.get("turns", []))
+
+    def ask(self, question: str, *, options: Sequence[str] | None = None, thread_id: str | None = None) -> Answer:
+        """Answer one question in a thread (the session's current one by default)."""
+        final: Answer | None = None
+        for event in self.stream(question, options=options, thread_id=thread_id):
+            if isinstance(event, AnswerReady):
+                final = event.answer
+        assert final is not None
+        return final
+
+    def stream(
+        self, question: str, *, options: Sequence[str] | None = None, thread_id: str | None = None
+    ) -> Iterator[AgentEvent]:
+        """Answer a question, yielding tool activity and answer text as they happen, then AnswerReady."""
+        question, cleaned = check_question(question, options)
+        thread = thread_id or self.thread_id
+        context = self._context.for_question()
+        started = time.perf_counter()
+        final: dict[str, Any] = {}
+        inputs = {"question": question, "options": cleaned, "videos": [m.video_id for m in self.memories]}
+        for mode, payload in self.graph.stream(
+            inputs, self._config(thread), context=context, stream_mode=["custom", "values"]
+        ):
+            if mode == "custom":
+                event = event_from(payload)
+                if event is not None:
+                    yield event
+            elif isinstance(payload, dict):
+                final = payload
+        total = time.perf_counter() - started
+        yield AnswerReady(self._answer(final, thread, total))
+
+    # --- plumbing --------------------------------------------------------------------------------
+
+    def _config(self, thread_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": thread_id}, "recursion_limit": RECURSION_LIMIT}
+
+    def _answer(self, state: dict[str, Any], thread_id: str, total: float) -> Answer:
+        steps = list(state.get("steps", []))
+        timings = {name: round(sum(s["seconds"] for s in steps if s["step"] == name), 4) for name in STEP_NAMES}
+        if self._asked == 0:
+            timings = {"ingest": self.ingest_seconds} | timings
+        self._asked += 1
+        timings["total"] = round(total, 4)
+        records = list(state.get("tool_calls", []))
+        usage = {"tool_calls": sum(1 for r in records if r.status != "skipped")} | dict(state.get("usage", {}))
+        return Answer(
+            question=state.get("question", ""),
+            text=state.get("answer", ""),
+            evidence=list(state.get("cited", [])),
+            timings=timings,
+            models=self.models.plan.summary(),
+            video=str(self.memories[0].ref.path),
+            choice=state.get("choice"),
+            options=state.get("options"),
+            tool_calls=[r.to_dict() for r in records],
+            usage=usage,
+            thread_id=thread_id,
+            steps=steps,
+            notes=list(state.get("notes", [])),
+            videos=[str(m.ref.path) for m in self.memories],
+        )
+
+    def close(self) -> None:
+        """Close the thread store."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def new_thread_id() -> str:
+    return uuid.uuid4().hex[:16]
