@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 import openai
-from langchain_core.messages import ToolMessage
+from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
@@ -138,7 +138,8 @@ def plan(state: AgentState, context: AgentContext) -> dict[str, Any]:
     """Choose this round's tool calls within the budget."""
     left = _left(state, context)
     model_room = left.vlm_calls - _answer_reserve(context)
-    if state.planner == "llm" and context.chat_model is not None and model_room > 0:
+    per_step = 2 if context.settings.planner_tool_choice == "choose" else 1  # choose: pick the tool, then fill it
+    if state.planner == "llm" and context.chat_model is not None and model_room >= per_step:
         update = _plan_by_model(state, context, left)
         reply = update.pop("_reply", None)
         if reply is not None:
@@ -208,9 +209,9 @@ def act(state: AgentState, context: AgentContext) -> dict[str, Any]:
     evidence = [item for _, found in results for item in found]
     update: dict[str, Any] = {"pending": [], "tool_calls": [*state.tool_calls, *records],
                               "evidence": [*state.evidence, *evidence]}  # fmt: skip
-    if state.planner == "llm" and state.messages:
-        last = state.messages[-1]
-        update["messages"] = [*state.messages[:-1], *scratchpad(last, records)]  # type: ignore[arg-type]
+    last = state.messages[-1] if state.messages else None
+    if state.planner == "llm" and isinstance(last, AIMessage) and last.tool_calls:  # this round's model calls
+        update["messages"] = [*state.messages[:-1], *scratchpad(last, records)]
     return update
 
 
@@ -231,7 +232,7 @@ def assess(state: AgentState, context: AgentContext) -> dict[str, Any]:
 def _self_check_then(state: AgentState, context: AgentContext) -> dict[str, Any]:
     """When the planner model says it is done, its self-check may send it back for more."""
     left = _left(state, context)
-    if left.spent or left.vlm_calls - _answer_reserve(context) <= 1:
+    if left.spent or left.vlm_calls - _answer_reserve(context) <= 0:
         return {}
     verdict = self_check(state, context)
     if verdict.ready:

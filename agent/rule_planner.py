@@ -23,7 +23,31 @@ FOLLOW_UP_WINDOW_S = 10.0
 """'What happens after that' looks this far past the previous answer (or 15% of the video if longer)."""
 MOMENT_WINDOW_S = 3.0
 FOLLOW_UP_WORDS = frozenset(
-    ["next", "after", "before", "afterwards", "afterward", "earlier", "later", "then", "comes", "come", "came", "goes", "going", "went", "follows", "follow", "following", "occurs", "occur", "occurred", "happening", "said", "spoken"]
+    [
+        "next",
+        "after",
+        "before",
+        "afterwards",
+        "afterward",
+        "earlier",
+        "later",
+        "then",
+        "comes",
+        "come",
+        "came",
+        "goes",
+        "going",
+        "went",
+        "follows",
+        "follow",
+        "following",
+        "occurs",
+        "occur",
+        "occurred",
+        "happening",
+        "said",
+        "spoken",
+    ]
 )
 """Words of a question that is only a follow-up ("what comes next?"): with nothing else, it refers back."""
 """'What is said at 0:30' reads the speech this far around the moment."""

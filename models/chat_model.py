@@ -22,9 +22,10 @@ def planner_endpoint(settings: Settings) -> str | None:
 
 
 def load_chat_model(settings: Settings) -> BaseChatModel | None:
-    """The planner's chat model per `settings.planner`: None for `rules` (or `auto` without an endpoint)."""
+    """The planner's chat model per `settings.planner`: None for `rules`, and for `auto` unless `planner_url` is
+    set (a VLM endpoint alone may not do tool calls; `llm` uses it as the planner too)."""
     url = planner_endpoint(settings)
-    if settings.planner == "rules" or (settings.planner == "auto" and url is None):
+    if settings.planner == "rules" or (settings.planner == "auto" and settings.planner_url is None):
         return None
     if url is None:
         raise InvalidRequest("planner 'llm' needs an endpoint: set VIDSAGE_PLANNER_URL or VIDSAGE_VLM_URL")

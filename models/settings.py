@@ -115,8 +115,8 @@ class Settings(BaseSettings):
     """Most tokens a dense caption may have."""
 
     planner: Literal["auto", "llm", "rules"] = "auto"
-    """Who picks the agent's tools: `llm` a tool-calling chat model, `rules` the question-form planner,
-    `auto` the chat model when an endpoint is configured (`planner_url` or `vlm_url`), else the rules."""
+    """Who picks the agent's tools: `llm` a tool-calling chat model (at `planner_url`, else `vlm_url`), `rules`
+    the question-form planner, `auto` the chat model when `planner_url` is set, else the rules."""
     planner_url: str | None = None
     """OpenAI-compatible endpoint of the planner's chat model (vLLM with `--enable-auto-tool-choice`);
     None uses `vlm_url`."""

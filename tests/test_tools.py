@@ -69,10 +69,26 @@ def _person_scenes(offline_memory: IngestedSample) -> list[tuple[float, float]]:
 # --- the tool set ---------------------------------------------------------------------------------
 
 
+def test_read_transcript_gives_a_stretch_of_speech_in_order(offline_tools: dict[str, BaseTool],
+                                                            offline_memory: IngestedSample) -> None:  # fmt: skip
+    narration = offline_memory.video.narration
+    every = call(offline_tools["read_transcript"]).artifact
+    assert [round(e.t0) for e in every] == [round(line.t0) for line in narration] or len(every) == len(narration)
+    assert all(abs(e.t0 - line.t0) <= TOLERANCE for e, line in zip(every, narration))
+    middle = call(offline_tools["read_transcript"], t_range=["0:10", "0:20"])
+    assert [e.text for e in middle.artifact] == [every[MUSEUM].text]
+    assert call(offline_tools["read_transcript"], max_lines=2).artifact == every[:2]
+    silent = call(offline_tools["read_transcript"], t_range=[26, 28])
+    assert silent.artifact == [] and "has no speech between 26 s and 28 s" in str(silent.content)
+    late = call(offline_tools["read_transcript"], t_range=[40, 50])
+    assert late.status == "error" and "past the end" in str(late.content)
+
+
 def test_tool_set_offers_what_memory_can_answer(offline_tools: dict[str, BaseTool],
                                                 tiny_photos: tuple[VideoMemory, ModelCache]) -> None:  # fmt: skip
     assert set(offline_tools) == {
-        "search_transcript", "query_actors", "list_scenes", "describe_segment", "look_at_frames", "get_triggers"
+        "search_transcript", "read_transcript", "query_actors", "list_scenes", "describe_segment", "look_at_frames",
+        "get_triggers",
     }, "no CLIP vectors and no captions offline: nothing for search_segments"  # fmt: skip
     memory, models = tiny_photos
     assert "search_segments" in {tool.name for tool in build_tools(memory, models)}

@@ -12,17 +12,21 @@ import dataclasses
 from typing import Annotated
 
 from langchain_core.tools import BaseTool
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 
 from memory.library import Library
 from memory.retrieval import search_transcript as transcript_hits
 from models.types import Evidence
-from tools.binding import ToolResult, VideoSet, make_tool
+from tools.binding import ToolResult, VideoSet, check_within, make_tool
 from tools.render import render_evidence
 from tools.timecodes import TimeRange
 
-ONE_LINE = r"^[^\n\r]+$"
-"""Queries are one line: the schema says so, which keeps grammar-constrained servers from emitting raw newlines."""
+
+def _one_line(value: object) -> object:
+    """A query pasted with line breaks or runs of spaces searches as one line of words."""
+    return " ".join(value.split()) if isinstance(value, str) else value
+
+
 VISUAL_KINDS = ("segment", "caption", "dense_caption")
 LIBRARY_CANDIDATES = 200
 """Hybrid-search results fetched before keeping the visual kinds (speech ranks among them)."""
@@ -31,8 +35,8 @@ LIBRARY_CANDIDATES = 200
 class SearchArgs(BaseModel):
     """Arguments of a search."""
 
-    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] = Field(
-        description="What to look for, in plain words (one line).", pattern=ONE_LINE
+    query: Annotated[str, BeforeValidator(_one_line), StringConstraints(min_length=1)] = Field(
+        description="What to look for, in plain words."
     )
     video: str | None = Field(default=None, description="Which video (file name or id); omit to search every video.")
     t_range: TimeRange | None = Field(
@@ -106,6 +110,8 @@ class ReadArgs(BaseModel):
 def read_transcript_tool(videos: VideoSet) -> BaseTool:
     def run(video: str | None = None, t_range: tuple[float, float] | None = None, max_lines: int = 30) -> ToolResult:
         memory = videos.resolve(video)
+        if t_range is not None:
+            check_within(memory, t_range[0])
         lines = [
             Evidence(
                 "transcript",
