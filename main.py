@@ -23,6 +23,11 @@ EXAMPLES = """examples:
   python main.py ingest talk.mp4 --json
   python main.py ask talk.mp4 "What does the speaker say about the budget?"
   python main.py ask talk.mp4 "Who appears on screen?" --json
+  python main.py ask talk.mp4 "Where is coffee served?" --option "the garden" --option "the bridge" --json
+  python main.py ask talk.mp4 "And what happens after that?" --thread THREAD_ID
+  python main.py chat talk.mp4 panel.mp4
+  python main.py eval questions.jsonl --video-root videos/ --workers 2
+  python main.py eval --compare runs/baseline runs/no-actors
   python main.py inspect talk.mp4 --what transcript --json
   python main.py inspect talk.mp4 --what triggers --json
   python main.py inspect talk.mp4 --what captions --vlm-url http://127.0.0.1:8000/v1
@@ -40,6 +45,40 @@ EXAMPLES = """examples:
 
 exit codes: 0 ok, 1 internal error, 2 bad input (unreadable video, bad request),
             3 model unavailable, 4 memory damaged, 5 backend unreachable, 130 interrupted"""
+
+
+COMMAND_EXAMPLES: dict[str, tuple[str, ...]] = {
+    "ingest": ("ingest talk.mp4 --json", "ingest videos/ --no-recursive", 'ingest "clips/**/*.mkv" talk.mp4'),
+    "ask": (
+        'ask talk.mp4 "What does the speaker say about the budget?"',
+        'ask talk.mp4 "When does the second person first appear?" --json',
+        'ask talk.mp4 "Where is coffee served?" --option "the garden" --option "the bridge" --json',
+        'ask talk.mp4 "And what happens after that?" --thread THREAD_ID',
+        'ask a.mp4 b.mp4 "Which video mentions the museum?"',
+    ),
+    "chat": ("chat talk.mp4", "chat talk.mp4 panel.mp4 --vlm-url http://127.0.0.1:8000/v1"),
+    "eval": (
+        "eval questions.jsonl",
+        "eval nextqa/val.csv --video-root nextqa/videos --workers 2 --out runs/nextqa",
+        "eval egoschema/ --limit 50 --judge",
+        "eval --compare runs/baseline runs/no-actors",
+    ),
+    "inspect": ("inspect talk.mp4 --what transcript --json", "inspect talk.mp4 --what scenes"),
+    "search": ('search "the budget for the bridge" --video talk.mp4 --json', 'search "a red car" --between 10 60'),
+    "library": ("library ls", "library rm talk.mp4", "library stats --json"),
+    "timeline": ("timeline talk.mp4 -o timeline.png",),
+    "graph": ("graph talk.mp4 -o actors.png",),
+    "train-triggers": ("train-triggers annotations.json --out head.pt",),
+    "embed": ("embed videos/ --out embeddings/ --format both --consolidated --summary",),
+    "retrieve": ('retrieve cooking.mp4 "chopping vegetables" --top-k 5', "retrieve cooking.mp4 --image frame.jpg"),
+    "train-retrieval": ("train-retrieval pairs.jsonl --mode joint --epochs 20",),
+    "serve-vlm": (
+        "serve-vlm --model llava-hf/llava-onevision-qwen2-7b-ov-hf --port 8000 --tools",
+        "serve-vlm --engine transformers --model ./tiny-llava --print-command",
+    ),  # fmt: skip
+    "demo": ("demo", "demo --out /tmp/vidsage-demo"),
+}
+"""Shown under each command's --help."""
 
 
 def _quiet_libraries(debug: bool) -> None:
@@ -94,16 +133,20 @@ def _progress(args: argparse.Namespace) -> ConsoleProgress:
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Ingest each path; a bad file is reported and skipped, and the exit code says so."""
     from memory.ingest import ingest_video
+    from memory.sources import expand_sources
     from models.errors import VidsageError
     from models.loader import ModelCache
     from models.registry import ModelPlan
 
     settings = _settings(args)
-    failures = 0
-    reports: list[dict[str, Any]] = []
+    sources = expand_sources(args.paths, recursive=not args.no_recursive)
+    for _, problem in sources.problems:
+        _error(problem)
+    failures = len(sources.problems)
+    reports: list[dict[str, Any]] = [{"path": given, "error": problem} for given, problem in sources.problems]
     with _progress(args) as progress:
         models = ModelCache(ModelPlan(settings, progress.notice))
-        for path in args.paths:
+        for path in sources.paths:
             try:
                 report = ingest_video(path, settings, models=models, progress=progress)
             except VidsageError as error:
@@ -123,6 +166,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                     progress.console.print(f"  note: {note}", highlight=False)
     if args.json:
         print(json.dumps(reports if len(reports) != 1 else reports[0], indent=2))
+    elif len(reports) > 1:
+        done = sum(1 for r in reports if "error" not in r)
+        print(f"{done} of {len(reports)} inputs in memory" + (f"; {failures} failed" if failures else ""))
     return 2 if failures else 0
 
 
@@ -158,6 +204,52 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:
         _print_answer(answer)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """The terminal chat over one or more videos (ingests what is not in memory first)."""
+    from ui.chat import run_chat
+
+    return run_chat(args.video, _agent_settings(args), thread_id=args.thread)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Run a QA dataset through the agent, score it, write report.json / report.md / plots; or compare runs."""
+    from evaluation.report import compare_runs, write_reports
+
+    if args.compare:
+        print(compare_runs(args.compare))
+        return 0
+    if not args.dataset:
+        raise _bad_input("eval needs a DATASET (or --compare RUN_DIR RUN_DIR ...)")
+    from evaluation.agent_answers import AgentAnswerer, configured_judge
+    from evaluation.datasets import load_dataset
+    from evaluation.runner import run_evaluation
+
+    dataset = load_dataset(args.dataset, args.format)
+    out = Path(args.out) if args.out else Path("runs") / Path(args.dataset).stem
+    settings = _agent_settings(args)
+    if not args.quiet:
+        print(dataset.describe())
+    answerer = AgentAnswerer(settings)
+    try:
+        judge = configured_judge(settings, answerer.models) if args.judge else None
+        config = {"profile": settings.profile, "planner": settings.planner, "models": answerer.models.plan.summary(),
+                  "max_tool_calls": settings.agent_max_tool_calls, "max_vlm_calls": settings.agent_max_vlm_calls}  # fmt: skip
+        result = run_evaluation(dataset, answerer, out, video_root=args.video_root, workers=args.workers,
+                                judge=judge, limit=args.limit, progress=not args.quiet,
+                                retry_failed=args.retry_failed, config=config)  # fmt: skip
+    finally:
+        answerer.close()
+    files = write_reports(out)
+    summary = json.loads(Path(files.json).read_text())
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"{result.ran} answered now, {result.skipped} already done, {result.missing} missing videos, "
+              f"{result.errors} errors; reports: {files.markdown}, {files.json}, {files.accuracy_plot}, "
+              f"{files.latency_plot}")  # fmt: skip
     return 0
 
 
@@ -626,7 +718,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ingest = commands.add_parser("ingest", parents=[common], help="turn videos into memory (cached)")
-    ingest.add_argument("paths", nargs="+", help="video files")
+    ingest.add_argument("paths", nargs="+", help="video files, directories (searched for videos) or glob patterns")
+    ingest.add_argument("--no-recursive", action="store_true", help="search directories without their sub-folders")
     ingest.set_defaults(run=cmd_ingest)
 
     ask = commands.add_parser("ask", parents=[common], help="ask a question about a video")
@@ -643,6 +736,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _agent_flags(ask)
     ask.set_defaults(run=cmd_ask)
+
+    chat = commands.add_parser("chat", parents=[common], help="chat about videos in the terminal (Textual)")
+    chat.add_argument("video", nargs="+", help="video file(s) (ingested first if needed)")
+    chat.add_argument("--thread", metavar="ID", help="continue an earlier conversation")
+    _agent_flags(chat)
+    chat.set_defaults(run=cmd_chat)
+
+    evaluate = commands.add_parser("eval", parents=[common], help="run a QA dataset, score it, write reports")
+    evaluate.add_argument("dataset", nargs="?", help="dataset file or folder (native JSONL, NExT-QA, MSRVTT-QA, "
+                          "EgoSchema, Video-MME, ActivityNet-QA)")  # fmt: skip
+    evaluate.add_argument("--format", default="auto", help="dataset format (default auto-detect)")
+    evaluate.add_argument("--video-root", help="folder holding the dataset's videos (default: the dataset's folder)")
+    evaluate.add_argument("--out", help="run folder: results.jsonl and reports (default runs/DATASET_NAME)")
+    evaluate.add_argument("--workers", type=int, default=1, help="questions answered at once (default 1)")
+    evaluate.add_argument("--limit", type=int, help="only the first N questions")
+    evaluate.add_argument("--judge", action="store_true", help="score open answers with the configured LLM too")
+    evaluate.add_argument("--retry-failed", action="store_true", help="run again the rows that errored or missed")
+    evaluate.add_argument("--compare", nargs="+", metavar="RUN_DIR", help="print an ablation table of runs")
+    _agent_flags(evaluate)
+    evaluate.set_defaults(run=cmd_eval)
 
     inspect = commands.add_parser("inspect", parents=[common], help="show what memory holds about a video")
     inspect.add_argument("video", help="video file (ingested first if needed)")
@@ -745,6 +858,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", parents=[common], help="offline demo on a generated sample video")
     demo.add_argument("--out", default="build/demo", help="where to write the sample video (default build/demo)")
     demo.set_defaults(run=cmd_demo)
+    for name, sub in commands.choices.items():
+        sub.epilog = "examples:\n" + "\n".join(f"  python main.py {line}" for line in COMMAND_EXAMPLES[name])
+        sub.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 

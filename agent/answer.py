@@ -182,8 +182,12 @@ def compose_by_rules(state: AgentState, context: AgentContext, evidence: list[Ev
     searched = [_SEARCHED_NAMES.get(r.name, r.name) for r in state.tool_calls if r.status != "skipped"]
     in_order = any(r.name == "read_transcript" for r in state.tool_calls)
     notes = [n for m in context.memories for n in manifest_notes(m.manifest)] + list(state.notes)
-    composition = compose_answer(state.question, evidence, searched, form.people, notes,
-                                 first=form.first and form.actor_ask in ("when", "who"), in_order=in_order)  # fmt: skip
+    composition = compose_answer(
+        state.question, evidence, searched, form.people, notes,
+        first=form.first and form.actor_ask in ("when", "who"), in_order=in_order and not form.when,
+        best_first=form.when, count_of=form.count_of,
+    )  # fmt: skip
+
     if not state.options:
         emit("token", text=composition.text)
         return Composed(composition.text, None, composition.cited)

@@ -50,16 +50,24 @@ def compose_answer(
     *,
     first: bool = False,
     in_order: bool = False,
+    best_first: bool = False,
+    count_of: str | None = None,
 ) -> Composition:
     """Group evidence by kind, keep the strongest, and render it through the answer templates.
 
     `first` leads with the earliest person found (for "when does X first appear"); `in_order` keeps a
-    read stretch of speech in time order rather than the best few lines."""
+    read stretch of speech in time order rather than the best few lines; `best_first` puts the best line
+    first (for "when is X mentioned"); `count_of` leads with the count a "how many" question asks for."""
     speech = _speech(evidence, in_order)
+    if best_first and not in_order:
+        speech.sort(key=lambda e: -e.score)
     people = sorted((e for e in evidence if e.kind == "actor"), key=lambda e: e.t0)[:MAX_PEOPLE]
     visual = sorted((e for e in evidence if e.kind in VISUAL_KINDS), key=lambda e: -e.score)[:MAX_VISUAL]
     tool_notes = list(dict.fromkeys(e for e in evidence if e.kind == "note"))[:MAX_NOTES]
     blocks: list[str] = []
+    counted = _count(count_of, evidence)
+    if counted:
+        blocks.append(counted)
     if first and people:
         blocks.append(render("first_item", cite=people[0].cite(), text=people[0].text))
     if speech:
@@ -86,6 +94,19 @@ def compose_answer(
             text += " Note: " + "; ".join(extra) + "."
         return Composition(text, [])
     return Composition("\n\n".join(blocks), cited)
+
+
+def _count(count_of: str | None, evidence: list[Evidence]) -> str:
+    """'Counted: 4 lines of speech.' for a how-many question, from the evidence of that kind ('' if none)."""
+    if count_of == "speech":
+        n, noun = len({(e.t0, e.text) for e in evidence if e.kind == "transcript"}), "lines of speech"
+    elif count_of == "scenes":
+        n, noun = len([e for e in evidence if e.kind == "scene"]), "scenes"
+    elif count_of == "people":
+        n, noun = len({e.text.split(" on screen")[0] for e in evidence if e.kind == "actor"}), "tracked people"
+    else:
+        return ""
+    return render("count_lead", count=n, noun=noun) if n else ""
 
 
 def _join(items: list[str]) -> str:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+CountOf = Literal["people", "scenes", "speech"]
 ActorAsk = Literal["who", "when", "with_whom", "first_meeting", "trajectory", "said"]
 Direction = Literal["after", "before"]
 
@@ -62,6 +63,9 @@ TRAJECTORY = _words(
     r"where (?:is|does|did|do) .{0,30}(?:go|move|stand|end up)"
 )
 WHEN = _words(r"when|what time|at what point|how long|how soon|at which (?:time|moment|point)")
+ASKS_WHEN = re.compile(r"^\W*(?:and\s+|so\s+|then\s+)?when\b|\b(?:what time|at what point|how long|how soon|at which "
+                       r"(?:time|moment|point)|what moment)\b", re.IGNORECASE)  # fmt: skip
+"""A question asking for a time: 'when' opening it (not 'who is there when X'), or 'at what time' anywhere."""
 AFTER = _words(r"after (?:that|this|it|then)|afterwards?|next(?! to)|then what|what follows|later|and then|after")
 BEFORE = _words(r"before (?:that|this|it)|beforehand|earlier|previously|prior to (?:that|this)|before")
 BACK_REFERENCE = _words(r"that|this|then|there|it|same")
@@ -226,12 +230,45 @@ class QuestionForm:
     topic: str
     """The question's content words, as a search query."""
     counting: bool
+    count_of: CountOf | None
+    """What a "how many" question counts."""
+    during: str
+    """The topic of a "during / while / when the narrator talks about X" clause ('' if none): the moment is
+    found in the speech, then asked about."""
 
 
 def content_words(text: str) -> list[str]:
     """The words of `text` worth searching for (no question words, pronouns or filler)."""
     words = re.findall(r"[A-Za-z0-9][A-Za-z0-9'$-]*", text)
     return [w for w in words if w.lower() not in STOP_WORDS and not re.fullmatch(r"\d{1,2}", w)]
+
+
+DURING = re.compile(r"(?<!^)\b(?:during|while|as|when)\b\s+(.{3,120}?)\s*[?.!]*$", re.IGNORECASE)
+CLAUSE_FILLER = frozenset(
+    ["narrator", "narrates", "narration", "speaker", "talks", "talk", "talking", "speaks", "speak", "speaking", "mentions", "mentioned", "mentioning", "discusses", "discussing", "says", "saying", "describes", "describing", "scene", "part", "section", "segment"]
+)
+
+
+def _during(text: str) -> str:
+    """The topic of a 'during the X scene' / 'while the narrator talks about X' clause, as search words."""
+    match = DURING.search(text)
+    if not match:
+        return ""
+    words = [w for w in content_words(match.group(1)) if w.lower() not in CLAUSE_FILLER]
+    return " ".join(words)
+
+
+def _count_of(text: str) -> CountOf | None:
+    if not HOW_MANY.search(text):
+        return None
+    if re.search(r"\b(?:scenes?|shots?|settings?|locations?|places?)\b", text, re.IGNORECASE):
+        return "scenes"
+    if re.search(r"\b(?:sentences?|lines?|things?|times?|statements?|words?)\b.*\b(?:say|said|speak|spoke|narrat\w*|"
+                 r"mention\w*)|\b(?:narrator|speaker)\b", text, re.IGNORECASE):  # fmt: skip
+        return "speech"
+    if SPECIFIC_PEOPLE.search(text) or PEOPLE.search(text):
+        return "people"
+    return None
 
 
 def _actor_ask(text: str, people: bool, first: bool, when: bool, appear: bool, speech: bool) -> ActorAsk | None:
@@ -258,13 +295,13 @@ def read_question(question: str) -> QuestionForm:
     quoted = tuple(a or b for a, b in QUOTED.findall(text))
     speech = bool(SPEECH.search(text)) or bool(quoted)
     people = bool(PEOPLE.search(text))
-    if people and speech and not SPECIFIC_PEOPLE.search(text):
-        people = False  # "does anyone mention X" asks about the speech, not about who is on screen
     appear = bool(APPEAR.search(text))
+    if people and speech and not SPECIFIC_PEOPLE.search(text) and not appear:
+        people = False  # "does anyone mention X" asks about the speech, not about who is on screen
     visual = bool(VISUAL.search(text))
     summary = bool(SUMMARY.search(text))
     first = bool(FIRST.search(text))
-    when = bool(WHEN.search(text))
+    when = bool(ASKS_WHEN.search(text))
     direction: Direction | None = None
     if AFTER.search(text):
         direction = "after"
@@ -289,4 +326,6 @@ def read_question(question: str) -> QuestionForm:
         quoted=quoted,
         topic=" ".join(content_words(text)) or text,
         counting=bool(HOW_MANY.search(text)),
+        count_of=_count_of(text),
+        during=_during(text),
     )

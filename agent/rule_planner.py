@@ -151,9 +151,20 @@ def plan_first_round(state: AgentState, context: AgentContext) -> Plan:
         refs = find_people(form.text, memory.actors(), duration, previous_actors)
         plan.actors = [r.actor_id for r in refs if r.actor_id is not None]
         plan.notes += [f'nobody in the video matches "{r.phrase}"' for r in refs if r.actor_id is None]
-        if form.people or plan.actors:
+        anchored_later = form.during and not plan.actors and moment is None and t_range is None
+        if (form.people or plan.actors) and not anchored_later:
             _plan_actor_question(plan, form, refs, moment, t_range, memory, context, done)
 
+    if form.count_of == "speech":
+        plan.add("read_transcript", {"max_lines": 200}, "count what is said", context, done)
+    elif form.count_of == "scenes":
+        plan.add("list_scenes", {}, "count the scenes", context, done)
+    if form.people and form.during and not plan.actors and moment is None and t_range is None:
+        plan.add("search_transcript", {"query": form.during, "top_k": 1},
+                 "find when the moment the question names is spoken of", context, done)  # fmt: skip
+    elif form.actor_ask == "who" and not refs and moment is None and _topic_beyond_people(form):
+        plan.add("search_transcript", {"query": form.topic, "top_k": context.top_k},
+                 "the people may be named in the speech", context, done)  # fmt: skip
     if form.speech or (form.pronoun and not plan.calls):
         query = " ".join(form.quoted) if form.quoted else form.topic
         if plan.actors and form.actor_ask == "said":
@@ -180,6 +191,16 @@ def plan_first_round(state: AgentState, context: AgentContext) -> Plan:
         plan.add("search_transcript", {"query": form.topic, "top_k": context.top_k}, "nothing more specific applies",
                  context, done)  # fmt: skip
     return plan
+
+
+PEOPLE_WORDS = frozenset(
+    ["person", "persons", "people", "man", "men", "woman", "women", "actor", "actors", "someone", "anyone", "everyone", "individual", "individuals", "guy", "guys", "boy", "girl", "kid", "kids", "child", "children", "crowd", "human", "humans", "appear", "appears", "appeared", "screen", "visible"]
+)
+
+
+def _topic_beyond_people(form: QuestionForm) -> bool:
+    """Whether a 'who' question names something besides people ("who will visit the museum?")."""
+    return any(w.lower() not in PEOPLE_WORDS for w in content_words(form.text))
 
 
 def _has_descriptions(context: AgentContext) -> bool:
@@ -243,6 +264,12 @@ def plan_widening(state: AgentState, context: AgentContext, missing: Sequence[st
             plan.add("search_transcript", {"query": form.topic, "top_k": context.top_k},
                      "widen: the speech may describe it", context, done)  # fmt: skip
         elif need == "people":
-            plan.add("query_actors", {"ask": "who", "label": "any"}, "widen: every tracked object class", context,
-                     done)  # fmt: skip
+            spoken = [e for e in state.evidence if e.kind == "transcript"]
+            if form.during and spoken:
+                best = max(spoken, key=lambda e: e.score)
+                plan.add("query_actors", {"ask": "who", "t_range": [round(best.t0, 2), round(best.t1, 2)]},
+                         "who is on screen while that is said", context, done)  # fmt: skip
+            else:
+                plan.add("query_actors", {"ask": "who", "label": "any"}, "widen: every tracked object class",
+                         context, done)  # fmt: skip
     return plan

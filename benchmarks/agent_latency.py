@@ -78,7 +78,7 @@ def main() -> int:
                     started = time.perf_counter()
                     session.ask(CHOICE[0], options=CHOICE[1])
                     totals.append(time.perf_counter() - started)
-    print(f"cold first question (loads the text embedder): {', '.join(f'{s:.2f} s' for s in cold)}")
+    print(f"first question of each session: {', '.join(f'{s:.2f} s' for s in cold)}")
     print(f"warm questions: {len(totals)}; median {statistics.median(totals) * 1000:.1f} ms, "
           f"p95 {percentile(totals, 0.95) * 1000:.1f} ms, max {max(totals) * 1000:.1f} ms")  # fmt: skip
     for name, values in steps.items():
