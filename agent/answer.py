@@ -16,7 +16,7 @@ from agent.choice import choose_option, option_letter, parse_choice
 from agent.compose import compose_answer
 from agent.context import AgentContext
 from agent.events import emit
-from agent.question import read_question
+from agent.rule_planner import question_form
 from agent.state import AgentState
 from memory.ingest import manifest_notes
 from models.errors import VidsageError
@@ -178,7 +178,7 @@ def with_sources(text: str, cited: Sequence[Evidence]) -> str:
 
 def compose_by_rules(state: AgentState, context: AgentContext, evidence: list[Evidence]) -> Composed:
     """The rule composition of issue 1, plus the option the evidence supports in multiple-choice mode."""
-    form = read_question(state.question)
+    form = question_form(state, context)
     searched = [_SEARCHED_NAMES.get(r.name, r.name) for r in state.tool_calls if r.status != "skipped"]
     in_order = any(r.name == "read_transcript" for r in state.tool_calls)
     notes = [n for m in context.memories for n in manifest_notes(m.manifest)] + list(state.notes)

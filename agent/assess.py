@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import openai
 
 from agent.context import AgentContext
-from agent.question import read_question
+from agent.rule_planner import question_form
 from agent.state import AgentState
 from models.errors import VidsageError
 from models.usage import metered
@@ -35,12 +35,12 @@ class Assessment:
     missing: tuple[str, ...] = ()
 
 
-def missing_needs(state: AgentState) -> tuple[str, ...]:
+def missing_needs(state: AgentState, context: AgentContext) -> tuple[str, ...]:
     """The needs of the question that no gathered evidence covers yet (empty: covered).
 
     A question naming no kind of evidence is covered by speech or pictures, whichever answers; a notes-only
     answer from the actor graph ("nobody is on screen at 0:30") is itself an answer about people."""
-    form = read_question(state.question)
+    form = question_form(state, context)
     kinds = {e.kind for e in state.evidence}
     people_answered = any(r.name == "query_actors" and r.status == "ok" for r in state.tool_calls)
     covered = {
@@ -60,11 +60,11 @@ def missing_needs(state: AgentState) -> tuple[str, ...]:
     return () if not needs or any(covered[n] for n in needs) else tuple(needs)
 
 
-def assess_by_rules(state: AgentState) -> Assessment:
+def assess_by_rules(state: AgentState, context: AgentContext) -> Assessment:
     """Covered needs answer; uncovered ones ask for a widened round."""
     if state.round == 1 and _follow_up_or_summary(state):
         return Assessment(True, "a follow-up or summary reads its span once")
-    missing = missing_needs(state)
+    missing = missing_needs(state, context)
     if not missing:
         return Assessment(True, "the evidence covers what the question asks")
     return Assessment(False, "no evidence yet for " + ", ".join(missing), missing)

@@ -225,7 +225,7 @@ def assess(state: AgentState, context: AgentContext) -> dict[str, Any]:
         if left.vlm_calls - _answer_reserve(context) <= 0:
             return {"ready": True, "verdict": "the model-call budget is spent; answering with the evidence so far"}
         return {"ready": False, "verdict": "the planner model decides whether to look further"}
-    verdict = assess_by_rules(state)
+    verdict = assess_by_rules(state, context)
     return {"ready": verdict.ready, "verdict": verdict.reason, "missing": list(verdict.missing)}
 
 

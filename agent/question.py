@@ -245,7 +245,31 @@ def content_words(text: str) -> list[str]:
 
 DURING = re.compile(r"(?<!^)\b(?:during|while|as|when)\b\s+(.{3,120}?)\s*[?.!]*$", re.IGNORECASE)
 CLAUSE_FILLER = frozenset(
-    ["narrator", "narrates", "narration", "speaker", "talks", "talk", "talking", "speaks", "speak", "speaking", "mentions", "mentioned", "mentioning", "discusses", "discussing", "says", "saying", "describes", "describing", "scene", "part", "section", "segment"]
+    [
+        "narrator",
+        "narrates",
+        "narration",
+        "speaker",
+        "talks",
+        "talk",
+        "talking",
+        "speaks",
+        "speak",
+        "speaking",
+        "mentions",
+        "mentioned",
+        "mentioning",
+        "discusses",
+        "discussing",
+        "says",
+        "saying",
+        "describes",
+        "describing",
+        "scene",
+        "part",
+        "section",
+        "segment",
+    ]
 )
 
 

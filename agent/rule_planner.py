@@ -9,6 +9,7 @@ question, every object class for a people question. A call already made is never
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,6 +100,26 @@ def _is_follow_up(form: QuestionForm, turn: Turn | None) -> bool:
     return form.back_reference or vague or form.text.lower().startswith(("and ", "then ", "so "))
 
 
+def question_form(state: AgentState, context: AgentContext) -> QuestionForm:
+    """The question's form, read with the videos' file names blanked ("meeting.mp4" is not a meeting)."""
+    text = state.question
+    for memory in context.memories:
+        for name in (memory.ref.path.name, memory.ref.path.stem):
+            if len(name) >= 3:
+                text = re.sub(rf"\b{re.escape(name)}\b", " ", text, flags=re.IGNORECASE)
+    return read_question(text)
+
+
+def named_memory(question: str, context: AgentContext) -> VideoMemory | None:
+    """The video a question names by file name or stem ("in panel.mp4", "in the panel video"), if any."""
+    lowered = question.lower()
+    for memory in context.memories:
+        name, stem = memory.ref.path.name.lower(), memory.ref.path.stem.lower()
+        if name in lowered or (len(stem) >= 3 and re.search(rf"\b{re.escape(stem)}\b", lowered)):
+            return memory
+    return None
+
+
 def _video_arg(memory: VideoMemory, context: AgentContext) -> dict[str, Any]:
     return {} if len(context.memories) == 1 else {"video": memory.video_id}
 
@@ -109,8 +130,8 @@ def _span_args(t_range: tuple[float, float] | None) -> dict[str, Any]:
 
 def plan_first_round(state: AgentState, context: AgentContext) -> Plan:
     """The calls the question's form asks for."""
-    form = read_question(state.question)
-    memory = context.memory
+    form = question_form(state, context)
+    memory = named_memory(state.question, context) or context.memory
     duration = memory.ref.duration
     done = state.tool_calls
     plan = Plan()
@@ -194,7 +215,38 @@ def plan_first_round(state: AgentState, context: AgentContext) -> Plan:
 
 
 PEOPLE_WORDS = frozenset(
-    ["person", "persons", "people", "man", "men", "woman", "women", "actor", "actors", "someone", "anyone", "everyone", "individual", "individuals", "guy", "guys", "boy", "girl", "kid", "kids", "child", "children", "crowd", "human", "humans", "appear", "appears", "appeared", "screen", "visible"]
+    [
+        "person",
+        "persons",
+        "people",
+        "man",
+        "men",
+        "woman",
+        "women",
+        "actor",
+        "actors",
+        "someone",
+        "anyone",
+        "everyone",
+        "individual",
+        "individuals",
+        "guy",
+        "guys",
+        "boy",
+        "girl",
+        "kid",
+        "kids",
+        "child",
+        "children",
+        "crowd",
+        "human",
+        "humans",
+        "appear",
+        "appears",
+        "appeared",
+        "screen",
+        "visible",
+    ]
 )
 
 
@@ -249,7 +301,7 @@ def _plan_actor_question(
 
 def plan_widening(state: AgentState, context: AgentContext, missing: Sequence[str]) -> Plan:
     """Broader calls for what the gathered evidence still lacks."""
-    form = read_question(state.question)
+    form = question_form(state, context)
     done = state.tool_calls
     plan = Plan(actors=list(state.actors))
     keywords = " ".join(content_words(" ".join(form.quoted) or form.text))

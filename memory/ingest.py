@@ -190,8 +190,12 @@ def manifest_notes(manifest: Manifest) -> list[str]:
 class _Run:
     """One ingest of one video: owns the manifest and writes each stage's output atomically."""
 
-    def __init__(self, layout: DataLayout, manifest: Manifest, models: ModelCache, progress: ProgressReporter) -> None:
+    def __init__(
+        self, layout: DataLayout, manifest: Manifest, models: ModelCache, progress: ProgressReporter, settings: Settings
+    ) -> None:
         self.layout = layout
+        self.settings = settings
+        """This ingest's settings: where memory goes (the models may have been loaded under other settings)."""
         self.manifest = manifest
         self.models = models
         self.progress = progress
@@ -202,7 +206,7 @@ class _Run:
     @property
     def store(self) -> VectorStore:
         if self._store is None:
-            self._store = VectorStore(self.models.plan.settings)
+            self._store = VectorStore(self.settings)
         return self._store
 
     def commit(self, stage: str, key: str, run_id: str, started: float, summary: dict[str, Any]) -> None:
@@ -231,7 +235,7 @@ class _Run:
             summary["disabled"] = True
         else:
             self.progress.start("speech", self.ref.audio_duration)
-            chunks = iter_audio(self.ref, chunk_seconds=self.models.plan.settings.asr_chunk_seconds)
+            chunks = iter_audio(self.ref, chunk_seconds=self.settings.asr_chunk_seconds)
             result = asr.transcribe(chunks, lambda done: self.progress.update("speech", done))
             spans = result.spans
             self.progress.finish("speech", f"{len(spans)} spans")
@@ -249,7 +253,7 @@ class _Run:
         from memory.video_memory import VideoMemory
 
         started, run_id = time.perf_counter(), _run_id()
-        spans = VideoMemory(self.models.plan.settings, self.manifest).transcript()
+        spans = VideoMemory(self.settings, self.manifest).transcript()
         embedder = self.models.text_embedder() if spans else None
         summary: dict[str, Any] = {"rows": 0}
         if embedder is not None:
@@ -289,9 +293,7 @@ class _Run:
         wanted = np.union1d(np.union1d(clip_index, detect_index), feature_index)
         tracking = detector.session(embed_crops=clip.encode_images if clip is not None else None) if detector else None
         segment_bounds_ = segment_bounds(ref.duration, settings.segment_seconds)
-        accumulator = (
-            SegmentAccumulator(segment_encoder(clip, settings), segment_bounds_) if clip_index.size else None
-        )
+        accumulator = SegmentAccumulator(segment_encoder(clip, settings), segment_bounds_) if clip_index.size else None
         features: list[FrameFeatures] = []
         if wanted.size:
             self.progress.start("frames", ref.duration)
@@ -342,8 +344,14 @@ class _Run:
                 embeddings=pooled,
                 documents=["" for _ in records],
                 metadatas=[
-                    {"video_id": self.ref.video_id, "run_id": run_id, "segment": r.index, "t0": r.t0, "t1": r.t1,
-                     "keyframe": r.keyframe}
+                    {
+                        "video_id": self.ref.video_id,
+                        "run_id": run_id,
+                        "segment": r.index,
+                        "t0": r.t0,
+                        "t1": r.t1,
+                        "keyframe": r.keyframe,
+                    }
                     for r in records
                 ],
             )
@@ -374,8 +382,9 @@ class _Run:
         memory = VideoMemory(settings, self.manifest)
         cuts = sorted(c.time for c in detect_cuts(memory.frame_features()))
         tracks = split_at_cuts(memory.raw_tracks(), cuts)
-        actors = build_actors(tracks, similarity_threshold=settings.reid_threshold,
-                              min_track_frames=settings.min_track_frames)
+        actors = build_actors(
+            tracks, similarity_threshold=settings.reid_threshold, min_track_frames=settings.min_track_frames
+        )
         write_json_atomic(
             self.directory / f"actors-{run_id}.json",
             {"cuts": cuts, "tracks": [t.to_dict() for t in tracks], "actors": [a.to_dict() for a in actors]},
@@ -415,7 +424,6 @@ class _Run:
             "head": str(settings.trigger_head) if head is not None else None,
         }
         self.commit("triggers", key, run_id, started, summary)
-
 
     def captions(self, key: str, settings: Settings) -> None:
         """Clip captions for every segment, VLM dense captions for triggered ones, and the video summary."""
@@ -458,7 +466,9 @@ class _Run:
 
     def _index_captions(self, run_id: str, segments: list[Any]) -> dict[str, Any]:
         """Text-embed the captions into Chroma (one row per caption kind) when a text embedder exists."""
-        rows = [(s, kind, text) for s in segments for kind, text in (("caption", s.caption), ("dense", s.dense)) if text]
+        rows = [
+            (s, kind, text) for s in segments for kind, text in (("caption", s.caption), ("dense", s.dense)) if text
+        ]
         embedder = self.models.text_embedder() if rows else None
         if embedder is None:
             return {}
@@ -469,13 +479,18 @@ class _Run:
             embeddings=embedder.encode([text for _, _, text in rows]),
             documents=[text for _, _, text in rows],
             metadatas=[
-                {"video_id": self.ref.video_id, "run_id": run_id, "segment": s.index, "t0": s.t0, "t1": s.t1,
-                 "kind": kind}
+                {
+                    "video_id": self.ref.video_id,
+                    "run_id": run_id,
+                    "segment": s.index,
+                    "t0": s.t0,
+                    "t1": s.t1,
+                    "kind": kind,
+                }
                 for s, kind, _ in rows
             ],
         )
         return {"collection": name, "rows": len(rows)}
-
 
     def graph(self, key: str, settings: Settings) -> None:
         """Build the actor graph from actors, their boxes and the transcript, and persist it."""
@@ -517,9 +532,16 @@ class _Run:
             embeddings=np.stack([vector for _, vector in rows]),
             documents=[describe_actor(actor) for actor, _ in rows],
             metadatas=[
-                {"video_id": self.ref.video_id, "run_id": run_id, "actor_id": actor.actor_id, "label": actor.label,
-                 "t0": actor.t0, "t1": actor.t1, "screen_time": round(actor.screen_time, 3),
-                 "keyframe": actor.keyframe if actor.keyframe is not None else actor.t0}
+                {
+                    "video_id": self.ref.video_id,
+                    "run_id": run_id,
+                    "actor_id": actor.actor_id,
+                    "label": actor.label,
+                    "t0": actor.t0,
+                    "t1": actor.t1,
+                    "screen_time": round(actor.screen_time, 3),
+                    "keyframe": actor.keyframe if actor.keyframe is not None else actor.t0,
+                }
                 for actor, _ in rows
             ],
         )
@@ -601,7 +623,7 @@ def ingest_video(
         manifest = Manifest(video=ref)
     manifest.video = ref
     pending = _with_dependents(pending)
-    run = _Run(layout, manifest, models, progress)
+    run = _Run(layout, manifest, models, progress, settings)
     if "transcript" in pending:
         run.transcript(keys["transcript"])
     if "transcript_index" in pending:

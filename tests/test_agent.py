@@ -287,3 +287,17 @@ def test_langgraph_json_exposes_the_graph(offline_memory: IngestedSample) -> Non
     )
     assert "million" in state["answer"].lower()
     assert [r.name for r in state["tool_calls"]] == ["search_transcript"]
+
+
+def test_a_session_over_two_videos_answers_about_each(memory_copy: Any, offline_memory: IngestedSample,
+                                                      meeting_memory: IngestedMeetingVideo) -> None:  # fmt: skip
+    videos = [offline_memory.video.path, meeting_memory.scenario.path]
+    with Session(videos, settings=memory_copy, models=offline_memory.models) as session:
+        assert [m.ref.path for m in session.memories] == videos
+        spoken = session.ask("What does the narrator say about the budget?")
+        person = session.ask(f"When does the second person first appear in {meeting_memory.scenario.path.name}?")
+    assert "million" in spoken.text and spoken.evidence[0].video_id == session.memories[0].video_id
+    asked = calls(person, "query_actors")[0]["args"]
+    assert asked["ask"] == "when" and asked["actor"] == 2 and asked["video"] == session.memories[1].video_id
+    assert abs(cited_times(person.text)[0] - meeting_memory.scenario.t_meet) <= TOLERANCE_S, person.text
+    assert person.videos == [str(v) for v in videos]
