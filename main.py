@@ -247,7 +247,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(f"{result.ran} answered now, {result.skipped} already done, {result.missing} missing videos, "
+        answered = result.ran - result.missing - result.errors
+        print(f"{answered} answered now, {result.skipped} already done, {result.missing} missing videos, "
               f"{result.errors} errors; reports: {files.markdown}, {files.json}, {files.accuracy_plot}, "
               f"{files.latency_plot}")  # fmt: skip
     return 0

@@ -71,6 +71,7 @@ BEFORE = _words(r"before (?:that|this|it)|beforehand|earlier|previously|prior to
 BACK_REFERENCE = _words(r"that|this|then|there|it|same")
 PRONOUN = _words(r"he|she|him|her|his|they|them|their")
 QUOTED = re.compile(r"[\"“]([^\"“”]{2,120})[\"”]|'([^']{3,120})'")
+AUDIO_ONLY = _words(r"narrat\w*|speaker|voice|voices|audio|hear|heard|hears|sound|sounds|spoken|aloud|out loud")
 HOW_MANY = _words(r"how many|number of|count")
 
 STOP_WORDS = frozenset(
@@ -230,6 +231,8 @@ class QuestionForm:
     topic: str
     """The question's content words, as a search query."""
     counting: bool
+    audio_only: bool
+    """It asks about sound only (a narrator, a voice): pictures cannot answer it."""
     count_of: CountOf | None
     """What a "how many" question counts."""
     during: str
@@ -350,6 +353,7 @@ def read_question(question: str) -> QuestionForm:
         quoted=quoted,
         topic=" ".join(content_words(text)) or text,
         counting=bool(HOW_MANY.search(text)),
+        audio_only=bool(AUDIO_ONLY.search(text)),
         count_of=_count_of(text),
         during=_during(text),
     )

@@ -310,8 +310,9 @@ def plan_widening(state: AgentState, context: AgentContext, missing: Sequence[st
             if keywords and keywords != form.topic:
                 plan.add("search_transcript", {"query": keywords, "top_k": context.top_k},
                          "widen: the key words alone", context, done)  # fmt: skip
-            plan.add("search_segments", {"query": form.topic, "top_k": context.top_k},
-                     "widen: the pictures and captions may show it", context, done)  # fmt: skip
+            if not form.audio_only:  # "what does the narrator say" is not in the pictures
+                plan.add("search_segments", {"query": form.topic, "top_k": context.top_k},
+                         "widen: the pictures and captions may show it", context, done)  # fmt: skip
         elif need == "visual":
             plan.add("search_transcript", {"query": form.topic, "top_k": context.top_k},
                      "widen: the speech may describe it", context, done)  # fmt: skip

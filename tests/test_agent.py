@@ -272,9 +272,11 @@ def test_cli_rejects_a_single_option(offline_memory: IngestedSample) -> None:
     )
 
 
-def test_langgraph_json_exposes_the_graph(offline_memory: IngestedSample) -> None:
+def test_langgraph_json_exposes_the_graph(offline_memory: IngestedSample, monkeypatch: pytest.MonkeyPatch) -> None:
     """What LangGraph's dev server loads: the graph at the path langgraph.json names, given videos as input."""
     import importlib
+
+    monkeypatch.setenv("VIDSAGE_DETECTOR_FPS", str(offline_memory.settings.detector_fps))  # the memory's settings
 
     config = json.loads((Path(__file__).resolve().parent.parent / "langgraph.json").read_text())
     module_path, name = config["graphs"]["vidsage"].split(":")

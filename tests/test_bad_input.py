@@ -55,6 +55,8 @@ def test_cli_rejects_bad_input_without_touching_memory(
     bad_files: dict[str, tuple[Path, str]], memory_copy: Settings, command: str, kind: str
 ) -> None:
     path, phrase = bad_files[kind]
+    if command == "ingest" and kind == "directory":
+        phrase = "holds no video files"  # ingest searches a directory for videos; this one has none
     before = snapshot(memory_copy.data_dir)
     args = [command, str(path)] + (["What is said about the budget?"] if command == "ask" else [])
     result = run_cli(*args, "--json", "--quiet", env=cli_env(memory_copy), timeout=120)

@@ -1,1 +1,2 @@
-"""User interfaces: the rich console reporter for the CLI (and, in issue 7, the Textual chat)."""
+"""User interfaces: the rich console reporter for the CLI, PNG pictures of a video's structure, the
+terminal pictures (half-block keyframes, timeline strips) and the Textual chat (`ui.chat.run_chat`)."""

@@ -11,12 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from models.types import format_timestamp
-
-MAX_ACTOR_LANES = 24
-REASON_COLOURS = {
-    "shot_cut": "#d62728", "dissolve": "#ff7f0e", "novelty": "#9467bd", "actor_enter": "#2ca02c",
-    "actor_exit": "#8c564b", "speech_onset": "#1f77b4", "trained_head": "#e377c2",
-}  # fmt: skip
+from ui.timeline_lanes import REASON_COLOURS, scene_colour, timeline_lanes
 
 
 def draw_timeline(memory: Any, out_path: Path) -> Path:
@@ -27,46 +22,38 @@ def draw_timeline(memory: Any, out_path: Path) -> Path:
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
-    duration = max(memory.ref.duration, 1e-3)
-    segments = memory.segments()
-    clusters = memory.clusters()
-    actors = memory.actors()[:MAX_ACTOR_LANES]
-    lanes = ["scenes", "triggers", "speech"] + [f"actor {a.actor_id}" for a in actors]
-    height = 1.6 + 0.42 * len(lanes)
+    lanes = timeline_lanes(memory)
+    duration = lanes.duration
+    names = ["scenes", "triggers", "speech"] + [f"actor {a.actor_id}" for a in lanes.actors]
+    height = 1.6 + 0.42 * len(names)
     figure, axis = plt.subplots(figsize=(12, height), dpi=110)
-    colours = plt.get_cmap("tab20")
-    y = {name: len(lanes) - 1 - i for i, name in enumerate(lanes)}
+    y = {name: len(names) - 1 - i for i, name in enumerate(names)}
 
-    for segment in segments:
-        cluster = clusters.labels[segment.index] if segment.index < len(clusters.labels) else None
-        colour = colours(cluster % 20) if cluster is not None else "#cccccc"
-        axis.broken_barh([(segment.t0, segment.t1 - segment.t0)], (y["scenes"] - 0.4, 0.8),
-                         facecolors=colour, edgecolors="white", linewidth=0.8)  # fmt: skip
-        if cluster is not None and segment.t1 - segment.t0 > duration / 60:
-            axis.text((segment.t0 + segment.t1) / 2, y["scenes"], str(cluster), ha="center", va="center", fontsize=7)
-    for trigger in memory.triggers():
-        reason = trigger.reasons[0] if trigger.reasons else "novelty"
-        axis.plot([trigger.timestamp] * 2, [y["triggers"] - 0.4, y["triggers"] + 0.4],
-                  color=REASON_COLOURS.get(reason, "black"), linewidth=2)  # fmt: skip
-    speech = [(s.t0, max(s.t1 - s.t0, 0.05)) for s in memory.transcript()]
+    for scene in lanes.scenes:
+        axis.broken_barh([(scene.t0, scene.t1 - scene.t0)], (y["scenes"] - 0.4, 0.8),
+                         facecolors=scene.colour, edgecolors="white", linewidth=0.8)  # fmt: skip
+        if scene.cluster is not None and scene.t1 - scene.t0 > duration / 60:
+            axis.text((scene.t0 + scene.t1) / 2, y["scenes"], str(scene.cluster), ha="center", va="center", fontsize=7)
+    for trigger in lanes.triggers:
+        axis.plot([trigger.time] * 2, [y["triggers"] - 0.4, y["triggers"] + 0.4], color=trigger.colour, linewidth=2)
+    speech = [(t0, max(t1 - t0, 0.05)) for t0, t1 in lanes.speech]
     axis.broken_barh(speech, (y["speech"] - 0.3, 0.6), facecolors="#1f77b4", alpha=0.8)
-    for actor in actors:
+    for actor in lanes.actors:
         bars = [(a, max(b - a, 0.05)) for a, b in actor.intervals]
         axis.broken_barh(bars, (y[f"actor {actor.actor_id}"] - 0.3, 0.6), facecolors="#2ca02c")
 
-    axis.set_yticks([y[name] for name in lanes], lanes)
+    axis.set_yticks([y[name] for name in names], names)
     axis.set_xlim(0, duration)
-    axis.set_ylim(-0.7, len(lanes) - 0.3)
+    axis.set_ylim(-0.7, len(names) - 0.3)
     ticks = axis.get_xticks()
     axis.set_xticks(ticks, [format_timestamp(t) for t in ticks])
     axis.set_xlim(0, duration)
     axis.grid(axis="x", alpha=0.3)
     axis.set_xlabel("video time")
-    axis.set_title(f"{memory.ref.path.name}: {len(segments)} segments, {clusters.count} scenes, "
-                   f"{len(memory.triggers())} triggers, {len(memory.actors())} actors", loc="left", fontsize=10)  # fmt: skip
-    legend = [Patch(color=colours(c.cluster_id % 20), label=f"scene {c.cluster_id}: {c.label[:40]}")
-              for c in clusters.clusters[:10]]  # fmt: skip
-    used = sorted({t.reasons[0] for t in memory.triggers() if t.reasons})
+    axis.set_title(f"{lanes.name}: {lanes.summary()}", loc="left", fontsize=10)
+    legend = [Patch(color=scene_colour(cluster), label=f"scene {cluster}: {label[:40]}")
+              for cluster, label in lanes.scene_labels[:10]]  # fmt: skip
+    used = sorted({t.reason for t in lanes.triggers})
     legend += [Patch(color=REASON_COLOURS.get(r, "black"), label=f"trigger: {r.replace('_', ' ')}") for r in used]
     if legend:
         axis.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
