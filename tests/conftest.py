@@ -17,6 +17,13 @@ for _name in list(os.environ):
     if _name.startswith("VIDSAGE_"):
         del os.environ[_name]
 
+import signal  # noqa: E402
+
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    # Started in the background of a non-interactive shell, the run inherits SIGINT ignored, and every child
+    # would too; tests that stop a program with Ctrl-C (SIGINT) need it delivered, as in a terminal.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 import shutil
 import subprocess
 import sys
