@@ -24,6 +24,7 @@ from models.types import Evidence, format_timestamp
 from models.usage import metered
 from prompts import render
 from tools.frames import decode_frames
+from tools.timecodes import parse_time
 
 MAX_EVIDENCE_LINES = 24
 """Evidence items the answer request carries (the best, by tool order and score)."""
@@ -64,17 +65,12 @@ def unique_evidence(evidence: Sequence[Evidence]) -> list[Evidence]:
     return list(seen.values())
 
 
-def _seconds(clock: str) -> float:
-    parts = [int(p) for p in clock.split(":")]
-    return float(sum(value * 60**power for power, value in enumerate(reversed(parts))))
-
-
 def cited_evidence(text: str, evidence: Sequence[Evidence]) -> list[Evidence]:
     """The evidence whose time span contains a [mm:ss] the text cites, in citation order."""
     cited: list[Evidence] = []
     for match in CITATION.finditer(text):
-        start = _seconds(match.group(1))
-        end = _seconds(match.group(2)) if match.group(2) else start
+        start = parse_time(match.group(1))
+        end = parse_time(match.group(2)) if match.group(2) else start
         for item in evidence:
             if item.t0 - CITE_SLACK_S <= end and start <= item.t1 + CITE_SLACK_S and item not in cited:
                 cited.append(item)

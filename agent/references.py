@@ -69,7 +69,7 @@ def _seconds(token: str) -> float:
     return parse_time(re.sub(r"\s+", "", token.lower()).replace("seconds", "s").replace("second", "s"))
 
 
-def _people(actors: Sequence[Actor]) -> list[Actor]:
+def person_actors(actors: Sequence[Actor]) -> list[Actor]:
     """The actors a person noun may mean: people when any were tracked, else every actor."""
     persons = [a for a in actors if a.label == "person"]
     return sorted(persons or list(actors), key=lambda a: (a.t0, a.actor_id))
@@ -88,7 +88,7 @@ def _edge_window(edge: str, duration: float) -> tuple[float, float]:
     return (max(0.0, duration - width), duration) if edge in ("end", "close", "finish") else (0.0, width)
 
 
-def _most_present(actors: Sequence[Actor], count: int, window: tuple[float, float]) -> list[Actor]:
+def most_present(actors: Sequence[Actor], count: int, window: tuple[float, float]) -> list[Actor]:
     ranked = sorted(actors, key=lambda a: (-_screen_time(a, *window), a.actor_id))
     return [a for a in ranked[:count] if _screen_time(a, *window) > 0]
 
@@ -97,7 +97,7 @@ def find_people(
     question: str, actors: Sequence[Actor], duration: float, previous: Sequence[int] = ()
 ) -> list[PersonRef]:
     """Every person the question names, resolved to actor ids, in the order named (no duplicates)."""
-    people = _people(actors)
+    people = person_actors(actors)
     known = {a.actor_id for a in actors}
     found: list[PersonRef] = []
     taken: list[tuple[int, int]] = []
@@ -120,13 +120,13 @@ def find_people(
         if claim(match):
             count = _number(match.group(1))
             window = _edge_window(match.group(2), duration) if match.group(2) else (0.0, duration)
-            chosen = _most_present(people, count, window)
+            chosen = most_present(people, count, window)
             found += [PersonRef(a.actor_id, match.group(0), match.start()) for a in sorted(chosen, key=lambda a: a.t0)]
             if len(chosen) < count:
                 found.append(PersonRef(None, match.group(0), match.start()))
     for match in _EDGE_ONE.finditer(question):
         if claim(match):
-            chosen = _most_present(people, 1, _edge_window(match.group(1), duration))
+            chosen = most_present(people, 1, _edge_window(match.group(1), duration))
             found.append(PersonRef(chosen[0].actor_id if chosen else None, match.group(0), match.start()))
     for match in _BY_ORDINAL.finditer(question):
         if claim(match):

@@ -16,7 +16,7 @@ from typing import Any
 
 from agent.context import AgentContext
 from agent.question import QuestionForm, content_words, read_question
-from agent.references import PersonRef, _most_present, _people, find_people, mentioned_moment, mentioned_range
+from agent.references import PersonRef, find_people, mentioned_moment, mentioned_range, most_present, person_actors
 from agent.state import AgentState, ToolCall, ToolRecord, Turn
 from memory.video_memory import VideoMemory
 
@@ -275,7 +275,7 @@ def _plan_actor_question(
     why = f"the question asks {ask.replace('_', ' ')} about people"
     video = _video_arg(memory, context)
     if ask == "first_meeting" and not ids:
-        people = _most_present(_people(memory.actors()), 2, (0.0, memory.ref.duration))
+        people = most_present(person_actors(memory.actors()), 2, (0.0, memory.ref.duration))
         ids = [a.actor_id for a in sorted(people, key=lambda a: a.t0)]
         plan.actors = ids
     if refs and not ids:
