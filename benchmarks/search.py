@@ -114,7 +114,7 @@ def build_library(root: Path, videos: int, per_video: int, models: ModelCache, s
             ("segments", {"collection": names["segments"], "model": clip.spec.description}),
             ("captions", {"collection": names["captions"], "random_weights": False}),
         ):
-            manifest.complete(stage, "benchmark", run, 0.0, summary)
+            manifest.record(stage, "benchmark", run, 0.0, summary)
         manifest.save(layout)
 
 

@@ -33,12 +33,15 @@ def file_hash(layout: DataLayout, path: Path) -> str:
 
 
 def remember(layout: DataLayout, path: Path, digest: str) -> None:
-    """Record the hash of a successfully ingested file."""
-    cache: dict[str, dict[str, str]] = {}
-    if layout.hash_cache.is_file():
-        try:
-            cache = read_json(layout.hash_cache)
-        except MemoryCorrupt:
-            cache = {}
-    cache[str(path.resolve())] = {"stamp": _stamp(path), "hash": digest}
-    write_json_atomic(layout.hash_cache, cache)
+    """Record the hash of a successfully ingested file (under a lock: other ingests update the cache too)."""
+    from memory.locks import hash_cache_lock
+
+    with hash_cache_lock(layout):
+        cache: dict[str, dict[str, str]] = {}
+        if layout.hash_cache.is_file():
+            try:
+                cache = read_json(layout.hash_cache)
+            except MemoryCorrupt:
+                cache = {}
+        cache[str(path.resolve())] = {"stamp": _stamp(path), "hash": digest}
+        write_json_atomic(layout.hash_cache, cache)

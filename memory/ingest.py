@@ -19,6 +19,7 @@ A stage that re-runs makes every stage that depends on it re-run too.
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -27,14 +28,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from memory.checkpoints import checkpoint
 from memory.hashes import file_hash, remember
-from memory.layout import DataLayout, write_json_atomic
-from memory.manifest import Manifest
+from memory.integrity import damaged_stages, file_checksums, sweep_leftovers
+from memory.layout import DataLayout, private_data_dir, write_json_atomic
+from memory.locks import video_lock
+from memory.manifest import STAGES, Manifest
 from memory.progress import ProgressReporter, SilentProgress
 from memory.segments import segment_bounds, segment_keyframes
 from memory.store import VectorStore, collection_name
+from memory.visual_progress import VisualProgress, clear_progress, load_progress, progress_key, save_progress
 from models.errors import MemoryCorrupt, ModelUnavailable
 from models.loader import ModelCache
+from models.process_env import prepare_process
 from models.registry import ModelPlan
 from models.settings import Settings
 from models.types import VideoRef
@@ -43,10 +49,6 @@ from models.video import check_path, frame_indices, iter_audio, iter_frames, pro
 if TYPE_CHECKING:
     from memory.segment_encoding import EncodedSegments
 
-STAGES: tuple[str, ...] = (
-    "transcript", "transcript_index", "segments", "tracks", "frames", "actors", "triggers", "captions", "graph",
-    "clusters",
-)  # fmt: skip
 VISUAL_STAGES: tuple[str, ...] = ("segments", "tracks", "frames")
 DEPENDS: dict[str, tuple[str, ...]] = {
     "transcript_index": ("transcript",),
@@ -210,14 +212,19 @@ class _Run:
         return self._store
 
     def commit(self, stage: str, key: str, run_id: str, started: float, summary: dict[str, Any]) -> None:
-        """Make a stage visible: record it in the manifest, then sweep what the previous run left."""
+        """Make a stage visible: record it (with checksums of its files and rows) in the manifest, then sweep
+        what the previous run left."""
+        checkpoint(stage, "files-written")
         previous = self.manifest.stages.get(stage)
-        self.manifest.complete(stage, key, run_id, time.perf_counter() - started, summary)
-        self.manifest.save(self.layout)
+        collection = summary.get("collection")
+        rows = self.store.fingerprint(collection, self.ref.video_id, run_id) if collection else None
+        files = file_checksums(self.directory, stage, run_id)
+        self.manifest.record(stage, key, run_id, time.perf_counter() - started, summary, files, rows)
+        self.manifest.save(self.layout, before_replace=lambda: checkpoint(stage, "manifest-temp"))
+        checkpoint(stage, "committed")
         for stale in self.directory.glob(f"{stage.replace('_', '-')}-*"):
             if run_id not in stale.name:
                 stale.unlink(missing_ok=True)
-        collection = summary.get("collection")
         if collection:
             self.store.delete_stale(collection, self.ref.video_id, run_id)
         old_collection = previous.summary.get("collection") if previous else None
@@ -295,9 +302,21 @@ class _Run:
         segment_bounds_ = segment_bounds(ref.duration, settings.segment_seconds)
         accumulator = SegmentAccumulator(segment_encoder(clip, settings), segment_bounds_) if clip_index.size else None
         features: list[FrameFeatures] = []
+        progress_id = progress_key(stages, keys, ref.content_hash, settings.batch_size)
+        consumed, chunk = 0, 0
+        saved = load_progress(self.directory, progress_id)
+        if saved is not None and saved.consumed < wanted.size:
+            consumed, chunk, features = saved.consumed, saved.chunk, saved.features
+            if tracking is not None and saved.tracking is not None:
+                tracking.restore(saved.tracking)
+            if accumulator is not None and saved.segments is not None:
+                accumulator.restore(saved.segments)
+            self.progress.notice(
+                f"{ref.path.name}: resuming the frames pass at {wanted[consumed] / ref.fps:.1f} s (after chunk {chunk})"
+            )
         if wanted.size:
             self.progress.start("frames", ref.duration)
-            for times, frames in iter_frames(ref, wanted / ref.fps, batch_size=settings.batch_size):
+            for times, frames in iter_frames(ref, wanted[consumed:] / ref.fps, batch_size=settings.batch_size):
                 indices = frame_indices(ref, times)
                 if accumulator is not None and (mask := np.isin(indices, clip_index)).any():
                     accumulator.add(times[mask], frames[mask])
@@ -306,6 +325,20 @@ class _Run:
                 if feature_index.size and (mask := np.isin(indices, feature_index)).any():
                     features.append(compute_frame_features(times[mask], frames[mask]))
                 self.progress.update("frames", float(times[-1]))
+                consumed += len(times)
+                reached = int(times[-1] // settings.frames_chunk_seconds)
+                if reached > chunk and consumed < wanted.size:  # a chunk boundary passed: save what we have
+                    chunk = reached
+                    snapshot = VisualProgress(
+                        progress_id,
+                        consumed,
+                        chunk,
+                        tracking.snapshot() if tracking is not None else None,
+                        features,
+                        accumulator.state() if accumulator is not None else None,
+                    )
+                    save_progress(self.directory, snapshot)
+                    checkpoint("frames", f"chunk-{chunk}")
             self.progress.finish("frames", f"{wanted.size} frames decoded once")
         if "segments" in stages:
             encoded = accumulator.finish() if accumulator is not None else None
@@ -314,6 +347,7 @@ class _Run:
             self._tracks(keys["tracks"], started, tracking, detector)
         if "frames" in stages:
             self._frames(keys["frames"], started, FrameFeatures.concat(features) if features else FrameFeatures.empty())
+        clear_progress(self.directory)
 
     def _segments(
         self,
@@ -605,17 +639,45 @@ def ingest_video(
     models: ModelCache | None = None,
     progress: ProgressReporter | None = None,
 ) -> IngestReport:
-    """Ingest one video into memory (a no-op when every stage is current); bad input raises before any write."""
+    """Ingest one video into memory (a no-op when every stage is current and intact); bad input raises before
+    any write. One process at a time writes a video: a second one waits, then finds the work done."""
+    prepare_process(settings.data_dir)  # before any model loads: no telemetry, no files outside the data dir
     started = time.perf_counter()
     progress = progress or SilentProgress()
     path = Path(path).expanduser()
     check_path(path)
-    layout = DataLayout(settings.data_dir)
+    layout = DataLayout(private_data_dir(settings.data_dir))  # created 0700 before the first write in it
     models = models or ModelCache(ModelPlan(settings, progress.notice))
     digest = file_hash(layout, path)
+    with video_lock(layout, digest[:16], progress.notice, what=str(path)):
+        return _ingest_locked(path, digest, settings, layout, models, progress, started)
+
+
+def _ingest_locked(
+    path: Path,
+    digest: str,
+    settings: Settings,
+    layout: DataLayout,
+    models: ModelCache,
+    progress: ProgressReporter,
+    started: float,
+) -> IngestReport:
+    """The ingest proper, under the video's lock: sweep what killed runs left, check what the manifest claims,
+    run every stage that is missing, out of date or damaged (and what depends on it)."""
     manifest = _load_manifest(layout, digest[:16], progress)
+    directory = layout.video_dir(digest[:16])
+    sweep_leftovers(directory, manifest)
     keys = stage_keys(settings, models.plan)
-    pending = [stage for stage in STAGES if manifest is None or not manifest.is_current(stage, keys[stage])]
+    damaged: dict[str, str] = {}
+    if manifest is not None:
+        damaged = damaged_stages(manifest, directory, functools.cache(lambda: VectorStore(settings)))
+        for stage, problem in damaged.items():
+            progress.notice(f"{path}: the {stage} stage in memory is damaged ({problem}); running it again")
+    pending = [
+        stage for stage in STAGES if manifest is None or not manifest.is_current(stage, keys[stage]) or stage in damaged
+    ]
+    if not set(VISUAL_STAGES) & set(pending):
+        clear_progress(directory)  # a pass killed after its stages committed leaves its progress behind
     if manifest is not None and not pending:
         return IngestReport(manifest.video, [], list(STAGES), manifest_notes(manifest), time.perf_counter() - started)
     ref = probe(path, known_hash=digest)
@@ -624,23 +686,25 @@ def ingest_video(
     manifest.video = ref
     pending = _with_dependents(pending)
     run = _Run(layout, manifest, models, progress, settings)
-    if "transcript" in pending:
-        run.transcript(keys["transcript"])
-    if "transcript_index" in pending:
-        run.transcript_index(keys["transcript_index"])
+    steps: dict[str, Any] = {
+        "transcript": lambda: run.transcript(keys["transcript"]),
+        "transcript_index": lambda: run.transcript_index(keys["transcript_index"]),
+        "actors": lambda: run.actors(keys["actors"], settings),
+        "triggers": lambda: run.triggers(keys["triggers"], settings),
+        "captions": lambda: run.captions(keys["captions"], settings),
+        "graph": lambda: run.graph(keys["graph"], settings),
+        "clusters": lambda: run.clusters(keys["clusters"], settings),
+    }
     visual = [stage for stage in VISUAL_STAGES if stage in pending]
-    if visual:
-        run.visual(keys, visual, settings)
-    if "actors" in pending:
-        run.actors(keys["actors"], settings)
-    if "triggers" in pending:
-        run.triggers(keys["triggers"], settings)
-    if "captions" in pending:
-        run.captions(keys["captions"], settings)
-    if "graph" in pending:
-        run.graph(keys["graph"], settings)
-    if "clusters" in pending:
-        run.clusters(keys["clusters"], settings)
+    for stage in pending:
+        if stage in VISUAL_STAGES:
+            if stage == visual[0]:
+                for name in visual:
+                    checkpoint(name, "start")
+                run.visual(keys, visual, settings)
+            continue
+        checkpoint(stage, "start")
+        steps[stage]()
     remember(layout, path, digest)
     reused = [stage for stage in STAGES if stage not in pending]
     return IngestReport(ref, pending, reused, manifest_notes(manifest), time.perf_counter() - started)

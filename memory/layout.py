@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,15 +13,21 @@ from typing import Any
 from models.errors import MemoryCorrupt
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to a temp file beside `path`, fsync, then rename over it."""
+TEMP_PREFIX = "."
+"""Temp files of atomic writes are hidden files beside their target (`.<name>.<random>`)."""
+
+
+def write_json_atomic(path: Path, data: Any, before_replace: Callable[[], None] | None = None) -> None:
+    """Write JSON to a temp file beside `path`, fsync, then rename over it (`before_replace` runs between)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle, ensure_ascii=False)
             handle.flush()
             os.fsync(handle.fileno())
+        if before_replace is not None:
+            before_replace()
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -67,3 +74,48 @@ class DataLayout:
         if not base.is_dir():
             return []
         return sorted(p.parent.name for p in base.glob("*/manifest.json"))
+
+
+PRIVATE_MODE = 0o700
+"""The data dir's mode: it holds transcripts, frames and questions, so only its owner may enter it."""
+
+VIDSAGE_ENTRIES = (
+    "chroma", "videos", "locks", "config", "weights", "hub-cache", "trigger-heads", "retrieval-training",
+    "hash-cache.json", ".hash-cache.json.*", "threads.sqlite", "threads.sqlite-*",
+)
+"""Patterns of what vidsage writes at the top of a data dir; a folder holding only these is vidsage's."""
+
+
+def private_data_dir(root: Path) -> Path:
+    """Create the data dir with mode 0700, or tighten an existing one that holds nothing but vidsage's files.
+
+    A folder with other content (a project folder, the home directory) keeps its mode, so the people it is
+    shared with are not locked out: vidsage logs a warning instead. Returns `root`.
+    """
+    import fnmatch
+    import logging
+
+    root = Path(root).expanduser()
+    if not root.exists():
+        root.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            root.mkdir(mode=PRIVATE_MODE)
+        except FileExistsError:  # another process made it first: treat it as an existing one
+            pass
+        else:
+            os.chmod(root, PRIVATE_MODE)  # mkdir's mode passes through the umask
+            return root
+    if not root.is_dir() or not root.stat().st_mode & 0o077:
+        return root
+    foreign = [p.name for p in root.iterdir() if not any(fnmatch.fnmatchcase(p.name, v) for v in VIDSAGE_ENTRIES)]
+    reason = f"it also holds other files, e.g. {sorted(foreign)[0]!r}" if foreign else ""
+    if not foreign:
+        try:
+            os.chmod(root, root.stat().st_mode & PRIVATE_MODE)
+            return root
+        except OSError as error:  # not the owner, or a read-only file system
+            reason = str(error)
+    logging.getLogger(__name__).warning(
+        "data dir %s stays open to other users (%s); give vidsage a folder of its own", root, reason
+    )
+    return root

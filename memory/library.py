@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from memory.layout import DataLayout, read_json, write_json_atomic
-from memory.manifest import Manifest
+from memory.locks import hash_cache_lock, video_lock
+from memory.manifest import STAGES, Manifest
 from memory.retrieval import DENSE_MIN_SIMILARITY, VISUAL_MIN_SIMILARITY
 from memory.store import VectorStore
 from memory.text_search import KeywordIndex, reciprocal_rank_fusion
@@ -127,8 +128,17 @@ class Library:
 
     # --- videos -----------------------------------------------------------------------------------
 
-    def video_ids(self) -> list[str]:
-        return self.layout.video_ids()
+    def video_ids(self, *, unfinished: bool = False) -> list[str]:
+        """Ids of the videos search and questions may read (complete or stale); with `unfinished`, every one."""
+        ids = self.layout.video_ids()
+        return ids if unfinished else [i for i in ids if self.memory(i).manifest.searchable]
+
+    def states(self) -> dict[str, str]:
+        """Video id -> complete, unfinished or stale (complete under settings older than the current ones)."""
+        from memory.ingest import stage_keys
+
+        keys = stage_keys(self.settings, self.models.plan)
+        return {i: self.memory(i).manifest.state(keys) for i in self.layout.video_ids()}
 
     def memory(self, video_id: str) -> VideoMemory:
         """The memory of one video, reloaded when its manifest changed on disk."""
@@ -142,12 +152,23 @@ class Library:
             self._stamps[video_id] = stamp
         return self._memories[video_id]
 
-    def memories(self) -> list[VideoMemory]:
-        return [self.memory(video_id) for video_id in self.video_ids()]
+    def memories(self, *, unfinished: bool = False) -> list[VideoMemory]:
+        return [self.memory(video_id) for video_id in self.video_ids(unfinished=unfinished)]
+
+    def searchable(self, reference: str) -> str:
+        """The id of a video search may read; an unfinished one is refused, naming what to run."""
+        video_id = self.resolve(reference)
+        memory = self.memory(video_id)
+        if not memory.manifest.searchable:
+            raise InvalidRequest(
+                f"{memory.ref.path}: its ingest never finished (stages missing: "
+                f"{', '.join(s for s in STAGES if s not in memory.manifest.stages)}); run `main.py ingest` on it"
+            )
+        return video_id
 
     def resolve(self, reference: str) -> str:
         """A video id from a path of an ingested file, an id, or a unique id prefix or file name."""
-        ids = self.video_ids()
+        ids = self.video_ids(unfinished=True)
         if reference in ids:
             return reference
         path = Path(reference).expanduser()
@@ -184,7 +205,7 @@ class Library:
             raise InvalidRequest("an empty search query")
         if top_k < 1:
             raise InvalidRequest(f"top_k must be at least 1, got {top_k}")
-        chosen = tuple(self.resolve(v) for v in videos) if videos else tuple(self.video_ids())
+        chosen = tuple(self.searchable(v) for v in videos) if videos else tuple(self.video_ids())
         memories = [self.memory(v) for v in chosen]
         flt = SearchFilter(chosen, t_range, tuple(actors) if actors else None)
         intervals = self._actor_intervals(memories, flt.actors) if flt.actors else {}
@@ -304,7 +325,7 @@ class Library:
             raise InvalidRequest(f"no actor {actor_id} in {source.ref.path.name} (actors: {sorted(known) or 'none'})")
         if not collection:
             return []
-        chosen = [self.resolve(v) for v in videos] if videos else [v for v in self.video_ids() if v != source.video_id]
+        chosen = [self.searchable(v) for v in videos] if videos else [v for v in self.video_ids() if v != source.video_id]
         runs = {v: run for v in chosen if (run := self.memory(v).run_id("graph"))}
         runs[source.video_id] = source.run_id("graph")  # type: ignore[assignment]
         cache = self._rows_of(collection, runs)
@@ -351,14 +372,15 @@ class Library:
         """Delete one video's memory: its vector rows, files and remembered hashes; other videos untouched."""
         video_id = self.resolve(reference)
         memory = self.memory(video_id)
-        for record in memory.manifest.stages.values():
-            collection = record.summary.get("collection")
-            if collection:
-                self.store.delete_stale(collection, video_id, None)
-        directory = self.layout.video_dir(video_id)
-        trash = directory.with_name(f".removing-{video_id}")
-        directory.rename(trash)  # the manifest disappears first, so a crash never leaves a half video visible
-        shutil.rmtree(trash, ignore_errors=True)
+        with video_lock(self.layout, video_id):  # never under a running ingest of the same video
+            for record in memory.manifest.stages.values():
+                collection = record.summary.get("collection")
+                if collection:
+                    self.store.delete_stale(collection, video_id, None)
+            directory = self.layout.video_dir(video_id)
+            trash = directory.with_name(f".removing-{video_id}")
+            directory.rename(trash)  # the manifest disappears first, so a crash never leaves a half video visible
+            shutil.rmtree(trash, ignore_errors=True)
         self._forget_hashes(memory.ref.content_hash)
         self._memories.pop(video_id, None)
         self._keyword = None
@@ -366,20 +388,23 @@ class Library:
         return video_id
 
     def _forget_hashes(self, content_hash: str) -> None:
-        if not self.layout.hash_cache.is_file():
-            return
-        cache = read_json(self.layout.hash_cache)
-        kept = {path: entry for path, entry in cache.items() if entry.get("hash") != content_hash}
-        if len(kept) != len(cache):
-            write_json_atomic(self.layout.hash_cache, kept)
+        with hash_cache_lock(self.layout):
+            if not self.layout.hash_cache.is_file():
+                return
+            cache = read_json(self.layout.hash_cache)
+            kept = {path: entry for path, entry in cache.items() if entry.get("hash") != content_hash}
+            if len(kept) != len(cache):
+                write_json_atomic(self.layout.hash_cache, kept)
 
     def listing(self) -> list[dict[str, Any]]:
-        """One row per video: id, path, duration, size, what memory holds."""
+        """One row per video, unfinished ones too: id, state, path, duration, size, what memory holds."""
         rows = []
-        for memory in self.memories():
+        states = self.states()
+        for memory in self.memories(unfinished=True):
             ref, stages = memory.ref, memory.manifest.stages
             rows.append({
-                "video_id": memory.video_id, "path": str(ref.path), "duration": round(ref.duration, 3),
+                "video_id": memory.video_id, "state": states[memory.video_id], "path": str(ref.path),
+                "duration": round(ref.duration, 3),
                 "width": ref.width, "height": ref.height, "segments": len(memory.segments()),
                 "speech_spans": len(memory.transcript()), "actors": len(memory.actors()),
                 "triggers": len(memory.triggers()), "scenes": memory.clusters().count,

@@ -8,13 +8,25 @@ re-run skips exactly the stages whose key still matches.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from memory.layout import DataLayout, read_json, write_json_atomic
 from models.types import VideoRef
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: checksums per stage
+
+STAGES: tuple[str, ...] = (
+    "transcript", "transcript_index", "segments", "tracks", "frames", "actors", "triggers", "captions", "graph",
+    "clusters",
+)  # fmt: skip
+"""Every ingest stage, in the order they run."""
+
+COMPLETE, UNFINISHED, STALE = "complete", "unfinished", "stale"
+"""A video's state in memory: every stage committed under the current settings; a stage never committed
+(left out of search, questions and the chat until `ingest` resumes it); complete under older settings
+(still searchable, marked)."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +38,10 @@ class StageRecord:
     completed_at: float
     seconds: float
     summary: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    """File name -> sha256 of each file the stage wrote (empty in manifests written before checksums)."""
+    rows: dict[str, Any] = field(default_factory=dict)
+    """The stage's vector-store rows: collection, count and a digest of their ids and documents."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -34,6 +50,8 @@ class StageRecord:
             "completed_at": self.completed_at,
             "seconds": self.seconds,
             "summary": self.summary,
+            "files": self.files,
+            "rows": self.rows,
         }
 
 
@@ -48,8 +66,31 @@ class Manifest:
         record = self.stages.get(stage)
         return record is not None and record.key == key
 
-    def complete(self, stage: str, key: str, run_id: str, seconds: float, summary: dict[str, Any]) -> None:
-        self.stages[stage] = StageRecord(key, run_id, time.time(), round(seconds, 3), summary)
+    def record(
+        self,
+        stage: str,
+        key: str,
+        run_id: str,
+        seconds: float,
+        summary: dict[str, Any],
+        files: dict[str, str] | None = None,
+        rows: dict[str, Any] | None = None,
+    ) -> None:
+        """Note a finished stage (visible once saved)."""
+        self.stages[stage] = StageRecord(key, run_id, time.time(), round(seconds, 3), summary, files or {}, rows or {})
+
+    def state(self, keys: dict[str, str] | None = None) -> str:
+        """complete, unfinished or stale (complete, but a stage's key differs from the current `keys`)."""
+        if any(stage not in self.stages for stage in STAGES):
+            return UNFINISHED
+        if keys is not None and any(not self.is_current(stage, keys[stage]) for stage in STAGES if stage in keys):
+            return STALE
+        return COMPLETE
+
+    @property
+    def searchable(self) -> bool:
+        """Whether search, questions and the chat may read this video (complete or stale, not unfinished)."""
+        return self.state() != UNFINISHED
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,8 +99,8 @@ class Manifest:
             "stages": {name: record.to_dict() for name, record in self.stages.items()},
         }
 
-    def save(self, layout: DataLayout) -> None:
-        write_json_atomic(layout.manifest(self.video.video_id), self.to_dict())
+    def save(self, layout: DataLayout, before_replace: Callable[[], None] | None = None) -> None:
+        write_json_atomic(layout.manifest(self.video.video_id), self.to_dict(), before_replace)
 
     @classmethod
     def load(cls, layout: DataLayout, video_id: str) -> "Manifest | None":

@@ -7,6 +7,7 @@ segments' pixels whatever the video's length.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,15 @@ class SegmentAccumulator:
     _frame_times: list[np.ndarray] = field(default_factory=list)
     _frame_vectors: list[np.ndarray] = field(default_factory=list)
     _segment_vectors: dict[int, np.ndarray] = field(default_factory=dict)
+
+    def state(self) -> dict[str, Any]:
+        """What has been collected and encoded so far (everything but the encoder), for `restore`."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "encoder"}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from a `state` taken in another process."""
+        for name, value in state.items():
+            setattr(self, name, value)
 
     def add(self, times: np.ndarray, frames: np.ndarray) -> None:
         """Frames (N, H, W, 3) at `times` (ascending, after everything added before)."""

@@ -322,6 +322,35 @@ class TrackingSession:
         tracks = [r.to_track(i) for i, r in self._records.items()]
         return sorted(tracks, key=lambda t: (t.t0, t.track_id))
 
+    def snapshot(self) -> dict[str, Any]:
+        """Everything the session and its tracker know so far, picklable, for `restore` in another process."""
+        from ultralytics.trackers.basetrack import BaseTrack
+
+        predictor = getattr(self.detector.model, "predictor", None)
+        return {
+            "records": self._records,
+            "frame_size": self.frame_size,
+            "imgsz": self.imgsz,
+            "last_time": self._last_time,
+            "trackers": getattr(predictor, "trackers", None),
+            "next_track_id": BaseTrack._count,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue where a snapshot left off: same tracks, same tracker state, same next track id."""
+        from ultralytics.trackers.basetrack import BaseTrack
+
+        self._records = state["records"]
+        self.frame_size = state["frame_size"]
+        self.imgsz = state["imgsz"]
+        self._last_time = state["last_time"]
+        if state["trackers"] is not None and self.frame_size is not None:
+            if getattr(self.detector.model, "predictor", None) is None:  # the predictor appears on first use
+                width, height = self.frame_size
+                self.detector._run([np.zeros((height, width, 3), dtype=np.uint8)], self.imgsz)
+            self.detector.model.predictor.trackers = state["trackers"]
+        BaseTrack._count = state["next_track_id"]
+
     def _sample(self, frames: np.ndarray, pending: list[_PendingSample]) -> None:
         """Compute the appearance of the pending detections' crops in one batch and store them."""
         if not pending:

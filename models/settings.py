@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     """Audio is transcribed in chunks of about this length, cut at quiet moments."""
     batch_size: int = Field(default=16, ge=1)
     """Images per batch for the visual models."""
+    frames_chunk_seconds: float = Field(default=60.0, gt=0.0)
+    """The decode-and-detect pass saves its progress after about this much video, so a killed ingest
+    resumes from the last saved chunk instead of the start (the final memory is the same)."""
 
     clip_model: str | None = None
     """Override the CLIP model: `ARCH:PRETRAINED_TAG` or a local checkpoint path."""
