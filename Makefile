@@ -5,7 +5,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
-APT_PACKAGES := espeak-ng ffmpeg opencv-doc
+APT_PACKAGES := espeak-ng ffmpeg opencv-doc strace
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # llama-cpp-python compiles for 10-20 min, so `make llama-wheel` builds it once into a cache (AMX off: the
 # default build crashes in ggml_backend_amx_mul_mat on these CPUs); setup installs it when it is there.
