@@ -98,6 +98,10 @@ def _import_ultralytics(offline: bool) -> Any:
         import ultralytics
     except ImportError as error:
         raise ModelUnavailable(f"detector: ultralytics is not importable ({error})") from error
+    from ultralytics.utils import SETTINGS
+
+    if SETTINGS.get("sync", False):  # usage analytics and crash reports, on by default: vidsage sends nothing
+        SETTINGS.update(sync=False)
     return ultralytics
 
 

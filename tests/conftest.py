@@ -11,6 +11,7 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["YOLO_OFFLINE"] = "1"
 os.environ["YOLO_VERBOSE"] = "False"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # onnxruntime reads it once, when it is imported
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="vidsage-yolo-"))
 for _name in list(os.environ):
