@@ -15,6 +15,8 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ui.terminal_text import terminal_line, terminal_safe
+
 if TYPE_CHECKING:
     from models.settings import Settings
     from ui.console import ConsoleProgress
@@ -44,7 +46,8 @@ EXAMPLES = """examples:
   python main.py demo
 
 exit codes: 0 ok, 1 internal error, 2 bad input (unreadable video, bad request),
-            3 model unavailable, 4 memory damaged, 5 backend unreachable, 130 interrupted"""
+            3 model unavailable, 4 memory damaged, 5 backend unreachable, 130 interrupted,
+            141 stdout's reader went away (as `| head`)"""
 
 
 COMMAND_EXAMPLES: dict[str, tuple[str, ...]] = {
@@ -131,7 +134,8 @@ def _progress(args: argparse.Namespace) -> ConsoleProgress:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    """Ingest each path; a bad file is reported and skipped, and the exit code says so."""
+    """Ingest each path; a bad file is reported and skipped (exit 2 at the end); damaged memory, a server that
+    does not answer or a missing model stops the run with its own exit code (4, 5, 3)."""
     from memory.ingest import ingest_video
     from memory.sources import expand_sources
     from models.errors import VidsageError
@@ -142,8 +146,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     sources = expand_sources(args.paths, recursive=not args.no_recursive)
     for _, problem in sources.problems:
         _error(problem)
-    failures = len(sources.problems)
-    reports: list[dict[str, Any]] = [{"path": given, "error": problem} for given, problem in sources.problems]
+    failures, worst = len(sources.problems), 0
+    reports: list[dict[str, Any]] = [{"path": given, "error": problem, "exit_code": 2} for given, problem in sources.problems]
     with _progress(args) as progress:
         models = ModelCache(ModelPlan(settings, progress.notice))
         for path in sources.paths:
@@ -152,34 +156,51 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             except VidsageError as error:
                 failures += 1
                 _error(str(error))
-                reports.append({"path": str(path), "error": str(error)})
+                reports.append({"path": str(path), "error": str(error), "exit_code": error.exit_code})
+                if error.exit_code != 2:  # damaged memory, a server down, a model missing: every next file fails too
+                    worst = error.exit_code
+                    break
                 continue
             reports.append({"path": str(path), **report.to_dict()})
-            if not args.json:
+            if not args.json and not args.quiet:
                 state = "already in memory" if report.cached else "ingested (" + ", ".join(report.ran) + ")"
                 progress.console.print(
-                    f"{path}: {state} in {report.seconds:.2f} s, video id {report.video.video_id}, "
-                    f"{report.video.duration:.1f} s long",
-                    highlight=False,
-                )
+                    terminal_line(f"{path}: {state} in {report.seconds:.2f} s, video id {report.video.video_id}, "
+                                  f"{report.video.duration:.1f} s long"),
+                    highlight=False, markup=False,
+                )  # fmt: skip
                 for note in report.notes:
-                    progress.console.print(f"  note: {note}", highlight=False)
+                    progress.console.print(terminal_line(f"  note: {note}"), highlight=False, markup=False)
     if args.json:
-        print(json.dumps(reports if len(reports) != 1 else reports[0], indent=2))
-    elif len(reports) > 1:
+        print(json.dumps(reports, indent=2))  # always a list, one entry per input, whatever their number
+    elif len(reports) > 1 and not args.quiet:
         done = sum(1 for r in reports if "error" not in r)
         print(f"{done} of {len(reports)} inputs in memory" + (f"; {failures} failed" if failures else ""))
-    return 2 if failures else 0
+    return worst or (2 if failures else 0)
 
 
-def _print_answer(answer: Any) -> None:
-    print(answer.text)
-    print()
-    calls = ", ".join(dict.fromkeys(c["name"] for c in answer.tool_calls)) or "none"
-    print(f"(answered in {answer.timings.get('total', 0.0):.2f} s; tools: {calls}; "
-          f"evidence items: {len(answer.evidence)}; thread {answer.thread_id})")  # fmt: skip
-    for note in answer.notes:
-        print(f"note: {note}")
+def _print_answer(answer: Any, *, json_out: bool = False) -> None:
+    """The answer on stdout (text, or --json's object), then each failed source as an error line on stderr;
+    when no source answered, the error lines alone: the text would only repeat them."""
+    if json_out:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+    elif not answer.failed:
+        print(terminal_safe(answer.text))
+        print()
+        calls = ", ".join(dict.fromkeys(c["name"] for c in answer.tool_calls)) or "none"
+        print(f"(answered in {answer.timings.get('total', 0.0):.2f} s; tools: {calls}; "
+              f"evidence items: {len(answer.evidence)}; thread {answer.thread_id})")  # fmt: skip
+        for note in answer.notes:
+            print(terminal_line(f"note: {note}"))
+    sys.stdout.flush()  # the answer comes before the errors that qualify it, also when both go to one file
+    from models.types import failure_lines
+
+    lines = failure_lines(answer.errors)
+    if answer.failed:
+        _error("cannot answer: " + "; ".join(lines))
+    else:
+        for line in lines:
+            _error(f"this answer is incomplete: {line}")
 
 
 def _agent_settings(args: argparse.Namespace) -> Any:
@@ -200,11 +221,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     with _progress(args) as progress:
         answer = ask(args.video, args.question, options=args.option, thread_id=args.thread, settings=settings,
                      progress=progress, top_k=args.top_k)  # fmt: skip
-    if args.json:
-        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
-    else:
-        _print_answer(answer)
-    return 0
+    _print_answer(answer, json_out=args.json)
+    return int(answer.exit_code)  # a failed source: 4 damaged memory, 5 a server down (the first one's code)
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -219,7 +237,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from evaluation.report import compare_runs, write_reports
 
     if args.compare:
-        print(compare_runs(args.compare))
+        print(terminal_safe(compare_runs(args.compare)))
         return 0
     if not args.dataset:
         raise _bad_input("eval needs a DATASET (or --compare RUN_DIR RUN_DIR ...)")
@@ -231,7 +249,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("runs") / Path(args.dataset).stem
     settings = _agent_settings(args)
     if not args.quiet:
-        print(dataset.describe())
+        print(terminal_line(dataset.describe()))
     answerer = AgentAnswerer(settings)
     try:
         judge = configured_judge(settings, answerer.models) if args.judge else None
@@ -239,7 +257,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                   "max_tool_calls": settings.agent_max_tool_calls, "max_vlm_calls": settings.agent_max_vlm_calls}  # fmt: skip
         result = run_evaluation(dataset, answerer, out, video_root=args.video_root, workers=args.workers,
                                 judge=judge, limit=args.limit, progress=not args.quiet,
-                                retry_failed=args.retry_failed, config=config)  # fmt: skip
+                                retry_failed=args.retry_failed, config=config,
+                                allow_outside_paths=args.allow_outside_paths)  # fmt: skip
     finally:
         answerer.close()
     files = write_reports(out)
@@ -248,9 +267,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
     else:
         answered = result.ran - result.missing - result.errors
-        print(f"{answered} answered now, {result.skipped} already done, {result.missing} missing videos, "
-              f"{result.errors} errors; reports: {files.markdown}, {files.json}, {files.accuracy_plot}, "
-              f"{files.latency_plot}")  # fmt: skip
+        print(terminal_line(f"{answered} answered now, {result.skipped} already done, {result.missing} missing "
+                            f"videos, {result.errors} errors; reports: {files.markdown}, {files.json}, "
+                            f"{files.accuracy_plot}, {files.latency_plot}"))  # fmt: skip
     return 0
 
 
@@ -295,7 +314,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         print("nothing in memory matches")
     for hit in hits:
         name = library.memory(hit.video_id).ref.path.name
-        print(f"{name} {hit.cite()} {hit.kind:<13} {hit.text}")
+        print(terminal_line(f"{name} {hit.cite()} {hit.kind:<13} {hit.text}"))
     return 0
 
 
@@ -312,7 +331,7 @@ def cmd_library(args: argparse.Namespace) -> int:
             print(json.dumps({"removed": removed}))
         else:
             for video_id in removed:
-                print(f"removed {video_id}")
+                print(terminal_line(f"removed {video_id}"))
         return 0
     if args.action == "stats":
         stats = library.stats()
@@ -320,13 +339,13 @@ def cmd_library(args: argparse.Namespace) -> int:
             print(json.dumps(stats, indent=2))
         else:
             for key, value in stats.items():
-                print(f"{key:>13}: {value}")
+                print(terminal_line(f"{key:>13}: {value}"))
         return 0
     rows = library.listing()
     if args.json:
         print(json.dumps(rows, indent=2))
     elif not rows:
-        print(f"the library at {library.settings.data_dir} is empty")
+        print(terminal_line(f"the library at {library.settings.data_dir} is empty"))
     else:
         from ui.console import print_library
 
@@ -345,7 +364,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     from ui.timeline_picture import draw_timeline
 
     out = draw_timeline(_ingested_memory(args), Path(args.out).expanduser())
-    print(out)
+    print(terminal_line(str(out)))
     return 0
 
 
@@ -355,7 +374,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
     memory = _ingested_memory(args)
     out = draw_actor_graph(memory.actor_graph(), Path(args.out).expanduser(), title=f"actors of {memory.ref.path.name}")
-    print(out)
+    print(terminal_line(str(out)))
     return 0
 
 
@@ -381,7 +400,7 @@ def cmd_train_triggers(args: argparse.Namespace) -> int:
             f"training-frame precision {report.precision:.2f}, recall {report.recall:.2f}, "
             f"annotated events found {report.event_recall:.0%}"
         )
-        print(f"checkpoint: {report.path}\nuse it with: export VIDSAGE_TRIGGER_HEAD={report.path}")
+        print(terminal_safe(f"checkpoint: {report.path}\nuse it with: export VIDSAGE_TRIGGER_HEAD={report.path}"))
     return 0
 
 
@@ -438,13 +457,11 @@ def cmd_embed(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
-        print(
-            f"Processed {result.processed} videos successfully, {result.failed} failed, "
-            f"in {result.seconds:.1f} s; files in {args.out}"
-        )
+        print(terminal_line(f"Processed {result.processed} videos successfully, {result.failed} failed, "
+                            f"in {result.seconds:.1f} s; files in {args.out}"))  # fmt: skip
         for failure in result.errors:
-            print(f"  failed: {failure['error']}")
-    return 0 if result.processed else 2
+            print(terminal_line(f"  failed: {failure['error']}"))
+    return 2 if result.failed or not result.processed else 0  # like ingest: any file that failed is bad input
 
 
 def cmd_retrieve(args: argparse.Namespace) -> int:
@@ -488,8 +505,8 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
         return 0
     print("INFERENCE RESULTS")
     print("=" * 50)
-    print(f"Video: {args.video}")
-    print(f"Query: {label}")
+    print(terminal_line(f"Video: {args.video}"))
+    print(terminal_line(f"Query: {label}"))
     print(f"Relevant frames: {[h.frame_index for h in hits]}")
     print(f"Times: {[_clock(h.time) for h in hits]}")
     print(f"Scores: {[round(h.score, 3) for h in hits]}")
@@ -551,7 +568,7 @@ def cmd_train_retrieval(args: argparse.Namespace) -> int:
 
         result = train_retrieval(pairs, clip, config, options, on_progress=on_progress, on_decode=on_decode)
     for video, message in result.skipped:
-        print(f"skipped {video}: {message}", file=sys.stderr)
+        print(terminal_line(f"skipped {video}: {message}"), file=sys.stderr)
     if args.json:
         print(
             json.dumps(
@@ -576,11 +593,9 @@ def cmd_train_retrieval(args: argparse.Namespace) -> int:
             f"trained {options.mode} on {result.pairs} pairs ({result.videos} videos) in {result.seconds:.1f} s; "
             f"loss per epoch: {losses}"
         )
-        print(f"adapters: {result.adapters_path}\nresume with: --resume {result.last_checkpoint}")
-        print(
-            f'use them: put "adapter_path": "{result.adapters_path}" in the --config JSON '
-            "(and VIDSAGE_RETRIEVAL_CONFIG for ingest)"
-        )
+        print(terminal_safe(f"adapters: {result.adapters_path}\nresume with: --resume {result.last_checkpoint}"))
+        print(terminal_line(f'use them: put "adapter_path": "{result.adapters_path}" in the --config JSON '
+                            "(and VIDSAGE_RETRIEVAL_CONFIG for ingest)"))  # fmt: skip
     return 0
 
 
@@ -615,9 +630,10 @@ def cmd_serve_vlm(args: argparse.Namespace) -> int:
     try:
         with server:
             print(
-                f"{args.engine} is serving {args.model}; OpenAI-compatible endpoint: {base_url}/v1 (Ctrl-C stops it)",
+                terminal_line(f"{args.engine} is serving {args.model}; OpenAI-compatible endpoint: {base_url}/v1 "
+                              "(Ctrl-C stops it)"),
                 flush=True,
-            )
+            )  # fmt: skip
             print(f"export VIDSAGE_VLM_URL={base_url}/v1", flush=True)
             while server.running:
                 time.sleep(0.5)
@@ -650,9 +666,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     video_path = out / "vidsage-sample.mp4"
     sample = make_sample_video(video_path)
-    print(f"sample video: {video_path} ({sample.duration:.1f} s)")
+    print(terminal_line(f"sample video: {video_path} ({sample.duration:.1f} s)"))
     for line in sample.narration:
-        print(f"  narration at {line.t0:5.1f} s: {line.text}")
+        print(terminal_line(f"  narration at {line.t0:5.1f} s: {line.text}"))
     with _progress(args) as progress:
         models = ModelCache(ModelPlan(settings, progress.notice))
         started = time.perf_counter()
@@ -669,14 +685,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
             answer = session.ask(question)
             print()
             print(f"Q: {question}")
-            print(answer.text)
+            print(terminal_safe(answer.text))
             tools = ", ".join(dict.fromkeys(c["name"] for c in answer.tool_calls))
             print(f"(tools: {tools}; {answer.timings['total']:.2f} s)")
         question, options = DEMO_CHOICE
         answer = session.ask(question, options=list(options))
         print()
         print(f"Q: {question} Options: " + " | ".join(f"{chr(65 + i)}. {o}" for i, o in enumerate(options)))
-        print(answer.text)
+        print(terminal_safe(answer.text))
     print(
         f"\ndemo finished in {time.perf_counter() - started:.1f} s; models: "
         + "; ".join(f"{role}: {name}" for role, name in models.plan.summary().items())
@@ -707,7 +723,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--vlm-model", help="VLM model: the served name with --vlm-url, else a hub id or directory")
     common.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
-    common.add_argument("--quiet", action="store_true", help="no progress output")
+    common.add_argument("--quiet", action="store_true", help="no progress bars or notices (ingest: errors only)")
     common.add_argument("--debug", action="store_true", help="show tracebacks and library logs")
 
     parser = argparse.ArgumentParser(
@@ -749,6 +765,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "EgoSchema, Video-MME, ActivityNet-QA)")  # fmt: skip
     evaluate.add_argument("--format", default="auto", help="dataset format (default auto-detect)")
     evaluate.add_argument("--video-root", help="folder holding the dataset's videos (default: the dataset's folder)")
+    evaluate.add_argument("--allow-outside-paths", action="store_true",
+                          help="let dataset rows name videos outside that folder (absolute or ../ paths); "
+                          "without it such a row is an error row, never opened")  # fmt: skip
     evaluate.add_argument("--out", help="run folder: results.jsonl and reports (default runs/DATASET_NAME)")
     evaluate.add_argument("--workers", type=int, default=1, help="questions answered at once (default 1)")
     evaluate.add_argument("--limit", type=int, help="only the first N questions")
@@ -866,21 +885,65 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _error(message: str) -> None:
-    print(f"vidsage: error: {message}", file=sys.stderr)
+    print(f"vidsage: error: {terminal_line(message)}", file=sys.stderr)
+
+
+EXIT_BROKEN_PIPE = 141
+"""What a shell reports for a Unix tool whose output reader went away (128 + SIGPIPE), as `... | head -1`."""
+
+
+def _stdout_copy() -> int | None:
+    """A second descriptor of stdout, to ask later whether its reader went away: rich, finding out first,
+    puts /dev/null in its place and exits 1."""
+    try:
+        return os.dup(sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _reader_gone(stdout: int | None) -> bool:
+    """Whether `stdout` is a pipe whose reading end is closed (a BrokenPipeError from a socket is not that)."""
+    import select
+
+    if stdout is None:
+        return False
+    poller = select.poll()
+    poller.register(stdout, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))
+
+
+def _quiet_broken_pipe() -> int:
+    """End quietly after the reader of stdout went away: unflushed output goes nowhere, no message."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 def run(argv: list[str] | None = None) -> int:
     """Entry point: returns the process exit code."""
     args = build_parser().parse_args(argv)
     _quiet_libraries(args.debug)
+    stdout = _stdout_copy()
     try:
-        return int(args.run(args))
+        from models.process_env import prepare_process  # before any command loads a library: no telemetry
+
+        prepare_process(_settings(args).data_dir)
+        code = int(args.run(args))
+        sys.stdout.flush()  # a reader that went away shows here, not in Python's own flush at exit
+        return code
     except KeyboardInterrupt:
         _error("interrupted")
         return 130
+    except SystemExit:
+        if _reader_gone(stdout):  # rich's own exit on a closed stdout: end as any other broken pipe
+            return _quiet_broken_pipe()
+        raise
     except Exception as error:  # the one place every failure becomes a one-line message
         from models.errors import VidsageError
 
+        if isinstance(error, BrokenPipeError) and _reader_gone(stdout):
+            return _quiet_broken_pipe()
         if args.debug:
             raise
         if isinstance(error, VidsageError):
@@ -893,6 +956,9 @@ def run(argv: list[str] | None = None) -> int:
             return 2
         _error(f"internal error: {type(error).__name__}: {error} (run with --debug for the traceback)")
         return 1
+    finally:
+        if stdout is not None:
+            os.close(stdout)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from agent.rule_planner import question_form
 from agent.state import AgentState
 from memory.ingest import manifest_notes
 from models.errors import VidsageError
-from models.types import Evidence, format_timestamp
+from models.types import Evidence, failure_lines, format_timestamp
 from models.usage import metered
 from prompts import render
 from tools.frames import decode_frames
@@ -175,11 +175,12 @@ def with_sources(text: str, cited: Sequence[Evidence]) -> str:
 def compose_by_rules(state: AgentState, context: AgentContext, evidence: list[Evidence]) -> Composed:
     """The rule composition of issue 1, plus the option the evidence supports in multiple-choice mode."""
     form = question_form(state, context)
-    searched = [_SEARCHED_NAMES.get(r.name, r.name) for r in state.tool_calls if r.status != "skipped"]
+    searched = [_SEARCHED_NAMES.get(r.name, r.name) for r in state.tool_calls if r.status in ("ok", "error")]
+    people_failed = any(e.source == "query_actors" for e in state.errors)  # no "nobody was tracked" then
     in_order = any(r.name == "read_transcript" for r in state.tool_calls)
     notes = [n for m in context.memories for n in manifest_notes(m.manifest)] + list(state.notes)
     composition = compose_answer(
-        state.question, evidence, searched, form.people, notes,
+        state.question, evidence, searched, form.people and not people_failed, notes,
         first=form.first and form.actor_ask in ("when", "who"), in_order=in_order and not form.when,
         best_first=form.when, count_of=form.count_of,
     )  # fmt: skip
@@ -199,11 +200,31 @@ def compose_by_rules(state: AgentState, context: AgentContext, evidence: list[Ev
     return Composed(text, picked.index, cited)
 
 
+def failed_sources(state: AgentState) -> Composed:
+    """The answer when no source answered: what failed, never a claim about what the video holds."""
+    text = render("sources_failed", failures="; ".join(failure_lines(state.errors)))
+    emit("token", text=text)
+    return Composed(text, None, [])
+
+
 def compose(state: AgentState, context: AgentContext, vlm_calls_left: int, frames_left: int) -> Composed:
+    """The answer; while a source has failed it may not claim absence: with nothing found, or nothing cited,
+    it says what failed instead."""
+    evidence = unique_evidence(state.evidence)
+    if state.errors and not evidence:
+        return failed_sources(state)
+    composed = _compose(state, context, evidence, vlm_calls_left, frames_left)
+    if state.errors and not composed.cited:
+        return failed_sources(state)
+    return composed
+
+
+def _compose(
+    state: AgentState, context: AgentContext, evidence: list[Evidence], vlm_calls_left: int, frames_left: int
+) -> Composed:
     """The VLM's answer when one is available and within budget, else the rule composition.
 
     With no evidence at all the answer is the rules' "does not appear", never a model's guess."""
-    evidence = unique_evidence(state.evidence)
     if context.has_vlm and vlm_calls_left > 0 and evidence:
         try:
             return compose_with_vlm(state, context, evidence, frames_left)

@@ -29,9 +29,10 @@ from agent.llm_planner import MODEL_WHY, plan_with_model, scratchpad, unknown_to
 from agent.rule_planner import plan_first_round, plan_widening
 from agent.state import AgentState, ToolCall, ToolRecord, Turn
 from models.errors import VidsageError
-from models.types import Evidence
+from models.types import Evidence, SourceError
 from models.usage import metered
 from models.vlm import one_line
+from tools.binding import is_source_failure
 
 VLM_TOOLS = ("look_at_frames", "describe_segment")
 """Tools that may call the VLM (and send it frames)."""
@@ -87,6 +88,7 @@ def start(state: AgentState, context: AgentContext) -> dict[str, Any]:
         "question": " ".join(state.question.split()), "round": 0, "pending": [], "evidence": [], "tool_calls": [],
         "messages": [], "actors": [], "planner": planner, "ready": False, "verdict": "", "missing": [],
         "notes": [], "answer": "", "choice": None, "cited": [], "steps": [], "started": time.time(), "usage": {},
+        "errors": [],
         "videos": state.videos or [m.video_id for m in context.memories],
     }  # fmt: skip
 
@@ -167,25 +169,36 @@ def _vlm_gate(call: ToolCall, context: AgentContext, room: list[int]) -> tuple[T
     return call, ""
 
 
-def _run_tool(call: ToolCall, context: AgentContext, round_number: int) -> tuple[ToolRecord, list[Evidence]]:
-    """Invoke one tool as a model would (a tool call) and keep its text and Evidence artifact."""
+def _run_tool(
+    call: ToolCall, context: AgentContext, round_number: int
+) -> tuple[ToolRecord, list[Evidence], SourceError | None]:
+    """Invoke one tool as a model would (a tool call) and keep its text and Evidence artifact; a failed
+    source becomes a `failed` record and a SourceError (its text still tells the planner what failed)."""
     emit("tool_started", name=call.name, args=call.args, round=round_number, why=call.why)
     started = time.perf_counter()
     tool = context.tools.get(call.name)
+    failure: SourceError | None = None
     if tool is None:
         text, evidence, status = unknown_tool_text(call.name, context), [], "error"
     else:
-        with metered(context.usage):
-            message = tool.invoke({"type": "tool_call", "name": call.name, "args": call.args, "id": call.id})
-        assert isinstance(message, ToolMessage)
-        text = str(message.content)
-        evidence = list(message.artifact or [])
-        status = "error" if message.status == "error" else "ok"
+        try:
+            with metered(context.usage):
+                message = tool.invoke({"type": "tool_call", "name": call.name, "args": call.args, "id": call.id})
+        except Exception as error:
+            if not is_source_failure(error):
+                raise
+            failure = SourceError(call.name, " ".join(str(error).split()), getattr(error, "exit_code", 1))
+            text, evidence, status = f"error: {failure.message}", [], "failed"
+        else:
+            assert isinstance(message, ToolMessage)
+            text = str(message.content)
+            evidence = list(message.artifact or [])
+            status = "error" if message.status == "error" else "ok"
     seconds = round(time.perf_counter() - started, 4)
     record = ToolRecord(call.name, call.args, round_number, status, len(evidence), seconds, text, call.why, call.id)
     emit("tool_finished", name=call.name, args=call.args, round=round_number, status=status,
          results=len(evidence), seconds=seconds)  # fmt: skip
-    return record, evidence
+    return record, evidence, failure
 
 
 @timed("act")
@@ -205,10 +218,14 @@ def act(state: AgentState, context: AgentContext) -> dict[str, Any]:
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(contextvars.copy_context().run, _run_tool, c, context, state.round) for c in runnable]
         results = [future.result() for future in futures]
-    records = [record for record, _ in results] + skipped
-    evidence = [item for _, found in results for item in found]
+    records = [record for record, _, _ in results] + skipped
+    evidence = [item for _, found, _ in results for item in found]
+    errors = list(state.errors)
+    for _, _, failure in results:
+        if failure is not None and all((e.source, e.message) != (failure.source, failure.message) for e in errors):
+            errors.append(failure)
     update: dict[str, Any] = {"pending": [], "tool_calls": [*state.tool_calls, *records],
-                              "evidence": [*state.evidence, *evidence]}  # fmt: skip
+                              "evidence": [*state.evidence, *evidence], "errors": errors}  # fmt: skip
     last = state.messages[-1] if state.messages else None
     if state.planner == "llm" and isinstance(last, AIMessage) and last.tool_calls:  # this round's model calls
         update["messages"] = [*state.messages[:-1], *scratchpad(last, records)]

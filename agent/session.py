@@ -23,14 +23,16 @@ from agent.context import AgentContext
 from agent.events import AgentEvent, AnswerReady, event_from
 from agent.graph import build_graph
 from agent.state import CHECKPOINT_TYPES, Turn
+from agent.thread_lock import thread_turn
 from memory.ingest import ingest_video
-from memory.layout import DataLayout
+from memory.layout import DataLayout, private_data_dir
 from memory.manifest import Manifest
 from memory.progress import ProgressReporter, SilentProgress
 from memory.video_memory import VideoMemory
 from models.chat_model import load_chat_model
 from models.errors import InvalidRequest, MemoryCorrupt
 from models.loader import ModelCache
+from models.process_env import prepare_process
 from models.registry import ModelPlan
 from models.settings import Settings
 from models.types import Answer
@@ -50,10 +52,17 @@ def _paths(videos: Path | str | Sequence[Path | str]) -> list[Path | str]:
     return items
 
 
-def check_question(question: str, options: Sequence[str] | None) -> tuple[str, list[str] | None]:
-    """The question and options, cleaned; InvalidRequest for an empty question or unusable options."""
+def check_question(
+    question: str, options: Sequence[str] | None, *, max_chars: int = 2_000
+) -> tuple[str, list[str] | None]:
+    """The question and options, cleaned; InvalidRequest for an empty or too long question (over `max_chars`:
+    a pasted document is no question, and would be searched for seconds) or unusable options."""
     if not question or not question.strip():
         raise InvalidRequest("the question is empty")
+    if len(question.strip()) > max_chars:
+        raise InvalidRequest(
+            f"the question is {len(question.strip()):,} characters long; ask it in at most {max_chars:,} characters"
+        )
     if options is None:
         return question.strip(), None
     cleaned = [" ".join(str(o).split()) for o in options]
@@ -83,6 +92,7 @@ class Session:
         """Ingest `videos` as needed and get ready to answer. `chat_model` replaces the planner model the
         settings name (any LangChain chat model with tool calling); `persist=False` keeps threads in memory."""
         self.settings = settings or Settings()
+        prepare_process(self.settings.data_dir)  # before any model loads: no telemetry, no files outside the data dir
         self.progress = progress or SilentProgress()
         self.models = models or ModelCache(ModelPlan(self.settings, self.progress.notice))
         started = time.perf_counter()
@@ -110,7 +120,7 @@ class Session:
         self._connection: sqlite3.Connection | None = None
         checkpointer = None
         if persist:
-            layout.root.mkdir(parents=True, exist_ok=True)
+            private_data_dir(layout.root)
             self._connection = sqlite3.connect(layout.threads_db, check_same_thread=False)
             serde = JsonPlusSerializer(allowed_msgpack_modules=list(CHECKPOINT_TYPES))
             checkpointer = SqliteSaver(self._connection, serde=serde)
@@ -147,22 +157,27 @@ class Session:
     def stream(
         self, question: str, *, options: Sequence[str] | None = None, thread_id: str | None = None
     ) -> Iterator[AgentEvent]:
-        """Answer a question, yielding tool activity and answer text as they happen, then AnswerReady."""
+        """Answer a question, yielding tool activity and answer text as they happen, then AnswerReady.
+
+        Questions of one thread take turns (agent.thread_lock): one asked while another of its thread runs, in
+        this process or another sharing the data dir, waits for it, so every turn is kept."""
         question, cleaned = check_question(question, options)
         thread = thread_id or self.thread_id
         context = self._context.for_question()
         started = time.perf_counter()
         final: dict[str, Any] = {}
         inputs = {"question": question, "options": cleaned, "videos": [m.video_id for m in self.memories]}
-        for mode, payload in self.graph.stream(
-            inputs, self._config(thread), context=context, stream_mode=["custom", "values"]
-        ):
-            if mode == "custom":
-                event = event_from(payload)
-                if event is not None:
-                    yield event
-            elif isinstance(payload, dict):
-                final = payload
+        kept_on_disk = self.settings.data_dir if self._connection is not None else None
+        with thread_turn(thread, kept_on_disk, self.progress.notice):
+            for mode, payload in self.graph.stream(
+                inputs, self._config(thread), context=context, stream_mode=["custom", "values"]
+            ):
+                if mode == "custom":
+                    event = event_from(payload)
+                    if event is not None:
+                        yield event
+                elif isinstance(payload, dict):
+                    final = payload
         total = time.perf_counter() - started
         yield AnswerReady(self._answer(final, thread, total))
 
@@ -195,6 +210,7 @@ class Session:
             steps=steps,
             notes=list(state.get("notes", [])),
             videos=[str(m.ref.path) for m in self.memories],
+            errors=list(state.get("errors", [])),
         )
 
     def close(self) -> None:

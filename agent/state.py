@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from langchain_core.messages import BaseMessage
 
-from models.types import Evidence
+from models.types import Evidence, SourceError
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,8 @@ class ToolRecord:
     args: dict[str, Any]
     round: int
     status: str
-    """`ok`, `error` (the tool reported a problem) or `skipped` (a budget was spent)."""
+    """`ok`, `error` (a problem with the call, which the planner reads), `failed` (its source failed: see
+    `AgentState.errors`) or `skipped` (a budget was spent)."""
     results: int
     seconds: float
     text: str
@@ -94,6 +95,8 @@ class AgentState:
     """Needs the evidence does not cover yet, for the next (widened) round."""
     notes: list[str] = field(default_factory=list)
     """Things the user should know (a budget that cut the search short, a planner fallback)."""
+    errors: list[SourceError] = field(default_factory=list)
+    """Sources that failed for this question: the answer may not claim absence while there are any."""
     answer: str = ""
     """The composed answer, citing [mm:ss] for every claim."""
     choice: int | None = None
@@ -114,5 +117,6 @@ CHECKPOINT_TYPES: tuple[tuple[str, str], ...] = (
     ("agent.state", "Turn"),
     ("agent.state", "AgentState"),
     ("models.types", "Evidence"),
+    ("models.types", "SourceError"),
 )
 """Types the checkpointer may rebuild from a thread's saved state (LangGraph refuses unlisted ones)."""

@@ -22,6 +22,8 @@ class Prediction:
     """Images (keyframes) sent to the VLM."""
     timings: dict[str, float] = field(default_factory=dict)
     evidence: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    """Sources that failed while answering: such an answer measures the failure, not the system."""
 
     @property
     def tokens(self) -> int:
@@ -48,6 +50,7 @@ class Prediction:
             vlm_calls=int(usage.get("vlm_calls", 0) or 0),
             prompt_tokens=int(usage.get("prompt_tokens", 0) or 0),
             completion_tokens=int(usage.get("completion_tokens", 0) or 0),
+            errors=[f"{e.source} failed: {e.message}" for e in getattr(answer, "errors", None) or []],
             images=int(usage.get("images", 0) or 0),
             timings=timings,
             evidence=[_evidence_dict(item) for item in getattr(answer, "evidence", None) or []],

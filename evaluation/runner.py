@@ -17,7 +17,7 @@ from evaluation.datasets.item import Dataset, QAItem
 from evaluation.prediction import Prediction
 from evaluation.results import RESULTS_NAME, ResultsWriter, latest_rows
 from evaluation.scoring import DEFAULT_TOLERANCE_S, Judge, score
-from evaluation.video_files import VideoIndex
+from evaluation.video_files import VideoIndex, VideoOutsideRoot
 from models.errors import InvalidRequest
 
 RUN_NAME = "run.json"
@@ -64,6 +64,7 @@ def run_evaluation(
     tolerance_s: float = DEFAULT_TOLERANCE_S,
     retry_failed: bool = False,
     config: Mapping[str, Any] | None = None,
+    allow_outside_paths: bool = False,
 ) -> RunResult:
     """Answer and score every question not yet in `out_dir/results.jsonl`.
 
@@ -74,6 +75,8 @@ def run_evaluation(
     missing video again (the newest row counts). `workers` > 1 answers that many questions at once in
     threads. `progress` is True for a progress bar or a `ProgressFn`. `config` (models, settings) is
     recorded in run.json for the report. A prediction with no latency of its own gets the wall time.
+    A row naming a video outside the video root (or the dataset's folder) is an `error` row and is never
+    opened, unless `allow_outside_paths`.
     """
     if workers < 1:
         raise InvalidRequest(f"workers must be >= 1, got {workers}")
@@ -82,7 +85,7 @@ def run_evaluation(
     dataset = items if isinstance(items, Dataset) else None
     selected = list(items)[:limit] if limit is not None else list(items)
     _check_unique(selected)
-    index = _video_index(video_root, dataset)
+    index = _video_index(video_root, dataset, allow_outside_paths)
     out_dir = Path(out_dir)
     _check_same_dataset(out_dir, dataset)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -91,7 +94,8 @@ def run_evaluation(
     done = {qid for qid, row in previous.items() if not (retry_failed and row.get("status") in FAILED)}
     todo = [item for item in selected if item.qid not in done]
     skipped = len(selected) - len(todo)
-    session = _start_session(out_dir, dataset, video_root, workers, limit, judge, tolerance_s, config)
+    session = _start_session(out_dir, dataset, video_root, workers, limit, judge, tolerance_s, config,
+                             allow_outside_paths)  # fmt: skip
     counts = {"ran": 0, "missing_video": 0, "error": 0}
     interrupted = True
     try:
@@ -103,13 +107,12 @@ def run_evaluation(
                 counts[row["status"]] = counts.get(row["status"], 0) + 1
                 report(row)
 
-            jobs = ((item, index.find(item.video)) for item in todo)
+            jobs = ((item, locate(item, index)) for item in todo)
             if workers == 1:
                 for item, video in jobs:
-                    row = answer_one(item, video, answer_fn, judge, tolerance_s) if video else missing_row(item, index)
-                    finish(row)
+                    finish(answer_one(item, video, answer_fn, judge, tolerance_s) if isinstance(video, Path) else video)
             else:
-                _run_pool(jobs, workers, answer_fn, judge, tolerance_s, index, finish)
+                _run_pool(jobs, workers, answer_fn, judge, tolerance_s, finish)
         interrupted = False
     finally:
         _end_session(out_dir, session, counts["ran"], skipped, interrupted)
@@ -128,12 +131,11 @@ def run_evaluation(
 
 
 def _run_pool(
-    jobs: Iterator[tuple[QAItem, Path | None]],
+    jobs: Iterator[tuple[QAItem, Path | dict[str, Any]]],
     workers: int,
     answer_fn: AnswerFn,
     judge: Judge | None,
     tolerance_s: float,
-    index: VideoIndex,
     finish: Callable[[dict[str, Any]], None],
 ) -> None:
     """Answer in `workers` threads; rows are written here, in the calling thread, as answers finish."""
@@ -141,10 +143,10 @@ def _run_pool(
     try:
         futures: list[Future[dict[str, Any]]] = []
         for item, video in jobs:
-            if video is None:
-                finish(missing_row(item, index))
-            else:
+            if isinstance(video, Path):
                 futures.append(pool.submit(answer_one, item, video, answer_fn, judge, tolerance_s))
+            else:
+                finish(video)
         for future in as_completed(futures):
             finish(future.result())
     except BaseException:
@@ -231,9 +233,23 @@ def answer_one(
         "wall_s": round(wall_s, 4),
         "timings": prediction.timings,
         "evidence": prediction.evidence,
-        "status": "ok",
-        "error": None,
+        "status": "error" if prediction.errors else "ok",  # a failed source is retried, never scored as wrong
+        "error": "; ".join(prediction.errors) or None,
     }
+
+
+def locate(item: QAItem, index: VideoIndex) -> Path | dict[str, Any]:
+    """The item's video file, or the finished row saying why it has none (missing, or outside the root)."""
+    try:
+        video = index.find(item.video)
+    except VideoOutsideRoot as refused:
+        return refused_row(item, str(refused))
+    return video if video is not None else missing_row(item, index)
+
+
+def refused_row(item: QAItem, reason: str) -> dict[str, Any]:
+    """The `error` row of a question whose video may not be opened (it names a file outside the root)."""
+    return {**_item_fields(item, None), **_EMPTY_ANSWER, "wall_s": 0.0, "status": "error", "error": reason}
 
 
 def missing_row(item: QAItem, index: VideoIndex) -> dict[str, Any]:
@@ -270,14 +286,14 @@ def _check_same_dataset(out_dir: Path, dataset: Dataset | None) -> None:
         raise InvalidRequest(f"{out_dir} holds results for {earlier}, not {dataset.source}; pick another output folder")
 
 
-def _video_index(video_root: Path | str | None, dataset: Dataset | None) -> VideoIndex:
+def _video_index(video_root: Path | str | None, dataset: Dataset | None, allow_outside: bool) -> VideoIndex:
     """The index for this run: the given root, or plain paths relative to the dataset's folder."""
     if video_root is not None:
         root = Path(video_root).expanduser()
         if not root.is_dir():
             raise InvalidRequest(f"video root {root} is not a folder")
-        return VideoIndex(root)
-    return VideoIndex(None, base=dataset.source.parent if dataset else Path.cwd())
+        return VideoIndex(root, allow_outside=allow_outside)
+    return VideoIndex(None, base=dataset.source.parent if dataset else Path.cwd(), allow_outside=allow_outside)
 
 
 def _now() -> str:
@@ -293,6 +309,7 @@ def _start_session(
     judge: Judge | None,
     tolerance_s: float,
     config: Mapping[str, Any] | None,
+    allow_outside_paths: bool,
 ) -> dict[str, Any]:
     """Record the run's configuration and a new session in run.json; return the session entry."""
     path = out_dir / RUN_NAME
@@ -313,6 +330,7 @@ def _start_session(
         "limit": limit,
         "judge": judge is not None,
         "tolerance_s": tolerance_s,
+        "allow_outside_paths": allow_outside_paths,
     }
     run["config"] = dict(config or run.get("config") or {})
     session = {"started": _now(), "finished": None, "ran": 0, "skipped": 0, "interrupted": None}

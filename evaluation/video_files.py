@@ -1,5 +1,9 @@
 """Finding the file of a dataset's video under a video root: exact path, then file stem, then MSRVTT's
-`video<id>` and ActivityNet's `v_` prefix. The root is walked once per `VideoIndex`, on first need."""
+`video<id>` and ActivityNet's `v_` prefix. The root is walked once per `VideoIndex`, on first need.
+
+A dataset row is data, not a command: a name that points outside the folder it is read against (an
+absolute path elsewhere, `../..`) is refused with `VideoOutsideRoot` unless the index allows it. The
+check is on the path as written, so links the user placed inside the folder are still followed."""
 
 from __future__ import annotations
 
@@ -7,27 +11,42 @@ import os
 from pathlib import Path
 
 from evaluation.datasets.item import QAItem
+from models.errors import InvalidRequest
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov")
 """File types the index holds, in the order preferred when one stem has several files."""
 
 
+class VideoOutsideRoot(InvalidRequest):
+    """A dataset row names a video outside the folder its videos must come from."""
+
+
 class VideoIndex:
     """Video files under one root folder, looked up by relative path or by stem."""
 
-    def __init__(self, root: Path | str | None, *, base: Path | str | None = None) -> None:
-        """`root` is walked for stems; relative names resolve against `base` (default: root, else the current folder)."""
+    def __init__(
+        self, root: Path | str | None, *, base: Path | str | None = None, allow_outside: bool = False
+    ) -> None:
+        """`root` is walked for stems; relative names resolve against `base` (default: root, else the current
+        folder), and names must stay inside it unless `allow_outside`."""
         self.root = Path(root).expanduser() if root is not None else None
         self.base = Path(base).expanduser() if base is not None else (self.root or Path.cwd())
+        self.allow_outside = allow_outside
         self._by_stem: dict[str, list[Path]] | None = None
 
     def find(self, video: str) -> Path | None:
-        """The file for a dataset's video id or relative name, or None when there is none."""
+        """The file for a dataset's video id or relative name, or None when there is none; VideoOutsideRoot
+        when the name points outside the folder (and the index does not allow it)."""
         name = video.strip()
         if not name:
             return None
-        direct = Path(name).expanduser()
+        direct = Path(name).expanduser() if self.allow_outside else Path(name)
         exact = direct if direct.is_absolute() else self.base / direct
+        if not self.allow_outside and not _inside(exact, self.base):
+            raise VideoOutsideRoot(
+                f"video {name!r} is outside {self.base}; dataset rows may only name videos in that folder "
+                "(pass --allow-outside-paths to allow it)"
+            )
         if exact.is_file():
             return exact
         if self.root is None:
@@ -57,6 +76,12 @@ class VideoIndex:
     def __len__(self) -> int:
         """How many distinct stems the root holds."""
         return len(self._stems())
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether `path`, with `..` resolved as written, lies in `folder`."""
+    absolute = Path(os.path.normpath(os.path.abspath(path)))
+    return absolute.is_relative_to(Path(os.path.normpath(os.path.abspath(folder))))
 
 
 def _stem_variants(stem: str) -> list[str]:

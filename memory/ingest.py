@@ -649,13 +649,16 @@ def ingest_video(
     layout = DataLayout(private_data_dir(settings.data_dir))  # created 0700 before the first write in it
     models = models or ModelCache(ModelPlan(settings, progress.notice))
     digest = file_hash(layout, path)
+    # A file never ingested is probed before anything is written (its lock included): bad input touches nothing.
+    ref = None if layout.manifest(digest[:16]).is_file() else probe(path, known_hash=digest)
     with video_lock(layout, digest[:16], progress.notice, what=str(path)):
-        return _ingest_locked(path, digest, settings, layout, models, progress, started)
+        return _ingest_locked(path, digest, ref, settings, layout, models, progress, started)
 
 
 def _ingest_locked(
     path: Path,
     digest: str,
+    ref: VideoRef | None,
     settings: Settings,
     layout: DataLayout,
     models: ModelCache,
@@ -680,7 +683,7 @@ def _ingest_locked(
         clear_progress(directory)  # a pass killed after its stages committed leaves its progress behind
     if manifest is not None and not pending:
         return IngestReport(manifest.video, [], list(STAGES), manifest_notes(manifest), time.perf_counter() - started)
-    ref = probe(path, known_hash=digest)
+    ref = ref or probe(path, known_hash=digest)
     if manifest is None:
         manifest = Manifest(video=ref)
     manifest.video = ref

@@ -41,6 +41,8 @@ def read_json(path: Path) -> Any:
             return json.load(handle)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise MemoryCorrupt(f"{path}: memory file is damaged ({error.__class__.__name__}); re-ingest the video") from error
+    except FileNotFoundError as error:  # the manifest names it, so it was written: it has been lost since
+        raise MemoryCorrupt(f"{path}: memory file is missing; re-ingest the video") from error
 
 
 @dataclass(frozen=True)

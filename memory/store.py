@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from memory.layout import DataLayout, private_data_dir
+from memory.store_errors import store_failures
 from models.errors import BackendUnreachable, MemoryCorrupt
 from models.settings import Settings
 
@@ -74,12 +75,16 @@ class VectorStore:
                 with _OPEN_LOCK:  # chromadb's shared client cache is not safe to fill from two threads at once
                     self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
             except Exception as error:  # a damaged sqlite file or index surfaces as various errors
-                raise MemoryCorrupt(f"{path}: vector store cannot be opened ({error})") from error
+                raise MemoryCorrupt(
+                    f"{path}: vector store cannot be opened ({_first_line(error)}); move it aside "
+                    f"(mv {path} {path}.damaged) and run `main.py ingest` again: each video's rows are rebuilt"
+                ) from error
 
     def _collection(self, name: str) -> Any:
-        return self._client.get_or_create_collection(
-            name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-        )
+        with store_failures(self._client, self._local):
+            return self._client.get_or_create_collection(
+                name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            )
 
     def add(
         self,
@@ -113,15 +118,16 @@ class VectorStore:
     def query(self, name: str, embedding: np.ndarray, top_k: int, where: dict[str, Any]) -> list[VectorHit]:
         """Nearest rows to one query vector among those matching `where`."""
         collection = self._collection(name)
-        count = collection.count()
-        if count == 0:
-            return []
-        result = collection.query(
-            query_embeddings=[embedding.astype(np.float32).tolist()],
-            n_results=min(top_k, count),
-            where=where,
-            include=["distances", "documents", "metadatas"],
-        )
+        with store_failures(self._client, self._local):
+            count = collection.count()
+            if count == 0:
+                return []
+            result = collection.query(
+                query_embeddings=[embedding.astype(np.float32).tolist()],
+                n_results=min(top_k, count),
+                where=where,
+                include=["distances", "documents", "metadatas"],
+            )
         hits: list[VectorHit] = []
         for row_id, distance, document, metadata in zip(
             result["ids"][0], result["distances"][0], result["documents"][0], result["metadatas"][0]
@@ -131,11 +137,15 @@ class VectorStore:
 
     def count(self, name: str) -> int:
         """Rows in a collection (all videos, all runs)."""
-        return int(self._collection(name).count())
+        collection = self._collection(name)
+        with store_failures(self._client, self._local):
+            return int(collection.count())
 
     def rows(self, name: str, where: dict[str, Any]) -> tuple[np.ndarray, list[str], list[dict[str, Any]]]:
         """Every row matching `where`: (embeddings (N, D) float32, documents, metadatas), for an in-memory index."""
-        result = self._collection(name).get(where=where, include=["embeddings", "documents", "metadatas"])
+        collection = self._collection(name)
+        with store_failures(self._client, self._local):
+            result = collection.get(where=where, include=["embeddings", "documents", "metadatas"])
         embeddings = np.asarray(result["embeddings"] if result["embeddings"] is not None else [], dtype=np.float32)
         documents = [d or "" for d in (result["documents"] or [])]
         return embeddings, documents, [dict(m or {}) for m in (result["metadatas"] or [])]
@@ -157,6 +167,10 @@ class VectorStore:
             where = {"$and": [{"video_id": video_id}, {"run_id": {"$ne": keep_run_id}}]}
         with self._writing():
             self._collection(name).delete(where=where)
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def run_filter(video_id: str, run_id: str) -> dict[str, Any]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from models.registry import ModelPlan, ModelSpec, Role
@@ -37,7 +39,8 @@ class ModelCache:
             return _LOADED[cache_key]
         with _LOCKS.setdefault(cache_key, threading.Lock()):  # parallel tools load a model once, not twice
             if cache_key not in _LOADED:
-                _LOADED[cache_key] = _load(role, spec, self.plan)
+                with _no_loading_bars(role):
+                    _LOADED[cache_key] = _load(role, spec, self.plan)
         return _LOADED[cache_key]
 
     def clip(self) -> ClipEncoder | None:
@@ -57,6 +60,51 @@ class ModelCache:
 
     def vlm(self) -> VisionLanguageModel | None:
         return self._get("vlm")
+
+
+_TRANSFORMERS_ROLES = ("text_embedder", "captioner", "vlm")
+"""Roles loaded through transformers, whose `from_pretrained` draws a tqdm "Loading weights" bar."""
+_QUIET = threading.local()
+_HOOK_LOCK = threading.Lock()
+_hook_installed = False
+
+
+@contextmanager
+def _no_loading_bars(role: Role) -> Iterator[None]:
+    """Keep transformers' tqdm bars off stderr while this thread loads a model: the caller's progress reporter
+    says what is loading, and a library must not draw on its user's terminal. Other threads are unaffected."""
+    if role not in _TRANSFORMERS_ROLES or not _install_quiet_hook():
+        yield
+        return
+    _QUIET.depth = getattr(_QUIET, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _QUIET.depth -= 1
+
+
+def _install_quiet_hook() -> bool:
+    """Install (once) a transformers tqdm hook that gives threads loading a model an empty bar."""
+    global _hook_installed
+    with _HOOK_LOCK:
+        if _hook_installed:
+            return True
+        try:
+            from transformers.utils import logging as hf_logging
+        except ImportError:
+            return False
+        if not hasattr(hf_logging, "set_tqdm_hook"):
+            return False
+        previous = None
+
+        def hook(factory: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            if getattr(_QUIET, "depth", 0):
+                return hf_logging.EmptyTqdm(*args, **kwargs)
+            return previous(factory, args, kwargs) if previous is not None else factory(*args, **kwargs)
+
+        previous = hf_logging.set_tqdm_hook(hook)
+        _hook_installed = True
+        return True
 
 
 def _load(role: Role, spec: ModelSpec, plan: ModelPlan) -> Any:

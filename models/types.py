@@ -269,6 +269,31 @@ class Evidence:
         return f"[{format_timestamp(self.t0)}]"
 
 
+@dataclass(frozen=True)
+class SourceError:
+    """A source that failed while answering (damaged memory, a server down, a missing model): an error, never
+    a sign that the video lacks something."""
+
+    source: str
+    """What failed: the tool whose source it was (`search_transcript`, ...)."""
+    message: str
+    """The one-line message for a person, naming the file or server."""
+    exit_code: int
+    """The CLI's documented code for it (4 damaged memory, 5 a server that does not answer, ...)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def failure_lines(errors: list[SourceError]) -> list[str]:
+    """One line per distinct failure, naming every source it stopped ("search_transcript and
+    search_segments failed: Chroma server ... does not answer"), so one server down reads as one error."""
+    by_message: dict[str, list[str]] = {}
+    for error in errors:
+        by_message.setdefault(error.message, []).append(error.source)
+    return [f"{' and '.join(dict.fromkeys(sources))} failed: {message}" for message, sources in by_message.items()]
+
+
 @dataclass
 class Answer:
     """What `ask()` returns: the narrative, the evidence it cites, how it was found, where time went."""
@@ -293,11 +318,24 @@ class Answer:
     notes: list[str] = field(default_factory=list)
     """What the user should know about how the answer was found (a spent budget, a fallback)."""
     videos: list[str] = field(default_factory=list)
+    errors: list[SourceError] = field(default_factory=list)
+    """Sources that failed: the text never claims absence then; with no evidence it says only what failed."""
+
+    @property
+    def failed(self) -> bool:
+        """No source answered: the text only says what failed."""
+        return bool(self.errors) and not self.evidence
+
+    @property
+    def exit_code(self) -> int:
+        """The CLI's exit code for this answer: 0, or the first failed source's code."""
+        return self.errors[0].exit_code if self.errors else 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "answer": self.text,
+            "errors": [e.to_dict() for e in self.errors],
             "choice": self.choice,
             "options": self.options,
             "evidence": [e.to_dict() for e in self.evidence],

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from models.errors import VideoUnreadable
-from models.types import VideoRef
+from models.types import VideoRef, format_timestamp
 
 AUDIO_RATE = 16_000
 _HASH_CHUNK = 1 << 20
@@ -119,6 +119,8 @@ def _demux_extents(path: Path) -> _Demuxed:
 
 
 _DECORD_PREFIX = re.compile(r"^\[\d\d:\d\d:\d\d\] \S+:\d+: (\[[^\]]*\] )?")
+_LIBRARY_NOISE = re.compile(r"\S+\.(?:cc|cpp|c|h):\d+: |\[\w+ @ 0x[0-9a-f]+\] ")
+"""decord's source locations and FFmpeg's `[h264 @ 0x...]` prefixes: nothing a user can act on."""
 
 
 _ANIMATED_IMAGE_FORMATS = {"gif", "apng", "webp_pipe"}
@@ -133,9 +135,12 @@ def _is_still_image(format_name: str, stream: "av.video.stream.VideoStream") -> 
 
 
 def _short(error: BaseException) -> str:
-    """The first line of a library error, without decord's timestamp and source-location prefix."""
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return _DECORD_PREFIX.sub("", text)[:160]
+    """The first line of a library error, without decord's timestamp and source locations, FFmpeg's context
+    prefixes, or PyAV's errno and function name (FFmpeg's own words are kept)."""
+    reason = getattr(error, "strerror", None)
+    text = reason if isinstance(reason, str) and reason.strip() else str(error).strip()
+    text = text.splitlines()[0] if text else type(error).__name__
+    return _LIBRARY_NOISE.sub("", _DECORD_PREFIX.sub("", text)).strip()[:160]
 
 
 def _check_truncation(path: Path, name: str, extent: _StreamExtent) -> None:
@@ -169,8 +174,17 @@ def probe(path: Path | str, known_hash: str | None = None) -> VideoRef:
     )
 
 
-def _open_reader(path: Path) -> "decord.VideoReader":  # type: ignore[name-defined]  # noqa: F821
+def _decord() -> Any:
+    """The decord module, with its FFmpeg log silenced: damage is reported once, as our own error, not as raw
+    `[h264 @ 0x...]` lines on stderr."""
     import decord
+
+    decord.logging.set_level(decord.logging.QUIET)
+    return decord
+
+
+def _open_reader(path: Path) -> "decord.VideoReader":  # type: ignore[name-defined]  # noqa: F821
+    decord = _decord()
 
     try:
         return decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=DECODE_THREADS)
@@ -180,11 +194,13 @@ def _open_reader(path: Path) -> "decord.VideoReader":  # type: ignore[name-defin
 
 def _frame_decoder(path: Path, demuxed: "_Demuxed") -> tuple[str, int]:
     """decord when it can read the file (fast random access), else PyAV (AV1, GIF, other formats its
-    bundled FFmpeg lacks); returns the decoder name and the frame count."""
-    import decord
+    bundled FFmpeg lacks, and tiny frames such as 16x16 or 1x1, which decord opens but cannot copy out);
+    returns the decoder name and the frame count."""
+    decord = _decord()
 
     try:
-        decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
+        reader = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
+        reader.get_batch([0]).asnumpy()
     except decord.DECORDError:
         return "pyav", _pyav_frame_count(path, demuxed)
     return "decord", _decodable_frame_count(path)
@@ -205,7 +221,7 @@ def _pyav_frame_count(path: Path, demuxed: "_Demuxed") -> int:
 
 def _decodable_frame_count(path: Path) -> int:
     """Frame count decord sees, confirmed by decoding the last frame (a lying index fails here)."""
-    import decord
+    decord = _decord()
 
     reader = _open_reader(path)
     count = len(reader)
@@ -214,7 +230,7 @@ def _decodable_frame_count(path: Path) -> int:
     try:
         reader[count - 1]
     except decord.DECORDError as error:
-        raise VideoUnreadable(f"{path}: is truncated (its last frames cannot be decoded)") from error
+        raise VideoUnreadable(f"{path}: is damaged (its last frames cannot be decoded)") from error
     return count
 
 
@@ -236,7 +252,7 @@ def iter_frames(ref: VideoRef, times: Sequence[float], batch_size: int = 32) -> 
     if ref.decoder == "pyav":
         yield from _iter_frames_pyav(ref, times, batch_size)
         return
-    import decord
+    decord = _decord()
 
     reader = _open_reader(ref.path)
     times_array = np.asarray(times, dtype=np.float64)
@@ -246,8 +262,22 @@ def iter_frames(ref: VideoRef, times: Sequence[float], batch_size: int = 32) -> 
         try:
             frames = reader.get_batch(batch.tolist()).asnumpy()
         except decord.DECORDError as error:
-            raise VideoUnreadable(f"{ref.path}: frame decoding failed ({_short(error)})") from error
+            bad = _first_bad_frame(reader, batch.tolist())
+            raise VideoUnreadable(
+                f"{ref.path}: is damaged (its video frames cannot be decoded at {format_timestamp(bad / ref.fps)})"
+            ) from error
         yield times_array[start : start + batch_size], frames
+
+
+def _first_bad_frame(reader: Any, indices: list[int]) -> int:
+    """The first of `indices` that decord cannot decode on its own (a batch failed; say where)."""
+    decord = _decord()
+    for index in indices:
+        try:
+            reader.get_batch([index]).asnumpy()
+        except decord.DECORDError:
+            return index
+    return indices[0]
 
 
 def _iter_frames_pyav(ref: VideoRef, times: Sequence[float], batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:

@@ -29,7 +29,7 @@ def test_second_ingest_is_a_cache_hit(offline_memory: IngestedSample) -> None:
 def test_cli_reports_the_cache_hit(offline_memory: IngestedSample) -> None:
     result = run_cli("ingest", str(offline_memory.video.path), "--json", "--quiet", env=offline_memory.env())
     assert result.returncode == 0, result.stderr
-    payload = json.loads(result.stdout)
+    [payload] = json.loads(result.stdout)  # always a list, even for one file
     assert payload["cached"] is True and payload["video_id"] == offline_memory.report.video.video_id
 
 

@@ -94,10 +94,10 @@ def test_ingest_takes_directories_and_glob_patterns(offline_memory: IngestedSamp
     env = offline_memory.env()
     by_folder = run_cli("ingest", str(tmp_path / "videos"), "--json", "--quiet", env=env)
     assert by_folder.returncode == 0, by_folder.stderr
-    report = json.loads(by_folder.stdout)
+    [report] = json.loads(by_folder.stdout)
     assert report["cached"] is True and report["path"].endswith("copy.mp4"), "same content: already in memory"
     pattern = str(tmp_path / "videos" / "**" / "*.mp4")
-    mixed = run_cli("ingest", pattern, str(tmp_path / "none-*.mkv"), "--quiet", env=env)
+    mixed = run_cli("ingest", pattern, str(tmp_path / "none-*.mkv"), env=env)  # not --quiet: it prints a summary
     assert mixed.returncode == 2
     assert f"vidsage: error: {tmp_path / 'none-*.mkv'}: matches no video files" in mixed.stderr
     assert "1 of 2 inputs in memory; 1 failed" in mixed.stdout

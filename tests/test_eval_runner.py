@@ -348,3 +348,16 @@ def test_a_run_folder_holds_one_dataset(dataset: Dataset, tmp_path: Path) -> Non
     duplicated = [*dataset.items, dataset.items[0]]
     with pytest.raises(InvalidRequest, match="question id 'c1' appears twice"):
         run_evaluation(duplicated, FakeSystem(), tmp_path / "dup")
+
+
+def test_an_answer_whose_sources_failed_is_an_error_row_and_retried(dataset: Dataset, tmp_path: Path) -> None:
+    failed = Prediction(text="Cannot answer: search_transcript failed", errors=["search_transcript failed: store is damaged"])
+    broken = FakeSystem({**ANSWERS, "c1": failed})
+    out = tmp_path / "run"
+    run_evaluation(dataset, broken, out, video_root=dataset.source.parent)
+    row = next(r for r in rows_of(out) if r["qid"] == "c1")
+    assert row["status"] == "error" and row["error"] == "search_transcript failed: store is damaged"
+    repaired = FakeSystem()
+    run_evaluation(dataset, repaired, out, video_root=dataset.source.parent, retry_failed=True)
+    latest = [r for r in rows_of(out) if r["qid"] == "c1"][-1]  # rows are appended; the last one counts
+    assert "c1" in repaired.calls and latest["status"] == "ok" and latest["correct"] is True

@@ -89,7 +89,7 @@ def test_a_damaged_vector_store_exits_4_naming_it_and_ingest_rebuilds_after_it_i
     report = ingest_video(offline_memory.video.path, memory_copy, models=offline_memory.models)
     assert {"transcript_index", "graph"} <= set(report.ran) and "transcript" in report.reused
     hits = Library(memory_copy, offline_memory.models).search(offline_memory.video.narration[0].text)
-    assert hits and hits[0].kind == "speech"
+    assert hits and hits[0].kind == "transcript" and hits[0].text == offline_memory.video.narration[0].text
 
 
 def test_a_half_ingested_video_is_listed_unfinished_and_kept_out_of_search(

@@ -2,8 +2,10 @@
 tool reports a problem so that the calling model can read it.
 
 Every tool takes an optional `video` (a file name, path, id or id prefix); it selects among the bound
-videos, the first being the default. An unknown video, a bad actor id or a model failure comes back
-as the tool's text (`error: ...`, status `error`), never as an exception the agent cannot read.
+videos, the first being the default. A problem with the call (an unknown video, a bad actor id, a time
+past the end) comes back as the tool's text (`error: ...`, status `error`) for the planner to act on. A
+failed source (damaged memory, a server down, a model that cannot load) is not the call's problem: it
+leaves the tool as its VidsageError, so the agent records it as an error and never as "nothing found".
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from memory.library import Library
 from memory.video_memory import VideoMemory
-from models.errors import VidsageError
+from models.errors import InvalidRequest, VidsageError
 from models.loader import ModelCache
 from models.types import Evidence, format_timestamp
 
@@ -107,16 +109,23 @@ def tool_error_message(error: ToolException) -> str:
     return f"error: {error}"
 
 
+def is_source_failure(error: BaseException) -> bool:
+    """Whether an error is a failed source (memory, a server, a model, the video file) rather than a problem
+    with the call's arguments, which the planner reads and can fix."""
+    return isinstance(error, VidsageError) and not isinstance(error, InvalidRequest)
+
+
 def make_tool(
     function: Callable[..., ToolResult], name: str, description: str, args_schema: type[BaseModel]
 ) -> BaseTool:
-    """A StructuredTool answering (text, Evidence list); vidsage errors become readable tool errors."""
+    """A StructuredTool answering (text, Evidence list); a bad request becomes a readable tool error, a failed
+    source propagates (see `is_source_failure`)."""
 
     @functools.wraps(function)
     def run(**kwargs: Any) -> ToolResult:
         try:
             return function(**kwargs)
-        except VidsageError as error:
+        except InvalidRequest as error:
             raise ToolError(str(error)) from error
 
     return StructuredTool.from_function(

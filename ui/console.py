@@ -6,8 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
+
+from ui.terminal_text import terminal_line, terminal_safe
 
 
 class ConsoleProgress:
@@ -52,13 +56,13 @@ class ConsoleProgress:
         task = self._tasks.get(stage)
         if task is not None:
             total = self._progress.tasks[task].total
-            self._progress.update(task, completed=total or 1, total=total or 1, done=note)
+            self._progress.update(task, completed=total or 1, total=total or 1, done=escape(terminal_line(note)))
 
     def notice(self, message: str) -> None:
         if message in self._seen_notices or self.quiet:
             return
         self._seen_notices.add(message)
-        self._progress.console.print(f"[dim]{message}[/dim]", highlight=False)
+        self._progress.console.print(Text(terminal_safe(message), style="dim"), highlight=False)
 
 
 def _mmss(seconds: float) -> str:
@@ -67,22 +71,32 @@ def _mmss(seconds: float) -> str:
     return format_timestamp(seconds)
 
 
+def _plain(text: object) -> Text:
+    """A table cell or caption from data: shown as written (no rich markup), control characters escaped."""
+    return Text(terminal_safe(str(text)))
+
+
+def _row(table: Table, *cells: object) -> None:
+    """Add a row of data cells (transcripts, captions, file names) to `table`."""
+    table.add_row(*(_plain(cell) for cell in cells))
+
+
 def print_view(what: str, view: dict[str, Any]) -> None:
     """Render an `inspect` view as a table on stdout."""
     console = Console()
-    table = Table(title=f"{what} of {view.get('video_path', '')}", title_justify="left")
+    table = Table(title=_plain(f"{what} of {view.get('video_path', '')}"), title_justify="left")
     if what == "transcript":
         table.add_column("time")
         table.add_column("text")
         for span in view["transcript"]:
-            table.add_row(f"{_mmss(span['t0'])}-{_mmss(span['t1'])}", span["text"])
+            _row(table, f"{_mmss(span['t0'])}-{_mmss(span['t1'])}", span["text"])
         if not view["transcript"]:
             table.caption = "no audio track" if not view.get("has_audio") else "no speech recognised"
     elif what == "triggers":
         for column in ("time", "confidence", "reasons", "analysis"):
             table.add_column(column)
         for trigger in view["triggers"]:
-            table.add_row(_mmss(trigger["timestamp"]), f"{trigger['trigger_confidence']:.2f}",
+            _row(table, _mmss(trigger["timestamp"]), f"{trigger['trigger_confidence']:.2f}",
                           ", ".join(trigger["reasons"]), trigger["analysis"])
         table.caption = f"{view['num_triggers_detected']} triggers over {view['num_frames_analyzed']} frames"
         if view.get("video_summary"):
@@ -91,7 +105,7 @@ def print_view(what: str, view: dict[str, Any]) -> None:
         for column in ("time", "caption", "dense (VLM, triggered only)"):
             table.add_column(column)
         for segment in view["segments"]:
-            table.add_row(f"{_mmss(segment['t0'])}-{_mmss(segment['t1'])}", segment["caption"], segment["dense"])
+            _row(table, f"{_mmss(segment['t0'])}-{_mmss(segment['t1'])}", segment["caption"], segment["dense"])
         models = f"captioner: {view.get('captioner') or 'none'}; VLM: {view.get('vlm') or 'none'}"
         table.caption = models + (f"\nsummary: {view['video_summary']}" if view.get("video_summary") else "")
     elif what == "scenes":
@@ -99,13 +113,13 @@ def print_view(what: str, view: dict[str, Any]) -> None:
             table.add_column(column)
         for scene in view["scenes"]:
             spans = ", ".join(f"{_mmss(a)}-{_mmss(b)}" for a, b in scene["spans"])
-            table.add_row(str(scene["cluster_id"]), spans, str(len(scene["segments"])), scene["label"])
+            _row(table, str(scene["cluster_id"]), spans, str(len(scene["segments"])), scene["label"])
         table.caption = f"{len(view['scenes'])} scenes ({view['descriptor']}, {view['chosen_by']})"
     elif what == "graph":
         for column in ("relationship", "between", "seconds", "confidence"):
             table.add_column(column)
         for rel in view.get("relationships", []):
-            table.add_row(rel["relationship_type"], f"{rel['entity1_id']} & {rel['entity2_id']}",
+            _row(table, rel["relationship_type"], f"{rel['entity1_id']} & {rel['entity2_id']}",
                           f"{rel.get('duration', 0):.1f}", f"{rel['confidence']:.2f}")  # fmt: skip
         table.caption = (f"{len(view.get('entities', []))} entities, {len(view.get('relationships', []))} "
                          f"relationships, {len(view.get('events', []))} events")  # fmt: skip
@@ -115,17 +129,18 @@ def print_view(what: str, view: dict[str, Any]) -> None:
         for actor in view["actors"]:
             spans = ", ".join(f"{_mmss(a)}-{_mmss(b)}" for a, b in actor["intervals"])
             moves = ", ".join(sorted({b["label"] for b in actor["behaviours"]}))
-            table.add_row(str(actor["id"]), spans, str(len(actor["tracks"])), moves)
+            _row(table, str(actor["id"]), spans, str(len(actor["tracks"])), moves)
         table.caption = f"{len(view['actors'])} actors from {view.get('num_tracks', 0)} tracks"
+    table.caption = _plain(table.caption) if table.caption else None
     console.print(table)
 
 
 def print_library(rows: list[dict[str, Any]]) -> None:
     """The `library ls` table."""
     table = Table(title="videos in memory", title_justify="left")
-    for column in ("video id", "file", "length", "segments", "speech", "actors", "scenes"):
+    for column in ("video id", "state", "file", "length", "segments", "speech", "actors", "scenes"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["video_id"], Path(row["path"]).name, _mmss(row["duration"]), str(row["segments"]),
+        _row(table, row["video_id"], row.get("state", ""), Path(row["path"]).name, _mmss(row["duration"]), str(row["segments"]),
                       str(row["speech_spans"]), str(row["actors"]), str(row["scenes"]))  # fmt: skip
     Console().print(table)

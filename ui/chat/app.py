@@ -45,6 +45,7 @@ from ui.chat.reporter import (
     VideoStarted,
 )
 from ui.chat.timeline import TimelineStrip
+from ui.terminal_text import terminal_line, terminal_safe
 from ui.timeline_lanes import TimelineLanes, timeline_lanes
 
 CHAT_ACTIONS = ("new_thread", "copy_answer", "next_video")
@@ -53,8 +54,8 @@ CHAT_ACTIONS = ("new_thread", "copy_answer", "next_video")
 def _describe(error: Exception) -> str:
     """The one-line message of an error: a VidsageError's own, anything else named as internal."""
     if isinstance(error, VidsageError):
-        return str(error)
-    return f"internal error: {type(error).__name__}: {error}"
+        return terminal_line(str(error))
+    return terminal_line(f"internal error: {type(error).__name__}: {error}")
 
 
 class ChatApp(App[None]):
@@ -135,7 +136,7 @@ class ChatApp(App[None]):
         self.query_one("#left", ContentSwitcher).border_title = "opening"
         self.query_one(EvidenceList).border_title = "citations"
         self.query_one(KeyframeView).border_title = "keyframe"
-        self.sub_title = ", ".join(v.name for v in self.videos)
+        self.sub_title = terminal_line(", ".join(v.name for v in self.videos))
         self.query_one(IngestView).set_status(f"opening {self.sub_title}…")
         self.reporter = IngestReporter(self)
         self._open(self.reporter)
@@ -194,7 +195,7 @@ class ChatApp(App[None]):
         if self.session is None:
             await self.query_one(IngestView).notice(message)
         else:  # a model chosen while answering, say
-            self.notify(message.text, title="note")
+            self.notify(terminal_safe(message.text), title="note", markup=False)
 
     @on(SessionOpened)
     async def _session_opened(self, message: SessionOpened) -> None:
@@ -241,7 +242,7 @@ class ChatApp(App[None]):
             self.ingest_error = message.error
             text = _describe(message.error)
             view.set_status(f"error: {text}; ctrl+q quits", error=True)
-            self.notify(text, title="cannot open the videos", severity="error")
+            self.notify(text, title="cannot open the videos", severity="error", markup=False)
         self.query_one(QuestionInput).placeholder = "no session: ctrl+q quits"
         self.refresh_bindings()
 
@@ -304,7 +305,7 @@ class ChatApp(App[None]):
     def _ask_failed(self, turn: ChatTurn, message: str) -> None:
         turn.fail(message)
         self.asking = False
-        self.notify(message, title="cannot answer", severity="error")
+        self.notify(message, title="cannot answer", severity="error", markup=False)
         self.query_one(ChatLog).scroll_end(animate=False)
 
     # --- citations, keyframes, the timeline ------------------------------------------------------
@@ -379,7 +380,8 @@ class ChatApp(App[None]):
         self.query_one(TimelineStrip).show(lanes)
         if self._shown is not None and self._shown.video_id != memory.video_id:
             self._shown = None
-            self.query_one(KeyframeView).clear(f"select a citation of {memory.ref.path.name} to see its keyframe")
+            name = terminal_line(memory.ref.path.name)
+            self.query_one(KeyframeView).clear(f"select a citation of {name} to see its keyframe")
         self._title()
 
     def _title(self) -> None:
@@ -388,7 +390,7 @@ class ChatApp(App[None]):
         memories = self.session.memories
         name = memories[self.selected].ref.path.name
         count = f" ({self.selected + 1}/{len(memories)})" if len(memories) > 1 else ""
-        self.sub_title = f"{name}{count} · thread {self.session.thread_id}"
+        self.sub_title = terminal_line(f"{name}{count} · thread {self.session.thread_id}")
 
     # --- bindings --------------------------------------------------------------------------------
 

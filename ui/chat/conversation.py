@@ -12,6 +12,7 @@ from textual.widgets import Markdown, Static
 
 from agent.events import StepStarted, ToolFinished, ToolStarted
 from models.types import Answer
+from ui.terminal_text import terminal_line, terminal_safe
 
 STEP_ACTIVITY = {
     "start": "reading the question",
@@ -32,7 +33,7 @@ def finished_line(event: ToolFinished, show_timings: bool = True) -> Text:
     if event.status == "ok":
         plural = "" if event.results == 1 else "s"
         return Text.assemble(("✓ ", "green"), f"{event.name}: {event.results} result{plural}{took}")
-    return Text.assemble(("✗ ", "red"), f"{event.name}: {event.status}{took}")
+    return Text.assemble(("✗ ", "red"), terminal_line(f"{event.name}: {event.status}{took}"))
 
 
 class ChatTurn(Vertical):
@@ -48,7 +49,7 @@ class ChatTurn(Vertical):
         self.done = False
 
     def compose(self) -> ComposeResult:
-        yield Static(Text.assemble(("› ", "bold"), self.question), classes="question")
+        yield Static(Text.assemble(("› ", "bold"), terminal_safe(self.question)), classes="question")
         yield Static("", classes="activity")
         yield Static(Text(STEP_ACTIVITY["start"] + "…", style="italic"), classes="step")
         yield Markdown("", classes="answer")
@@ -64,9 +65,9 @@ class ChatTurn(Vertical):
 
     def tool_started(self, event: ToolStarted) -> None:
         """Add a line 'searching the transcript… (why)'."""
-        line = Text(f"{event.activity}…", style="italic")
+        line = Text(terminal_line(f"{event.activity}…"), style="italic")
         if event.why:
-            line.append(f" ({event.why})", style="dim")
+            line.append(terminal_line(f" ({event.why})"), style="dim")
         self.activity[_call_key(event.name, event.args, event.round)] = line
         self._show_activity()
 
@@ -78,13 +79,13 @@ class ChatTurn(Vertical):
     async def append(self, text: str) -> None:
         """Add answer text as it is written."""
         self.answer_text += text
-        await self.query_one(".answer", Markdown).append(text)
+        await self.query_one(".answer", Markdown).append(terminal_safe(text))
 
     async def finish(self, answer: Answer) -> None:
         """Show the final answer (it replaces the streamed text if they differ) and how it was found."""
         if answer.text != self.answer_text:
             self.answer_text = answer.text
-            await self.query_one(".answer", Markdown).update(answer.text)
+            await self.query_one(".answer", Markdown).update(terminal_safe(answer.text))
         self.query_one(".step", Static).display = False
         calls = answer.usage.get("tool_calls", len(answer.tool_calls))
         facts = [f"{calls} tool call{'' if calls == 1 else 's'}",
@@ -93,14 +94,17 @@ class ChatTurn(Vertical):
             facts.append(f"{answer.timings['total']:.2f} s")
         notes = Text(" · ".join(facts), style="dim")
         for note in answer.notes:
-            notes.append(f"\nnote: {note}", style="dim")
+            notes.append(f"\nnote: {terminal_line(note)}", style="dim")
+        for error in answer.errors:  # a failed source: shown as an error, never as part of the answer
+            notes.append(f"\nerror: {terminal_line(f'{error.source} failed: {error.message}')}", style="bold red")
+        self.set_class(answer.failed, "failed")
         self.query_one(".notes", Static).update(notes)
         self.done = True
 
     async def replay(self, answer_text: str) -> None:
         """Show an answer given earlier in this thread (a resumed conversation)."""
         self.answer_text = answer_text
-        await self.query_one(".answer", Markdown).update(answer_text)
+        await self.query_one(".answer", Markdown).update(terminal_safe(answer_text))
         self.query_one(".step", Static).display = False
         self.query_one(".notes", Static).update(Text("earlier in this thread", style="dim"))
         self.done = True
@@ -109,7 +113,7 @@ class ChatTurn(Vertical):
         """Show why the question could not be answered."""
         self.error = message
         self.query_one(".step", Static).display = False
-        self.query_one(".notes", Static).update(Text(f"error: {message}", style="bold red"))
+        self.query_one(".notes", Static).update(Text(f"error: {terminal_line(message)}", style="bold red"))
         self.add_class("failed")
         self.done = True
 
@@ -134,7 +138,7 @@ class ChatLog(VerticalScroll):
 
     async def add_note(self, text: str) -> None:
         """A line between turns (a new thread, a resumed one)."""
-        await self.mount(Static(Text(text, style="dim italic"), classes="chat-note"))
+        await self.mount(Static(Text(terminal_line(text), style="dim italic"), classes="chat-note"))
         self.scroll_end(animate=False)
 
     async def clear(self) -> None:

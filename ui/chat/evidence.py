@@ -12,15 +12,16 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from models.types import Evidence
+from ui.terminal_text import terminal_line
 
 
 def evidence_line(evidence: Evidence, video_name: str | None = None) -> Text:
     """One citation as the list shows it: time, (video,) kind, text."""
     line = Text(evidence.cite(), style="bold")
     if video_name:
-        line.append(f" {video_name}", style="italic")
+        line.append(f" {terminal_line(video_name)}", style="italic")
     line.append(f" {evidence.kind}", style="dim")
-    line.append(f"  {evidence.text}")
+    line.append(f"  {terminal_line(evidence.text)}")
     return line
 
 

@@ -3,11 +3,13 @@ its note when finished, and the notices the ingest gave."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Label, ProgressBar, Static
 
 from ui.chat.reporter import IngestNotice, StageAdvanced, StageFinished, StageStarted, VideoStarted
+from ui.terminal_text import terminal_line, terminal_safe
 
 
 class StageRow(Horizontal):
@@ -39,7 +41,7 @@ class StageRow(Horizontal):
         full = self.total or 1.0
         self.query_one(ProgressBar).update(total=full, progress=full)
         took = f" ({at - self.started:.1f} s)" if self.show_timings else ""
-        self.query_one(".stage-note", Static).update(f"✓ {note}{took}" if note else f"✓ done{took}")
+        self.query_one(".stage-note", Static).update(Text(terminal_line(f"✓ {note or 'done'}{took}")))
         self.add_class("finished")
 
 
@@ -58,7 +60,7 @@ class IngestView(VerticalScroll):
     def set_status(self, text: str, *, error: bool = False) -> None:
         """The line at the top: what is happening, or why it stopped."""
         status = self.query_one("#ingest-status", Static)
-        status.update(text)
+        status.update(Text(terminal_line(text)))
         status.set_class(error, "error")
 
     @property
@@ -71,7 +73,7 @@ class IngestView(VerticalScroll):
         self._rows = {}
         count = f" ({message.index + 1}/{message.count})" if message.count > 1 else ""
         self.set_status(f"opening {message.name}{count}: ingesting what is not in memory yet")
-        await self.mount(Static(f"{message.name}{count}", classes="video-heading"))
+        await self.mount(Static(Text(terminal_line(f"{message.name}{count}")), classes="video-heading"))
 
     async def stage_started(self, message: StageStarted) -> None:
         """A new row with a bar for the stage."""
@@ -95,5 +97,5 @@ class IngestView(VerticalScroll):
         if message.text in self.notices:
             return
         self.notices.append(message.text)
-        await self.mount(Static(message.text, classes="notice"))
+        await self.mount(Static(Text(terminal_safe(message.text)), classes="notice"))
         self.scroll_end(animate=False)
