@@ -72,7 +72,9 @@ class VectorStore:
             private_data_dir(path.parent)  # the data dir itself: 0700 before anything is written in it
             path.mkdir(parents=True, exist_ok=True)
             try:
-                with _OPEN_LOCK:  # chromadb's shared client cache is not safe to fill from two threads at once
+                # chromadb's shared client cache is not safe to fill from two threads at once, and two processes
+                # creating one new store race in its migrations ("table collections already exists")
+                with _OPEN_LOCK, self._writing():
                     self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
             except Exception as error:  # a damaged sqlite file or index surfaces as various errors
                 raise MemoryCorrupt(

@@ -184,7 +184,7 @@ def test_damaged_graph_file_is_memory_corrupt_naming_the_file(meeting: IngestedM
             load_graph(path)
         message = str(error.value)
         assert str(path) in message and "\n" not in message and "re-ingest" in message, (name, message)
-    with pytest.raises(MemoryCorrupt, match="cannot be read"):
+    with pytest.raises(MemoryCorrupt, match="memory file is missing; re-ingest"):
         load_graph(tmp_path / "missing.json")
 
     # through the memory, as the agent reads it
