@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ui.terminal_text import terminal_line, terminal_safe
+from ui.terminal_text import terminal_json, terminal_line, terminal_safe
 
 if TYPE_CHECKING:
     from models.settings import Settings
@@ -183,7 +183,7 @@ def _print_answer(answer: Any, *, json_out: bool = False) -> None:
     """The answer on stdout (text, or --json's object), then each failed source as an error line on stderr;
     when no source answered, the error lines alone: the text would only repeat them."""
     if json_out:
-        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        print(terminal_json(answer.to_dict()))
     elif not answer.failed:
         print(terminal_safe(answer.text))
         print()
@@ -290,7 +290,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
     view = VIEWS[args.what](_ingested_memory(args))
     if args.json:
-        print(json.dumps(view, indent=2, ensure_ascii=False))
+        print(terminal_json(view))
     else:
         from ui.console import print_view
 
@@ -308,7 +308,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         library = Library(settings)
         hits = library.search(args.query, videos=args.video, t_range=t_range, actors=args.actor, top_k=args.top_k)
     if args.json:
-        print(json.dumps({"query": args.query, "results": [h.to_dict() for h in hits]}, indent=2, ensure_ascii=False))
+        print(terminal_json({"query": args.query, "results": [h.to_dict() for h in hits]}))
         return 0
     if not hits:
         print("nothing in memory matches")

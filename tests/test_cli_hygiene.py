@@ -200,3 +200,12 @@ def test_loading_models_through_the_python_api_draws_no_progress_bar(
     assert embedder is not None and embedder.encode(["a budget"]).shape == (1, embedder.dim)
     err = capfd.readouterr().err
     assert "Loading weights" not in err and "it/s" not in err, err
+
+
+def test_json_output_keeps_its_meaning_but_carries_no_raw_control_characters() -> None:
+    from ui.terminal_text import terminal_json
+
+    data = {"answer": "caf\u00e9 \x9b2J \u202eevil\x7f", "lines": ["tab\there", "new\nline", "\x1b]0;PWNED\x07"]}
+    text = terminal_json(data)
+    assert json.loads(text) == data and "caf\u00e9" in text
+    assert not any(ch in text for ch in "\x9b\u202e\x7f\x1b\x07")

@@ -30,3 +30,12 @@ def terminal_safe(text: str) -> str:
 def terminal_line(text: str) -> str:
     """`text` as one line: newlines and tabs escaped too (file names, error messages, titles)."""
     return _UNSAFE_LINE.sub(_escape, text)
+
+
+def terminal_json(data: object, indent: int | None = 2) -> str:
+    """JSON for stdout, readable (non-ASCII kept) yet inert: the characters `terminal_safe` escapes appear as
+    JSON `\\uXXXX` escapes, so `--json` output cannot drive a terminal either and still parses the same."""
+    import json
+
+    text = json.dumps(data, indent=indent, ensure_ascii=False)  # C0 controls are escaped by JSON itself
+    return _UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
