@@ -209,6 +209,14 @@ def score(
         said_s = parse_time(text)
         error = abs(said_s - wanted_s) if said_s is not None else None
         return Score(error is not None and error <= tolerance_s, "time", exact, f1, time_error_s=error)
+    gold_number = _number(gold)
+    if gold_number is not None and _asks_when(item):  # a bare number answering "when": seconds
+        said_s = parse_time(text)
+        said_s = said_s if said_s is not None else claimed_number(text)
+        error = abs(said_s - gold_number) if said_s is not None else None
+        return Score(error is not None and error <= tolerance_s, "time", exact, f1, time_error_s=error)
+    if gold_number is not None:
+        return Score(claimed_number(text) == gold_number, "number", exact, f1)
     if item.type == "absent" or normalize(gold) in ABSENT_GOLDS:
         return Score(says_absent(text) or matched, "absent", exact, f1)
     if judge is not None:
@@ -218,6 +226,40 @@ def score(
     if normalize(gold) in ("yes", "no"):
         return Score(yes_no(text) == normalize(gold), "yesno", exact, f1)
     return Score(matched, "match", exact, f1)
+
+
+_TIMESTAMP = re.compile(r"\[?\b\d+(?::[0-5]\d){1,2}(?:\.\d+)?\]?")
+_ID = re.compile(r"\b(?:actor|person|people|track|segment|scene|cluster|video|speaker|id|no|number)\s*#?\s*\d+\b|#\d+", re.I)
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.]|\.\d)")
+
+
+def _number(text: str) -> float | None:
+    """The value of a gold answer that is just a number ("2", "24.0", "two"), else None."""
+    words = tokens(text)
+    if len(words) != 1:
+        return None
+    try:
+        return float(words[0])
+    except ValueError:
+        return None
+
+
+def claimed_number(text: str) -> float | None:
+    """The answer's claim when the gold is a number: its first number that is not part of a timestamp
+    ([00:14], 1:05) or an id ("actor 2", "person #3"), number words read as digits; None when it has none."""
+    cleaned = _ID.sub(" ", _TIMESTAMP.sub(" ", _spell_numbers(text)))
+    cleaned = re.sub(r"(?<=\d),(?=\d{3}\b)", "", cleaned)
+    match = _NUMBER.search(cleaned)
+    return float(match.group()) if match else None
+
+
+def _asks_when(item: QAItem) -> bool:
+    """Whether the question asks for a time (its type or its wording), so a numeric gold is in seconds."""
+    kind = item.type.lower()
+    return any(word in kind for word in ("time", "when", "temporal", "appear")) or bool(
+        re.match(r"\s*(?:when|at what (?:time|point|second|moment)|how (?:many seconds|long) (?:into|after))\b",
+                 item.question, re.I)
+    )  # fmt: skip
 
 
 def _score_choice(options: list[str], answer_index: int | None, prediction: Prediction) -> Score:

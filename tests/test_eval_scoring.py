@@ -181,3 +181,38 @@ def test_judge_decides_open_answers() -> None:
     assert (unsure.correct, unsure.method) == (True, "match")
     assert score(MC, "B", judge=lambda q, g, p: False).correct
     assert "(no answer)" in judge_prompt("q", "g", "  ")
+
+
+@pytest.mark.parametrize(
+    ("prediction", "right"),
+    [
+        ("Counted: 5 tracked people. person (actor 2) on screen [00:02]-[00:09]", False),  # "2" is an id here
+        ("Two people appear: actor 1 at [00:03] and actor 4 at [00:12].", True),
+        ("There are 2 people.", True),
+        ("Nobody was tracked.", False),
+    ],
+)
+def test_a_numeric_gold_matches_the_answers_claim_not_any_digit(prediction: str, right: bool) -> None:
+    item = open_item("2", type="count")
+    verdict = score(item, prediction)
+    assert verdict.method == "number" and verdict.correct is right
+
+
+def test_a_numeric_gold_for_a_when_question_is_seconds() -> None:
+    item = open_item("24", type="first_appearance")
+    assert score(item, "She first appears at [00:23].").correct
+    assert not score(item, "She first appears at [00:40], actor 24.").correct
+
+
+def test_native_rows_accept_numbers_as_open_answers(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from evaluation.datasets import load_dataset
+
+    rows = [{"video": "a.mp4", "question": "How many people?", "answer": 2},
+            {"video": "a.mp4", "question": "When does she appear?", "answer": 24.0},
+            {"video": "a.mp4", "question": "Which?", "options": ["x", "y"], "answer": 1}]  # fmt: skip
+    path = tmp_path / "qa.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    items = load_dataset(path).items
+    assert [(i.answer, i.answer_index) for i in items] == [("2", None), ("24", None), ("y", 1)]

@@ -1,12 +1,13 @@
 """vidsage's own QA format: JSON Lines, one `{video, question, options?, answer, type?, qid?, accept?}` a line.
 
-`answer` is an option index (int) or text; for multiple choice a text answer must equal one option
-(or be its letter). Other keys are kept in `QAItem.extra`. A JSON list of the same objects also loads.
+`answer` is an option index (int) or text for multiple choice, where a text answer must equal one option
+(or be its letter); for an open question, text or a number (a count, or seconds for a "when" question). Other keys are kept in `QAItem.extra`. A JSON list of the same objects also loads.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -72,13 +73,13 @@ def _answer(
 ) -> tuple[str, int | None]:
     """(answer text, option index or None) from an index or a text answer."""
     if isinstance(value, int) and not isinstance(value, bool):
-        if options is None:
-            raise dataset_error(
-                path, f"{where}: 'answer' is an index ({value}) but the row has no 'options'", line=line
-            )
+        if options is None:  # open-ended: a number is the answer itself (a count, seconds)
+            return str(value), None
         if not 0 <= value < len(options):
             raise dataset_error(path, f"{where}: answer index {value} is outside the {len(options)} options", line=line)
         return options[value], value
+    if isinstance(value, float) and options is None and math.isfinite(value):
+        return (str(int(value)) if value.is_integer() else repr(value)), None
     if not isinstance(value, str) or not value.strip():
         raise dataset_error(
             path, f"{where}: 'answer' must be an option index or non-empty text, got {value!r}", line=line
