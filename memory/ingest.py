@@ -113,7 +113,7 @@ def stage_keys(settings: Settings, plan: ModelPlan) -> dict[str, str]:
         "frames": settings.stage_hash("trigger_fps", extra={"v": STAGE_VERSION}),
     }
     keys["actors"] = settings.stage_hash(
-        "reid_threshold", "min_track_frames", extra={"tracks": keys["tracks"], "frames": keys["frames"], "v": 1}
+        "reid_threshold", "min_track_frames", extra={"tracks": keys["tracks"], "frames": keys["frames"], "v": 2}
     )
     head_stamp = _file_stamp(settings.trigger_head)
     keys["triggers"] = settings.stage_hash(
@@ -409,7 +409,7 @@ class _Run:
     def actors(self, key: str, settings: Settings) -> None:
         """Split tracks at shot cuts, merge them into actors by appearance, read behaviours from pose."""
         from memory.video_memory import VideoMemory
-        from models.actors import build_actors, split_at_cuts
+        from models.actors import build_actors, looks_like_a_person, split_at_cuts
         from models.triggers import detect_cuts
 
         started, run_id = time.perf_counter(), _run_id()
@@ -423,7 +423,8 @@ class _Run:
             self.directory / f"actors-{run_id}.json",
             {"cuts": cuts, "tracks": [t.to_dict() for t in tracks], "actors": [a.to_dict() for a in actors]},
         )
-        summary = {"tracks": len(tracks), "actors": len(actors), "cuts": len(cuts)}
+        not_people = sum(1 for t in tracks if not looks_like_a_person(t))
+        summary = {"tracks": len(tracks), "actors": len(actors), "cuts": len(cuts), "not_people": not_people}
         self.commit("actors", key, run_id, started, summary)
 
     def triggers(self, key: str, settings: Settings) -> None:

@@ -236,6 +236,23 @@ def keyframe(tracks: Sequence[Track]) -> float:
     return -best[1]
 
 
+BODY_KEYPOINTS = slice(5, 13)
+"""COCO keypoints 5-12: shoulders, elbows, wrists and hips (0-4 are the face)."""
+MIN_BODY_VISIBILITY = 0.3
+"""A person track must show some body: the median over its detections of the best body keypoint's visibility.
+yolo11n-pose took scikit-image's cat photo for a person (confidence 0.59) with face points 0.6-0.9 and every
+body point below 0.1; pedestrians in vtest.avi score 0.93 or more."""
+
+
+def looks_like_a_person(track: Track) -> bool:
+    """Whether a detector's `person` track has a body a pose model can see (always True without keypoints,
+    and for other labels): a face-like thing, such as an animal or a poster, does not become an actor."""
+    if track.label != "person" or not track.keypoints:
+        return True
+    best = [max(point[2] for point in points[BODY_KEYPOINTS]) for points in track.keypoints if len(points) >= 13]
+    return not best or float(np.median(best)) >= MIN_BODY_VISIBILITY
+
+
 def build_actors(
     tracks: Sequence[Track],
     similarity_threshold: float = SIMILARITY_THRESHOLD,
@@ -246,8 +263,10 @@ def build_actors(
     """Merge tracks into actors per label by appearance; ids from 1 in order of first appearance.
 
     Two tracks on screen at the same time are never one actor; tracks without an appearance stay alone;
-    short tracks (< min_track_frames) join an actor or become their own, and are never dropped.
+    short tracks (< min_track_frames) join an actor or become their own; a `person` track whose pose shows no
+    body (see `looks_like_a_person`) is not an actor.
     """
+    tracks = [t for t in tracks if looks_like_a_person(t)]
     groups: list[list[Track]] = []
     for label in sorted({t.label for t in tracks}):
         same = [t for t in tracks if t.label == label]
