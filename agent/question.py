@@ -48,6 +48,12 @@ SUMMARY = re.compile(
     r"video|describe (?:this|the) (?:whole )?video|main (?:events|points|topics))\b",
     re.IGNORECASE,
 )
+HAPPENINGS = re.compile(
+    r"^\W*(?:so,?\s+|and\s+)?what(?:'s| is| was)?\s+(?:happens|happened|happening|going on|goes on|went on)"
+    r"(?:\s+(?:here|there|overall|in (?:this|the|it)(?: (?:video|clip|film))?))?\W*$",
+    re.IGNORECASE,
+)
+"""A bare "what happens?" / "what is going on?": it asks for the whole video, like a summary."""
 FIRST = _words(r"first|earliest|initially|begin\w*|start(?:s|ed)?|for the first time")
 MEET = _words(
     r"meet|meets|met|meeting|come together|get together|join(?:s|ed)?|encounter\w*|first (?:seen |on screen )?together"
@@ -218,6 +224,8 @@ class QuestionForm:
     actor_ask: ActorAsk | None
     """The actor-graph question it is shaped like, when it is about people."""
     summary: bool
+    general: bool
+    """It names no topic ("What does the narrator say?"): read the sources in order, search for nothing."""
     first: bool
     """It asks for a first time ("when does X first appear")."""
     when: bool
@@ -326,7 +334,9 @@ def read_question(question: str) -> QuestionForm:
     if people and speech and not SPECIFIC_PEOPLE.search(text) and not appear:
         people = False  # "does anyone mention X" asks about the speech, not about who is on screen
     visual = bool(VISUAL.search(text))
-    summary = bool(SUMMARY.search(text))
+    topic = content_words(text)
+    general = not topic and not quoted
+    summary = bool(SUMMARY.search(text)) or bool(HAPPENINGS.search(text))
     first = bool(FIRST.search(text))
     when = bool(ASKS_WHEN.search(text))
     direction: Direction | None = None
@@ -345,13 +355,14 @@ def read_question(question: str) -> QuestionForm:
         people=people,
         actor_ask=actor_ask,
         summary=summary,
+        general=general,
         first=first,
         when=when,
         direction=direction,
         back_reference=bool(BACK_REFERENCE.search(text)),
         pronoun=bool(PRONOUN.search(text)),
         quoted=quoted,
-        topic=" ".join(content_words(text)) or text,
+        topic=" ".join(topic) or text,
         counting=bool(HOW_MANY.search(text)),
         audio_only=bool(AUDIO_ONLY.search(text)),
         count_of=_count_of(text),

@@ -186,7 +186,11 @@ def plan_first_round(state: AgentState, context: AgentContext) -> Plan:
     elif form.actor_ask == "who" and not refs and moment is None and _topic_beyond_people(form):
         plan.add("search_transcript", {"query": form.topic, "top_k": context.top_k},
                  "the people may be named in the speech", context, done)  # fmt: skip
-    if form.speech or (form.pronoun and not plan.calls):
+    if form.speech and form.general and not plan.actors and not form.summary:
+        plan.add("read_transcript", {"max_lines": 40} | _span_args(t_range),
+                 "the question asks what is said, about nothing in particular: read the speech in order", context,
+                 done)  # fmt: skip
+    elif form.speech or (form.pronoun and not plan.calls):
         query = " ".join(form.quoted) if form.quoted else form.topic
         if plan.actors and form.actor_ask == "said":
             query = ""

@@ -56,6 +56,30 @@ def meeting_session(meeting_memory: IngestedMeetingVideo) -> Any:
 
 @pytest.mark.parametrize(
     "question",
+    ["What does the narrator say?", "What is said in the video?", "What do they talk about?",
+     "Tell me what the speaker says.", "What is being discussed?"],
+)  # fmt: skip
+def test_general_speech_questions_read_the_whole_narration_in_order(
+    sample_session: Session, offline_memory: IngestedSample, question: str
+) -> None:
+    """No topic to search for: the whole question used to be the query, and the answer was "not in the video"."""
+    answer = sample_session.ask(question, thread_id=f"general-{question}")
+    assert [c["name"] for c in answer.tool_calls] == ["read_transcript"], answer.tool_calls
+    times = cited_times(answer.text)
+    assert times == sorted(times) and len(times) == len(offline_memory.video.narration), answer.text
+    assert all(abs(t - line.t0) <= 1.5 for t, line in zip(times, offline_memory.video.narration)), answer.text
+    assert "does not appear" not in answer.text
+
+
+@pytest.mark.parametrize("question", ["What happens?", "What is going on here?", "what happened?"])
+def test_a_bare_what_happens_is_answered_as_a_summary(sample_session: Session, question: str) -> None:
+    answer = sample_session.ask(question, thread_id=f"happens-{question}")
+    assert {"list_scenes", "read_transcript", "query_actors"} <= {c["name"] for c in answer.tool_calls}
+    assert "does not appear" not in answer.text and "harbor tour" in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
     [
         "What does the narrator say about the budget?",
         "How much money is the new bridge going to cost?",
