@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from memory.layout import DataLayout, private_data_dir
-from memory.store_errors import store_failures
-from models.errors import BackendUnreachable, MemoryCorrupt
+from memory.store_errors import damaged_store, store_failures
+from models.errors import BackendUnreachable
 from models.settings import Settings
 
 _ADD_BATCH = 1000
@@ -77,10 +77,7 @@ class VectorStore:
                 with _OPEN_LOCK, self._writing():
                     self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
             except Exception as error:  # a damaged sqlite file or index surfaces as various errors
-                raise MemoryCorrupt(
-                    f"{path}: vector store cannot be opened ({_first_line(error)}); move it aside "
-                    f"(mv {path} {path}.damaged) and run `main.py ingest` again: each video's rows are rebuilt"
-                ) from error
+                raise damaged_store(path, error, "opened") from error
 
     def _collection(self, name: str) -> Any:
         with store_failures(self._client, self._local):
@@ -155,7 +152,9 @@ class VectorStore:
     def fingerprint(self, name: str, video_id: str, run_id: str) -> dict[str, Any]:
         """What one run of one video holds in a collection: its row count and a digest of ids and documents,
         so a reader can tell the rows the manifest promises from rows lost or changed since."""
-        result = self._collection(name).get(where=run_filter(video_id, run_id), include=["documents"])
+        collection = self._collection(name)
+        with store_failures(self._client, self._local):
+            result = collection.get(where=run_filter(video_id, run_id), include=["documents"])
         pairs = sorted(zip(result["ids"], [d or "" for d in (result["documents"] or [])]))
         digest = hashlib.sha256()
         for row_id, document in pairs:
@@ -169,10 +168,6 @@ class VectorStore:
             where = {"$and": [{"video_id": video_id}, {"run_id": {"$ne": keep_run_id}}]}
         with self._writing():
             self._collection(name).delete(where=where)
-
-
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def run_filter(video_id: str, run_id: str) -> dict[str, Any]:

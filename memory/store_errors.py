@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from memory.layout import DataLayout
@@ -20,8 +21,17 @@ def server_url(client: Any) -> str:
     return f"{scheme}://{settings.chroma_server_host}:{settings.chroma_server_http_port}"
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
+    """An exception's message cut to its first line (library errors carry tracebacks and hints below)."""
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def damaged_store(chroma_dir: Path, error: BaseException, doing: str = "read") -> MemoryCorrupt:
+    """The error for an embedded store that cannot be opened or read, with the way to recover."""
+    return MemoryCorrupt(
+        f"{chroma_dir}: vector store cannot be {doing} ({first_line(error)}); move it aside "
+        f"(mv {chroma_dir} {chroma_dir}.damaged) and run `main.py ingest` again: each video's rows are rebuilt"
+    )
 
 
 def mapped_error(error: Exception, client: Any, local: DataLayout | None) -> VidsageError | None:
@@ -34,16 +44,12 @@ def mapped_error(error: Exception, client: Any, local: DataLayout | None) -> Vid
             isinstance(error, ValueError) and "connect" in str(error).lower()
         )
         if lost:
-            return BackendUnreachable(f"Chroma server {server_url(client)} does not answer ({_first_line(error)})")
+            return BackendUnreachable(f"Chroma server {server_url(client)} does not answer ({first_line(error)})")
         if isinstance(error, ChromaError):
-            return BackendUnreachable(f"Chroma server {server_url(client)} failed a request ({_first_line(error)})")
+            return BackendUnreachable(f"Chroma server {server_url(client)} failed a request ({first_line(error)})")
         return None
     if isinstance(error, (InternalError, sqlite3.DatabaseError, OSError)):
-        local_dir = local.chroma_dir
-        return MemoryCorrupt(
-            f"{local_dir}: vector store cannot be read ({_first_line(error)}); move it aside "
-            f"(mv {local_dir} {local_dir}.damaged) and run `main.py ingest` again: each video's rows are rebuilt"
-        )
+        return damaged_store(local.chroma_dir, error)
     return None
 
 

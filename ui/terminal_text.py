@@ -33,8 +33,8 @@ def terminal_line(text: str) -> str:
 
 
 def terminal_json(data: object, indent: int | None = 2) -> str:
-    """JSON for stdout, readable (non-ASCII kept) yet inert: the characters `terminal_safe` escapes appear as
-    JSON `\\uXXXX` escapes, so `--json` output cannot drive a terminal either and still parses the same."""
+    """JSON for stdout, readable (non-ASCII kept) yet inert: the characters `terminal_safe` escapes are written
+    as JSON unicode escapes (U+009B as `\\u009b`), so `--json` output cannot drive a terminal and parses the same."""
     import json
 
     text = json.dumps(data, indent=indent, ensure_ascii=False)  # C0 controls are escaped by JSON itself
