@@ -146,11 +146,16 @@ def make_sample_video(
     seed: int = 0,
     narration: Sequence[tuple[float, str]] | None = None,
     duration: float | None = None,
+    photos: Sequence[tuple[str, str, bool]] | None = None,
+    voice: str = ESPEAK_VOICE,
 ) -> SampleVideo:
     """Write the sample video (and `<path>.json`) and return its description.
 
     `narration` is (start seconds, sentence) pairs, default `DEFAULT_NARRATION`; `duration` defaults
     to the last start + 7 s. Without audio the file has no audio track and `narration` is empty.
+    `photos` is (skimage.data image, printed title, shows a person) per narration cue, cycled; by default
+    the four default scenes. An empty title prints nothing. `voice` is the espeak-ng voice ("de", "es", ...),
+    for narration in another language.
     The same arguments give the same frames, audio and description.
     """
     path = Path(path)
@@ -161,12 +166,12 @@ def make_sample_video(
     duration = float(duration) if duration is not None else (cues[-1][0] if cues else 0.0) + TAIL_S
     n_frames = max(1, round(duration * fps))
     duration = n_frames / fps
-    scenes = plan_scenes(cues, duration, default_titles=narration is None)
+    scenes = plan_scenes(cues, duration, default_titles=narration is None, photos=photos)
 
     lines: tuple[NarrationLine, ...] = ()
     track: np.ndarray | None = None
     if with_audio:
-        lines, clips = _speak_all(cues)
+        lines, clips = _speak_all(cues, voice)
         _check_timeline(lines, duration)
         track = mix_track(lines, clips, duration)
 
@@ -210,17 +215,28 @@ def _sorted_cues(narration: Sequence[tuple[float, str]]) -> list[tuple[float, st
     return cues
 
 
-def plan_scenes(cues: Sequence[tuple[float, str]], duration: float, *, default_titles: bool) -> tuple[Scene, ...]:
-    """One scene per narration cue, switching `SCENE_LEAD_S` before each cue; photos cycle."""
+def plan_scenes(
+    cues: Sequence[tuple[float, str]],
+    duration: float,
+    *,
+    default_titles: bool,
+    photos: Sequence[tuple[str, str, bool]] | None = None,
+) -> tuple[Scene, ...]:
+    """One scene per narration cue, switching `SCENE_LEAD_S` before each cue; photos cycle.
+
+    Given `photos`, each scene takes its photo, title and person flag from them as written."""
     starts = [0.0] + [t0 - SCENE_LEAD_S for t0, _ in cues[1:]]
     ends = starts[1:] + [duration]
     scenes = []
     for index, (t0, t1) in enumerate(zip(starts, ends)):
         if t1 <= t0:
             raise ValueError(f"narration cues too close or past the end: scene {index} would span {t0:.2f}-{t1:.2f} s")
-        image, title, person = _DEFAULT_SCENES[index % len(_DEFAULT_SCENES)]
-        if not default_titles:
-            title = f"SCENE {index + 1}"
+        if photos:
+            image, title, person = photos[index % len(photos)]
+        else:
+            image, title, person = _DEFAULT_SCENES[index % len(_DEFAULT_SCENES)]
+            if not default_titles:
+                title = f"SCENE {index + 1}"
         scenes.append(Scene(image=image, t0=t0, t1=t1, title=title, shows_person=person))
     return tuple(scenes)
 
@@ -240,22 +256,24 @@ def _check_timeline(lines: Sequence[NarrationLine], duration: float) -> None:
 # --- narration --------------------------------------------------------------------------------
 
 
-def _speak_all(cues: Sequence[tuple[float, str]]) -> tuple[tuple[NarrationLine, ...], list[np.ndarray]]:
+def _speak_all(
+    cues: Sequence[tuple[float, str]], voice: str = ESPEAK_VOICE
+) -> tuple[tuple[NarrationLine, ...], list[np.ndarray]]:
     """Speak every cue; return the lines with their real end times and the 16 kHz clips."""
     if not espeak_available():
         raise RuntimeError(f"{ESPEAK} is not installed (needed for narration; apt-get install espeak-ng, or pass with_audio=False)")
     lines, clips = [], []
     with tempfile.TemporaryDirectory(prefix="vidsage-espeak-") as workdir:
         for index, (t0, text) in enumerate(cues):
-            clip = speak(text, Path(workdir) / f"line{index}.wav")
+            clip = speak(text, Path(workdir) / f"line{index}.wav", voice)
             lines.append(NarrationLine(text=text, t0=t0, t1=round(t0 + len(clip) / AUDIO_RATE, 6)))
             clips.append(clip)
     return tuple(lines), clips
 
 
-def speak(text: str, wav_path: Path) -> np.ndarray:
+def speak(text: str, wav_path: Path, voice: str = ESPEAK_VOICE) -> np.ndarray:
     """Say `text` with espeak-ng into `wav_path`; return it as float32 mono at `AUDIO_RATE`."""
-    command = [ESPEAK, "-v", ESPEAK_VOICE, "-s", str(ESPEAK_WORDS_PER_MINUTE), "-w", str(wav_path), "--stdin"]
+    command = [ESPEAK, "-v", voice, "-s", str(ESPEAK_WORDS_PER_MINUTE), "-w", str(wav_path), "--stdin"]
     try:
         subprocess.run(command, input=text, text=True, capture_output=True, check=True, timeout=ESPEAK_TIMEOUT_S)
     except subprocess.TimeoutExpired as error:
