@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+_CONTRACTION_ENDINGS = frozenset(["t", "re", "ve", "ll", "d", "m", "s"])
+"""Endings after an apostrophe that make a contraction ("don't"); any other ending is a word of its own."""
 _TOKEN = re.compile(r"\$?\d+(?:[.,]\d+)*%?|[a-z]+(?:'[a-z]+)?")
 _ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
 _TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
@@ -62,6 +64,9 @@ def normalise_tokens(text: str) -> list[str]:
             continue
         word = raw.replace("'s", "")
         tokens.append(_SPELLING.get(word, word))
+        head, _, tail = word.partition("'")
+        if tail and tail not in _CONTRACTION_ENDINGS and len(tail) > 2:
+            tokens.append(_SPELLING.get(tail, tail))  # "o'clock" also says "clock"
     return tokens
 
 

@@ -33,3 +33,10 @@ def test_question_framing_words_do_not_match_anything() -> None:
 def test_rank_fusion_rewards_agreement() -> None:
     fused = reciprocal_rank_fusion([[1, 2, 0], [1, 0]])
     assert max(fused, key=fused.get) == 1 and fused[0] > fused[2]
+
+
+def test_a_word_inside_another_word_is_found() -> None:
+    """A clock narrated as "four o'clock" is found by "clock"; a contraction ("don't") stays one word."""
+    lines = ["The meeting starts at four o'clock.", "Don't forget the keys."]
+    assert bm25_scores("clock", lines).argmax() == 0 and bm25_scores("clock", lines)[1] == 0
+    assert "t" not in normalise_tokens("don't")
