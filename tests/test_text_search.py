@@ -38,5 +38,6 @@ def test_rank_fusion_rewards_agreement() -> None:
 def test_a_word_inside_another_word_is_found() -> None:
     """A clock narrated as "four o'clock" is found by "clock"; a contraction ("don't") stays one word."""
     lines = ["The meeting starts at four o'clock.", "Don't forget the keys."]
-    assert bm25_scores("clock", lines).argmax() == 0 and bm25_scores("clock", lines)[1] == 0
+    scores = bm25_scores("clock", lines)
+    assert scores[0] > 0 and scores[1] == 0
     assert "t" not in normalise_tokens("don't")
