@@ -1,0 +1,1 @@
+"""Held-out, hand-written evaluation sets over narrated photo-slideshow videos (see README.md here)."""
