@@ -6,20 +6,23 @@ segment is described by its visual vector (CLIP segment vectors, or without CLIP
 histogram of its frames, Hellinger-mapped) joined with a lighter text vector (its speech and
 captions, embedded). Agglomerative clustering with average linkage on cosine distance; the
 number of clusters is chosen by silhouette score unless the settings fix it, and a video whose
-best split is not clearly better than none stays one scene.
+best split is not clearly better than none stays one scene. Each scene's showings are cut at every
+shot boundary (cut or dissolve, never budgeted), so the scene list shows the video's whole structure.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from memory.segments import speech_within
+from models.triggers import segment_index, shot_boundaries
 from models.types import format_timestamp
 
-CLUSTERING_VERSION = 2
+CLUSTERING_VERSION = 3  # 3: showings cut at every shot boundary
 TEXT_WEIGHT = 0.3
 """Share of the squared descriptor norm given to the text part when a segment has speech or captions."""
 MIN_SILHOUETTE = 0.25
@@ -43,14 +46,14 @@ class SceneCluster:
     label: str
     segments: tuple[int, ...]
     spans: tuple[tuple[float, float], ...]
-    """Merged [t0, t1) ranges of the cluster's segments, in time order: each is one appearance."""
+    """[t0, t1) showings in time order: runs of the cluster's segments, cut at every shot boundary."""
     central_segment: int
     keyframes: tuple[float, ...]
 
     @property
     def recurs(self) -> bool:
-        """True when the scene appears at separate times (other scenes in between)."""
-        return len(self.spans) > 1
+        """True when the scene appears at separate times (other scenes in between), not only in consecutive shots."""
+        return any(later[0] > earlier[1] for earlier, later in zip(self.spans, self.spans[1:]))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +82,8 @@ class ClusterResult:
     silhouette: float | None = None
     chosen_by: str = "silhouette"
     scores: dict[int, float] = field(default_factory=dict)
+    boundaries: list[float] = field(default_factory=list)
+    """Every shot boundary (cut or dissolve) by time; each starts a new showing."""
 
     @property
     def count(self) -> int:
@@ -88,7 +93,7 @@ class ClusterResult:
         return {
             "labels": self.labels, "clusters": [c.to_dict() for c in self.clusters], "method": self.method,
             "descriptor": self.descriptor, "silhouette": self.silhouette, "chosen_by": self.chosen_by,
-            "scores": {str(k): v for k, v in self.scores.items()},
+            "scores": {str(k): v for k, v in self.scores.items()}, "boundaries": self.boundaries,
         }  # fmt: skip
 
     @classmethod
@@ -99,11 +104,13 @@ class ClusterResult:
             method=data.get("method", ""), descriptor=data.get("descriptor", ""),
             silhouette=data.get("silhouette"), chosen_by=data.get("chosen_by", ""),
             scores={int(k): float(v) for k, v in data.get("scores", {}).items()},
+            boundaries=[float(t) for t in data.get("boundaries", [])],
         )  # fmt: skip
 
     def summary(self) -> dict[str, Any]:
         return {"clusters": self.count, "segments": len(self.labels), "descriptor": self.descriptor,
-                "silhouette": self.silhouette, "chosen_by": self.chosen_by}  # fmt: skip
+                "silhouette": self.silhouette, "chosen_by": self.chosen_by,
+                "shot_boundaries": len(self.boundaries)}  # fmt: skip
 
 
 def _unit_rows(matrix: np.ndarray) -> np.ndarray:
@@ -225,24 +232,45 @@ def _by_first_appearance(labels: np.ndarray) -> np.ndarray:
     return np.array([mapping[int(label)] for label in labels], dtype=np.int64)
 
 
-def merged_spans(bounds: list[tuple[float, float]], members: list[int]) -> list[tuple[float, float]]:
-    """The time ranges covered by consecutive member segments."""
-    spans: list[tuple[float, float]] = []
-    previous = None
-    for index in sorted(members):
-        t0, t1 = bounds[index]
-        if previous is not None and index == previous + 1:
-            spans[-1] = (spans[-1][0], t1)
+def showings(
+    bounds: list[tuple[float, float]], labels: Sequence[int], boundaries: Sequence[float] = ()
+) -> list[tuple[float, float, int]]:
+    """The timeline as (t0, t1, cluster) showings: runs of one cluster's segments, cut at every shot boundary.
+
+    A boundary inside a segment splits it; the smaller piece is part of the neighbouring segment's shot,
+    so it takes that segment's cluster (unless a boundary lies between them too).
+    """
+    if not bounds:
+        return []
+    cuts = {round(float(b), 3) for b in boundaries if bounds[0][0] < b < bounds[-1][1]}
+    edges = sorted({t for span in bounds for t in span} | cuts)
+    pieces: list[tuple[float, float, int]] = []
+    for t0, t1 in zip(edges, edges[1:]):
+        index = segment_index(bounds, (t0 + t1) / 2)
+        s0, s1 = bounds[index]
+        label = int(labels[index])
+        if t1 - t0 < 0.5 * (s1 - s0) and (t0 == s0 or t1 == s1):
+            neighbour, junction = (index - 1, s0) if t0 == s0 else (index + 1, s1)
+            if 0 <= neighbour < len(bounds) and junction not in cuts:
+                label = int(labels[neighbour])
+        if pieces and pieces[-1][2] == label and t0 not in cuts:
+            pieces[-1] = (pieces[-1][0], t1, label)
         else:
-            spans.append((t0, t1))
-        previous = index
-    return spans
+            pieces.append((t0, t1, label))
+    return pieces
 
 
 def build_clusters(
-    labels: np.ndarray, vectors: np.ndarray, bounds: list[tuple[float, float]], texts: list[str], keyframes: list[float]
+    labels: np.ndarray,
+    vectors: np.ndarray,
+    bounds: list[tuple[float, float]],
+    texts: list[str],
+    keyframes: list[float],
+    boundaries: Sequence[float] = (),
 ) -> list[SceneCluster]:
-    """Clusters with their spans, most central segment (highest mean similarity to the rest) and label."""
+    """Clusters with their showings (cut at shot boundaries), most central segment (highest mean similarity
+    to the rest) and label."""
+    pieces = showings(bounds, [int(v) for v in labels], boundaries)
     clusters = []
     unit = _unit_rows(vectors) if vectors.shape[1] else vectors
     for cluster_id in range(int(labels.max()) + 1 if len(labels) else 0):
@@ -252,7 +280,7 @@ def build_clusters(
             central = members[int(np.argmax(block.mean(axis=1)))]
         else:
             central = members[len(members) // 2]
-        spans = merged_spans(bounds, members)
+        spans = [(t0, t1) for t0, t1, label in pieces if label == cluster_id]
         clusters.append(
             SceneCluster(
                 cluster_id, _label(cluster_id, central, members, texts, spans), tuple(members), tuple(spans), central,
@@ -273,7 +301,8 @@ def _label(cluster_id: int, central: int, members: list[int], texts: list[str], 
 
 
 def cluster_video(memory: Any, models: Any, fixed: int | None = None) -> ClusterResult:
-    """Cluster one video's segments; uses the text embedder (when present) for speech and captions."""
+    """Cluster one video's segments (the text embedder, when present, reads speech and captions) and cut
+    their showings at every shot boundary."""
     segments = memory.segments()
     bounds = [(s.t0, s.t1) for s in segments]
     keyframes = [s.keyframe for s in segments]
@@ -289,7 +318,8 @@ def cluster_video(memory: Any, models: Any, fixed: int | None = None) -> Cluster
     vectors = descriptors(visual, text_vectors, has_text)
     labels, silhouette, chosen_by, scores = choose_clusters(vectors, fixed)
     kind = visual_kind + ("+text" if text_vectors is not None else "")
-    clusters = build_clusters(labels, vectors, bounds, texts, keyframes)
+    boundaries = shot_boundaries(memory.frame_features())
+    clusters = build_clusters(labels, vectors, bounds, texts, keyframes, boundaries)
     rounded = round(silhouette, 4) if silhouette is not None else None
     return ClusterResult([int(v) for v in labels], clusters, descriptor=kind, silhouette=rounded,
-                         chosen_by=chosen_by, scores=scores)  # fmt: skip
+                         chosen_by=chosen_by, scores=scores, boundaries=boundaries)  # fmt: skip

@@ -99,7 +99,8 @@ def captions_view(memory: VideoMemory) -> dict[str, Any]:
 
 
 def scenes_view(memory: VideoMemory) -> dict[str, Any]:
-    """The memory hierarchy: video -> scene clusters (label, spans) -> segments -> keyframes."""
+    """The memory hierarchy: video -> scene clusters (label, showings) -> segments -> keyframes, and every shot
+    boundary."""
     result = memory.clusters()
     segments = memory.segments()
     return {
@@ -109,6 +110,7 @@ def scenes_view(memory: VideoMemory) -> dict[str, Any]:
         "descriptor": result.descriptor,
         "chosen_by": result.chosen_by,
         "silhouette": result.silhouette,
+        "shot_boundaries": result.boundaries,
         "scenes": [
             {
                 **cluster.to_dict(),

@@ -14,7 +14,9 @@ Each cue proposes candidates (time, reason, strength in [0, 1]):
 `detect_triggers` merges candidates within `MERGE_S` into one trigger that keeps every reason,
 scores it by a noisy-OR of its reasons' weighted strengths, drops those under the threshold, then
 applies the budget: at most `budget` of the segments (but at least one, so a short video keeps its
-best moment) may hold a trigger, the segments whose best trigger is weakest going first.
+best moment) may hold a trigger, the segments whose best trigger is weakest going first. The budget
+limits expensive work, not structure: `shot_boundaries` gives every cut and dissolve, unbudgeted, for
+the scene list.
 """
 
 from __future__ import annotations
@@ -218,6 +220,12 @@ def detect_dissolves(features: FrameFeatures) -> list[Candidate]:
         time = float(np.interp(halfway, path[span], features.times[span]))
         candidates.append(Candidate(time, "dissolve", float(min(1.0, window.score / DISSOLVE_FULL))))
     return sorted(candidates, key=lambda c: c.time)
+
+
+def shot_boundaries(features: FrameFeatures) -> list[float]:
+    """Every hard cut and dissolve by time, fused as triggers fuse them: the video's shots, never budgeted."""
+    candidates = detect_cuts(features) + detect_dissolves(features)
+    return [trigger.timestamp for trigger in merge_candidates(candidates, features.fps)]
 
 
 # --- novelty ----------------------------------------------------------------------------------

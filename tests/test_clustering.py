@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from evaluation.recurring_scenes import RecurringVideo, make_recurring_video
-from memory.clustering import choose_clusters, merged_spans
+from memory.clustering import choose_clusters, showings
 from memory.ingest import ingest_video
 from memory.video_memory import VideoMemory
 from models.settings import Settings
@@ -57,6 +57,13 @@ def test_one_scene_stays_one_cluster_and_k_can_be_fixed() -> None:
     assert len(set(labels.tolist())) == 3 and how == "settings" and labels[0] == 0
 
 
-def test_merged_spans_join_consecutive_segments() -> None:
+def test_showings_join_consecutive_segments_and_split_at_shot_boundaries() -> None:
     bounds = [(0.0, 4.0), (4.0, 8.0), (8.0, 12.0), (12.0, 16.0)]
-    assert merged_spans(bounds, [0, 1, 3]) == [(0.0, 8.0), (12.0, 16.0)]
+    assert showings(bounds, [0, 0, 1, 0]) == [(0.0, 8.0, 0), (8.0, 12.0, 1), (12.0, 16.0, 0)]
+    assert showings(bounds, [0, 0, 1, 1], [4.0]) == [(0.0, 4.0, 0), (4.0, 8.0, 0), (8.0, 16.0, 1)]
+    # a cut at 9 s: the second off segment 2 belongs to the shot of segment 1, so to its scene
+    assert showings(bounds, [0, 0, 1, 1], [9.0]) == [(0.0, 9.0, 0), (9.0, 16.0, 1)]
+    # a cut at 7 s: the last second of segment 1 is the next shot's
+    assert showings(bounds, [0, 0, 1, 1], [7.0]) == [(0.0, 7.0, 0), (7.0, 16.0, 1)]
+    # a short shot inside one segment keeps that segment's scene
+    assert showings(bounds, [0, 0, 1, 1], [5.0, 7.0]) == [(0.0, 5.0, 0), (5.0, 7.0, 0), (7.0, 16.0, 1)]

@@ -40,6 +40,7 @@ def list_scenes_tool(videos: VideoSet) -> BaseTool:
         run,
         "list_scenes",
         "List the video's scenes in time order: each scene's label (its speech or caption) and when it is shown; "
-        "a scene that recurs is listed at each showing with the same scene number.",
+        "every shot cut or dissolve starts a new entry, and a scene that recurs is listed at each showing with the "
+        "same scene number.",
         SceneArgs,
     )

@@ -1,8 +1,8 @@
 """What a timeline shows of one video's memory, gathered once for the PNG picture and the terminal strip.
 
 Lanes, top to bottom: segments coloured by scene cluster (a recurring scene has one colour wherever
-it appears), trigger moments marked by their first cause, speech spans, and one lane per actor with
-the intervals they are on screen.
+it appears) with every shot boundary, trigger moments marked by their first cause, speech spans, and
+one lane per actor with the intervals they are on screen.
 """
 
 from __future__ import annotations
@@ -71,6 +71,8 @@ class TimelineLanes:
     actor_count: int
     scene_labels: tuple[tuple[int, str], ...]
     """(cluster id, label) of each scene cluster, in cluster order."""
+    shots: tuple[float, ...] = ()
+    """Every shot boundary (cut or dissolve), whether or not the trigger budget kept it."""
 
     @property
     def scene_count(self) -> int:
@@ -107,4 +109,5 @@ def timeline_lanes(memory: Any, max_actors: int = MAX_ACTOR_LANES) -> TimelineLa
         actors=tuple(ActorLane(a.actor_id, tuple(a.intervals)) for a in actors[:max_actors]),
         actor_count=len(actors),
         scene_labels=tuple((c.cluster_id, c.label) for c in clusters.clusters),
+        shots=tuple(clusters.boundaries),
     )

@@ -1,8 +1,8 @@
 """One picture of a video's structure over time: scene clusters, triggers, speech and who is on screen.
 
 Lanes, top to bottom: segments coloured by scene cluster (a recurring scene has one colour wherever
-it appears), trigger moments marked by cause, speech spans, and one lane per actor with the
-intervals they are on screen. The x axis is video time in mm:ss.
+it appears) with every shot boundary as a dark line, trigger moments marked by cause, speech spans,
+and one lane per actor with the intervals they are on screen. The x axis is video time in mm:ss.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from typing import Any
 
 from models.types import format_timestamp
 from ui.timeline_lanes import REASON_COLOURS, scene_colour, timeline_lanes
+
+SHOT_COLOUR = "#222222"
 
 
 def draw_timeline(memory: Any, out_path: Path) -> Path:
@@ -34,6 +36,8 @@ def draw_timeline(memory: Any, out_path: Path) -> Path:
                          facecolors=scene.colour, edgecolors="white", linewidth=0.8)  # fmt: skip
         if scene.cluster is not None and scene.t1 - scene.t0 > duration / 60:
             axis.text((scene.t0 + scene.t1) / 2, y["scenes"], str(scene.cluster), ha="center", va="center", fontsize=7)
+    for shot in lanes.shots:
+        axis.plot([shot] * 2, [y["scenes"] - 0.45, y["scenes"] + 0.45], color=SHOT_COLOUR, linewidth=1.5)
     for trigger in lanes.triggers:
         axis.plot([trigger.time] * 2, [y["triggers"] - 0.4, y["triggers"] + 0.4], color=trigger.colour, linewidth=2)
     speech = [(t0, max(t1 - t0, 0.05)) for t0, t1 in lanes.speech]
@@ -53,6 +57,8 @@ def draw_timeline(memory: Any, out_path: Path) -> Path:
     axis.set_title(f"{lanes.name}: {lanes.summary()}", loc="left", fontsize=10)
     legend = [Patch(color=scene_colour(cluster), label=f"scene {cluster}: {label[:40]}")
               for cluster, label in lanes.scene_labels[:10]]  # fmt: skip
+    if lanes.shots:
+        legend.append(Patch(color=SHOT_COLOUR, label="shot boundary"))
     used = sorted({t.reason for t in lanes.triggers})
     legend += [Patch(color=REASON_COLOURS.get(r, "black"), label=f"trigger: {r.replace('_', ' ')}") for r in used]
     if legend:
