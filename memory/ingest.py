@@ -38,6 +38,7 @@ from memory.progress import ProgressReporter, SilentProgress
 from memory.segments import segment_bounds, segment_keyframes
 from memory.store import VectorStore, collection_name
 from memory.visual_progress import VisualProgress, clear_progress, load_progress, progress_key, save_progress
+from models.asr import language_name
 from models.errors import MemoryCorrupt, ModelUnavailable
 from models.loader import ModelCache
 from models.process_env import prepare_process
@@ -60,6 +61,8 @@ DEPENDS: dict[str, tuple[str, ...]] = {
 }
 """Stage -> the stages whose output it reads."""
 STAGE_VERSION = 1
+TRANSCRIPT_VERSION = 2
+"""2: speech an English-only model cannot read is withheld and noted, not stored as English guesses."""
 
 
 @dataclass
@@ -91,7 +94,7 @@ class IngestReport:
 def stage_keys(settings: Settings, plan: ModelPlan) -> dict[str, str]:
     """The settings key of each stage: it changes exactly when that stage's output would."""
     transcript = settings.stage_hash(
-        "asr_language", "asr_chunk_seconds", extra={"model": plan.key("asr"), "v": STAGE_VERSION}
+        "asr_language", "asr_chunk_seconds", extra={"model": plan.key("asr"), "v": TRANSCRIPT_VERSION}
     )
     keys = {
         "transcript": transcript,
@@ -165,6 +168,19 @@ def _file_stamp(path: Path | None) -> str:
     return f"{path}:{path.stat().st_mtime_ns}" if path is not None and path.is_file() else str(path)
 
 
+def untranscribed_note(summary: dict[str, Any]) -> str:
+    """'speech in German, not transcribed (...)': why heard speech is missing from the transcript.
+
+    The language is named when the model detected it; an English-only model cannot, so it says "a language
+    other than English". The model is named without its source ("faster-whisper tiny.en").
+    """
+    code = summary.get("language")
+    language = language_name(code) if code else "a language other than English"
+    model = str(summary.get("model", "the speech model")).split(" (")[0]
+    reads = "reads English only" if summary.get("english_only") else "cannot read it"
+    return f"speech in {language}, not transcribed (the speech model, {model}, {reads})"
+
+
 def manifest_notes(manifest: Manifest) -> list[str]:
     """User-facing notes derived from stage summaries (no speech, roles disabled)."""
     notes: list[str] = []
@@ -175,6 +191,8 @@ def manifest_notes(manifest: Manifest) -> list[str]:
             notes.append("the video has no audio track: there is no speech to search")
         elif summary.get("disabled"):
             notes.append("no speech model: the audio was not transcribed")
+        elif summary.get("untranscribed"):
+            notes.append(untranscribed_note(summary))
         elif summary.get("spans", 0) == 0:
             notes.append("no speech was recognised in the audio")
     segments = manifest.stages.get("segments")
@@ -251,7 +269,11 @@ class _Run:
                 language=result.language,
                 language_probability=result.language_probability,
                 chunks=result.chunks,
+                confidence=result.confidence.to_dict(),
             )
+            if result.untranscribed:
+                summary.update(untranscribed=True, withheld_spans=result.withheld_spans, english_only=asr.english_only)
+                self.progress.notice(f"{self.ref.path.name}: {untranscribed_note(summary)}")
         summary["spans"] = len(spans)
         write_json_atomic(self.directory / f"transcript-{run_id}.json", [s.to_dict() for s in spans])
         self.commit("transcript", key, run_id, started, summary)
