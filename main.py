@@ -220,7 +220,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     settings = _agent_settings(args)
     with _progress(args) as progress:
         answer = ask(args.video, args.question, options=args.option, thread_id=args.thread, settings=settings,
-                     progress=progress, top_k=args.top_k)  # fmt: skip
+                     progress=progress, top_k=args.top_k, force_choice=args.force_choice)  # fmt: skip
     _print_answer(answer, json_out=args.json)
     return int(answer.exit_code)  # a failed source: 4 damaged memory, 5 a server down (the first one's code)
 
@@ -250,7 +250,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     settings = _agent_settings(args)
     if not args.quiet:
         print(terminal_line(dataset.describe()))
-    answerer = AgentAnswerer(settings)
+    answerer = AgentAnswerer(settings, force_choice=args.force_choice)
     try:
         judge = configured_judge(settings, answerer.models) if args.judge else None
         config = {"profile": settings.profile, "planner": settings.planner, "models": answerer.models.plan.summary(),
@@ -751,6 +751,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument(
         "--thread", metavar="ID", help="continue a conversation: follow-ups resolve against its earlier questions"
     )
+    ask.add_argument("--force-choice", action="store_true",
+                     help="with --option: pick one even when no evidence tells them apart (marked as forced)")  # fmt: skip
     _agent_flags(ask)
     ask.set_defaults(run=cmd_ask)
 
@@ -774,6 +776,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--judge", action="store_true", help="score open answers with the configured LLM too")
     evaluate.add_argument("--retry-failed", action="store_true", help="run again the rows that errored or missed")
     evaluate.add_argument("--compare", nargs="+", metavar="RUN_DIR", help="print an ablation table of runs")
+    evaluate.add_argument("--force-choice", action="store_true",
+                          help="pick an option on every multiple-choice row, as published benchmarks score them; "
+                          "forced picks (no evidence) and their accuracy are reported separately")  # fmt: skip
     _agent_flags(evaluate)
     evaluate.set_defaults(run=cmd_eval)
 

@@ -13,12 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from agent.choice import choose_option, option_letter, parse_choice
-from agent.compose import compose_answer
+from agent.compose import compose_answer, join_names, video_names
 from agent.context import AgentContext
 from agent.events import emit
-from agent.rule_planner import question_form
+from agent.honesty import HonestText, honest_text, sight_of, yes_no_lead
+from agent.needs import question_needs
+from agent.rule_planner import named_memory, question_form
+from agent.senses import blind_spots
 from agent.state import AgentState
 from memory.ingest import manifest_notes
+from memory.video_memory import VideoMemory
 from models.errors import VidsageError
 from models.types import Evidence, failure_lines, format_timestamp
 from models.usage import metered
@@ -28,11 +32,13 @@ from tools.timecodes import parse_time
 
 MAX_EVIDENCE_LINES = 24
 """Evidence items the answer request carries (the best, by tool order and score)."""
-CITATION = re.compile(r"\[(\d{1,2}:\d{2}(?::\d{2})?)(?:\s*[-–]\s*(\d{1,2}:\d{2}(?::\d{2})?))?\]")
+CITATION = re.compile(r"\[(?:[^\[\]\n]{1,120}?\s)?(\d{1,2}:\d{2}(?::\d{2})?)(?:\s*[-–]\s*(\d{1,2}:\d{2}(?::\d{2})?))?\]")
 CITE_SLACK_S = 1.0
 SOURCES_LISTED = 5
 """Evidence items listed under an answer whose model cited none."""
 NOT_SHOWN = "The video does not show this."
+BLIND_CONFIDENCE = 0.3
+"""The most confidence a choice gets when a sense its question needs is blind (the evidence is only a hint)."""
 _SEARCHED_NAMES = {
     "search_transcript": "the transcript",
     "read_transcript": "the transcript",
@@ -47,12 +53,17 @@ _SEARCHED_NAMES = {
 
 @dataclass
 class Composed:
-    """What the answer step returns: the text, the chosen option, the cited evidence, remarks."""
+    """What the answer step returns: the text, the chosen option, the cited evidence, remarks, and how sure
+    it is (an abstention, the limitations of the loaded models, a choice's confidence, a forced pick)."""
 
     text: str
     choice: int | None
     cited: list[Evidence]
     notes: list[str] = field(default_factory=list)
+    abstained: bool = False
+    limitations: list[str] = field(default_factory=list)
+    confidence: float | None = None
+    forced: bool = False
 
 
 def unique_evidence(evidence: Sequence[Evidence]) -> list[Evidence]:
@@ -125,7 +136,7 @@ def compose_with_vlm(state: AgentState, context: AgentContext, evidence: list[Ev
     vlm = context.vlm()
     assert vlm is not None
     ranked = _ranked(evidence)
-    names = None if len(context.memories) == 1 else {m.video_id: m.ref.path.name for m in context.memories}
+    names = video_names(context)
     labels, frames = _keyframes(ranked, context, min(context.settings.answer_keyframes, frames_left))
     keyframes = f"The {len(frames)} images are keyframes at {', '.join(labels)}.\n" if frames else ""
     if state.options:
@@ -150,54 +161,96 @@ def compose_with_vlm(state: AgentState, context: AgentContext, evidence: list[Ev
     text = "".join(pieces).strip()
     notes: list[str] = []
     choice = parse_choice(text, len(state.options)) if state.options else None
+    confidence, forced = None, False
     if state.options and choice is None:
         picked = choose_option(state.question, state.options, evidence, context.models)
-        choice = picked.index
-        notes.append("the model named no option; the choice is the option the evidence supports best")
+        confidence = picked.confidence
+        if picked.supported or state.force_choice:
+            choice, forced = picked.index, not picked.supported
+            notes.append("the model named no option; the choice is the option the evidence supports best"
+                         + (" (forced: the evidence tells no option apart)" if forced else ""))  # fmt: skip
+        else:
+            notes.append("the model named no option, and the evidence tells no option apart: no choice")
     cited = cited_evidence(text, ranked)
     if not cited and ranked and NOT_SHOWN.lower() not in text.lower():
         notes.append("the model's answer cites no time from the evidence; the evidence it was given is listed")
         cited = [e for e in ranked if e.kind != "note"][:SOURCES_LISTED]
-        sourced = with_sources(text, cited)
+        sourced = with_sources(text, cited, names)
         emit("token", text=sourced[len(text) :])
         text = sourced
-    return Composed(text or NOT_SHOWN, choice, cited, notes)
+    return Composed(text or NOT_SHOWN, choice, cited, notes, abstained=state.options is not None and choice is None,
+                    confidence=confidence, forced=forced)  # fmt: skip
 
 
-def with_sources(text: str, cited: Sequence[Evidence]) -> str:
+def with_sources(text: str, cited: Sequence[Evidence], names: dict[str, str] | None = None) -> str:
     """The answer followed by its evidence with times, for a model answer that cites none itself."""
     if not cited:
         return text
-    lines = [f"- {e.cite()} {e.text}" for e in cited]
+    lines = [f"- {e.cite(names)} {e.text}" for e in cited]
     return "\n\n".join(part for part in (text, "Evidence:\n" + "\n".join(lines)) if part)
 
 
 def compose_by_rules(state: AgentState, context: AgentContext, evidence: list[Evidence]) -> Composed:
-    """The rule composition of issue 1, plus the option the evidence supports in multiple-choice mode."""
+    """The rule composition of the evidence, made honest: it says what the loaded models cannot see, abstains
+    rather than guess, and in multiple-choice mode picks only an option the evidence tells apart."""
     form = question_form(state, context)
+    needs = question_needs(form, state.options)
+    sight = sight_of(needs, blind_spots(context, _asked_memories(state, context)))
     searched = [_SEARCHED_NAMES.get(r.name, r.name) for r in state.tool_calls if r.status in ("ok", "error")]
     people_failed = any(e.source == "query_actors" for e in state.errors)  # no "nobody was tracked" then
     in_order = any(r.name == "read_transcript" for r in state.tool_calls)
     notes = [n for m in context.memories for n in manifest_notes(m.manifest)] + list(state.notes)
     composition = compose_answer(
-        state.question, evidence, searched, form.people and not people_failed, notes,
-        first=form.first and form.actor_ask in ("when", "who"), in_order=in_order and not form.when,
-        best_first=form.when, count_of=form.count_of,
+        state.question, evidence, searched, form.people and not people_failed and "people" not in sight.blind,
+        notes, first=form.first and form.actor_ask in ("when", "who"), in_order=in_order and not form.when,
+        best_first=form.when, count_of=form.count_of, names=video_names(context),
     )  # fmt: skip
-
+    searched_text = join_names(searched) if searched else "the video's memory"
+    honest = honest_text(composition.text, composition.cited, sight, needs, searched_text, state.question.strip())
     if not state.options:
-        emit("token", text=composition.text)
-        return Composed(composition.text, None, composition.cited)
-    picked = choose_option(state.question, state.options, evidence, context.models)
-    lead = render("choice_lead", letter=option_letter(picked.index), option=state.options[picked.index])
-    if picked.support:
-        text = lead + "\n\n" + "\n".join(f"{e.cite()} {e.text}" for e in picked.support)
-        cited = picked.support
-    else:
-        text = lead + "\n\n" + "No evidence supports any option; this choice is a guess. " + composition.text
-        cited = composition.cited
+        lead = yes_no_lead(needs, sight, composition.cited, form.topic)
+        text = f"{lead} {honest.text}" if lead and not honest.abstained else honest.text
+        emit("token", text=text)
+        return Composed(text, None, composition.cited, abstained=honest.abstained, limitations=honest.limitations)
+    return _choose_by_rules(state, context, evidence, composition.cited, honest)
+
+
+def _choose_by_rules(
+    state: AgentState, context: AgentContext, evidence: list[Evidence], fallback: list[Evidence], honest: HonestText
+) -> Composed:
+    """The option the evidence tells apart, with its confidence; none without such evidence (unless the
+    question forces a pick, which is then marked as forced)."""
+    options = state.options or []
+    picked = choose_option(state.question, options, evidence, context.models)
+    names = video_names(context)
+    support = "\n".join(f"{e.cite(names)} {e.text}" for e in picked.support)
+    letter, option = option_letter(picked.index), options[picked.index]
+    limits = honest.limitations
+    if picked.supported:
+        # a sense the question needs is blind: the words that favour an option are a hint, never a sure answer
+        confidence = min(picked.confidence, BLIND_CONFIDENCE) if limits else picked.confidence
+        template = "choice_weak" if limits or picked.weak else "choice_lead"
+        lead = render(template, letter=letter, option=option, confidence=confidence)
+        note = f"\n\n{render('limitation_note', limitations='; '.join(limits))}" if limits else ""
+        text = f"{lead}\n\n{support}{note}"
+        emit("token", text=text)
+        return Composed(text, picked.index, picked.support, limitations=limits, confidence=confidence)
+    why = render("choice_none") + (" " + "; ".join(limits) + "." if limits else "")
+    shown = "" if honest.abstained and not fallback else honest.text
+    if state.force_choice:
+        lead = render("choice_forced", letter=letter, option=option)
+        text = "\n\n".join(part for part in (lead, why, shown) if part)
+        emit("token", text=text)
+        return Composed(text, picked.index, fallback, abstained=False, limitations=limits, confidence=0.0, forced=True)
+    text = "\n\n".join(part for part in (why, shown) if part)
     emit("token", text=text)
-    return Composed(text, picked.index, cited)
+    return Composed(text, None, fallback, abstained=True, limitations=limits, confidence=0.0)
+
+
+def _asked_memories(state: AgentState, context: AgentContext) -> list[VideoMemory]:
+    """The videos the question is about: the one it names, else every video of the conversation."""
+    named = named_memory(state.question, context)
+    return [named] if named is not None else list(context.memories)
 
 
 def failed_sources(state: AgentState) -> Composed:

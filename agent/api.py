@@ -22,10 +22,12 @@ def ask(
     progress: ProgressReporter | None = None,
     models: ModelCache | None = None,
     top_k: int = 5,
+    force_choice: bool = False,
 ) -> Answer:
     """Answer a question about one or more videos with timestamped evidence.
 
-    `options` turns it into multiple choice (`Answer.choice` is the 0-based pick); `thread_id` continues
+    `options` turns it into multiple choice (`Answer.choice` is the 0-based pick, None when no evidence tells
+    the options apart unless `force_choice` asks for a pick anyway, marked `Answer.forced`); `thread_id` continues
     a conversation kept in the data dir, so "and what happens after that?" resolves against it.
     For many questions keep a `Session`, which loads models and memory once."""
     from agent.session import check_question
@@ -34,4 +36,4 @@ def ask(
     with Session(video, settings=settings, progress=progress, models=models, top_k=top_k) as session:
         if thread_id is not None:
             session.thread_id = thread_id
-        return session.ask(question, options=options)
+        return session.ask(question, options=options, force_choice=force_choice)

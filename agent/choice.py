@@ -13,22 +13,46 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.question import content_words
+from memory.text_search import content_tokens
 from models.loader import ModelCache
 from models.types import Evidence
 
 TIME_TOLERANCE_S = 2.0
 KEYWORD_WEIGHT = 0.5
 """Share of the score that shared words carry next to meaning."""
+CLEAR_MARGIN = 0.15
+"""A lead over the next option this large (in score) is a clear win; a smaller one lowers the confidence."""
+WEAK = 0.35
+"""Below this confidence the answer says the choice is uncertain."""
+UNSUPPORTED = 0.1
+"""Below this confidence no evidence tells the options apart: no option is chosen (unless a pick is forced)."""
 
 
 @dataclass(frozen=True)
 class Choice:
-    """The chosen option (0-based), its score, and the evidence behind it (best first)."""
+    """The chosen option (0-based), its score, the next best option's score, and the evidence behind it."""
 
     index: int
     score: float
     support: list[Evidence]
+    runner_up: float = 0.0
+
+    @property
+    def confidence(self) -> float:
+        """0-1: how well the evidence supports the option (its score) times how clearly it beats the next one."""
+        if not self.support:
+            return 0.0
+        lead = min(1.0, max(0.0, self.score - self.runner_up) / CLEAR_MARGIN)
+        return round(max(0.0, min(1.0, self.score)) * lead, 3)
+
+    @property
+    def weak(self) -> bool:
+        return self.confidence < WEAK
+
+    @property
+    def supported(self) -> bool:
+        """Whether the evidence tells this option apart from the others at all."""
+        return self.confidence >= UNSUPPORTED
 
 
 def _option_time(option: str) -> float | None:
@@ -40,11 +64,12 @@ def _option_time(option: str) -> float | None:
 
 
 def _overlap(option: str, text: str) -> float:
-    wanted = {w.lower() for w in content_words(option)}
+    """Share of the option's words (numbers spelled out, spellings unified) that the text says; 'the narrator'
+    counts here, though a question's search ignores it."""
+    wanted = set(content_tokens(option))
     if not wanted:
         return 0.0
-    have = {w.lower() for w in content_words(text)}
-    return len(wanted & have) / len(wanted)
+    return len(wanted & set(content_tokens(text))) / len(wanted)
 
 
 def choose_option(question: str, options: Sequence[str], evidence: Sequence[Evidence], models: ModelCache) -> Choice:
@@ -73,7 +98,9 @@ def choose_option(question: str, options: Sequence[str], evidence: Sequence[Evid
     index = int(np.argmax(best_per_option))
     order = np.argsort(-scores[index], kind="stable")
     support = [usable[j] for j in order[:3] if scores[index, j] > 0]
-    return Choice(index, float(best_per_option[index]), support)
+    others = np.delete(best_per_option, index)
+    runner_up = float(others.max()) if others.size else 0.0
+    return Choice(index, float(best_per_option[index]), support, runner_up)
 
 
 def option_letter(index: int) -> str:

@@ -7,10 +7,15 @@ statement that nothing matched.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from models.types import Evidence, format_timestamp
 from prompts import render
+
+if TYPE_CHECKING:
+    from agent.context import AgentContext
 
 MAX_SPEECH = 3
 MAX_SPEECH_IN_ORDER = 12
@@ -29,9 +34,23 @@ class Composition:
     cited: list[Evidence]
 
 
-def _span(evidence: Evidence) -> str:
+def _span(evidence: Evidence, names: Mapping[str, str] | None = None) -> str:
     start, end = format_timestamp(evidence.t0), format_timestamp(evidence.t1)
-    return f"[{start}]" if start == end else f"[{start}]-[{end}]"
+    name = f"{names[evidence.video_id]} " if names and evidence.video_id in names else ""
+    return f"[{name}{start}]" if start == end else f"[{name}{start}]-[{end}]"
+
+
+def _named(evidence: Evidence, names: Mapping[str, str] | None) -> str:
+    """'talk.mp4: ' before a line of a several-video answer ('' for one video)."""
+    return f"{names[evidence.video_id]}: " if names and evidence.video_id in names else ""
+
+
+def video_names(context: AgentContext) -> dict[str, str] | None:
+    """Video id -> file name when the conversation spans several videos (citations then name their video);
+    None for one video."""
+    if len(context.memories) < 2:
+        return None
+    return {m.video_id: m.ref.path.name for m in context.memories}
 
 
 def _speech(evidence: list[Evidence], in_order: bool) -> list[Evidence]:
@@ -52,16 +71,19 @@ def compose_answer(
     in_order: bool = False,
     best_first: bool = False,
     count_of: str | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> Composition:
     """Group evidence by kind, keep the strongest, and render it through the answer templates.
 
     `first` leads with the earliest person found (for "when does X first appear"); `in_order` keeps a
     read stretch of speech in time order rather than the best few lines; `best_first` puts the best line
-    first (for "when is X mentioned"); `count_of` leads with the count a "how many" question asks for."""
+    first (for "when is X mentioned"); `count_of` leads with the count a "how many" question asks for; `names`
+    (video id -> file name) makes every citation name its video."""
     speech = _speech(evidence, in_order)
     if best_first and not in_order:
         speech.sort(key=lambda e: -e.score)
     people = sorted((e for e in evidence if e.kind == "actor"), key=lambda e: e.t0)[:MAX_PEOPLE]
+    speakers = sorted((e for e in evidence if e.kind == "speaker"), key=lambda e: e.t0)[:MAX_SPEECH_IN_ORDER]
     visual = sorted((e for e in evidence if e.kind in VISUAL_KINDS), key=lambda e: -e.score)[:MAX_VISUAL]
     tool_notes = list(dict.fromkeys(e for e in evidence if e.kind == "note"))[:MAX_NOTES]
     blocks: list[str] = []
@@ -69,25 +91,28 @@ def compose_answer(
     if counted:
         blocks.append(counted)
     if first and people:
-        blocks.append(render("first_item", cite=people[0].cite(), text=people[0].text))
+        blocks.append(render("first_item", cite=people[0].cite(names), text=people[0].text))
     if speech:
-        lines = [render("speech_item", cite=e.cite(), text=e.text.strip()) for e in speech]
+        lines = [render("speech_item", cite=e.cite(names), text=e.text.strip()) for e in speech]
         blocks.append("\n".join([render("speech_lead"), *lines]))
+    if speakers:
+        lines = [render("note_item", cite=e.cite(names), text=e.text) for e in speakers]
+        blocks.append("\n".join([render("speakers_lead"), *lines]))
     if people:
-        lines = [render("people_item", text=e.text) for e in people]
+        lines = [render("people_item", text=_named(e, names) + e.text) for e in people]
         blocks.append("\n".join([render("people_lead"), *lines]))
-    elif asked_people and not tool_notes:
+    elif asked_people and not tool_notes and not speakers and not any(e.source == "query_actors" for e in evidence):
         reason = "".join(f" ({note})" for note in notes if "tracked" in note)
         blocks.append(render("no_people", reason=reason))
     if visual:
-        lines = [render("visual_item", span=_span(e), text=e.text) for e in visual]
+        lines = [render("visual_item", span=_span(e, names), text=e.text) for e in visual]
         blocks.append("\n".join([render("visual_lead"), *lines]))
     if tool_notes:
-        lines = [render("note_item", cite=_span(e), text=e.text) for e in tool_notes]
+        lines = [render("note_item", cite=_span(e, names), text=e.text) for e in tool_notes]
         blocks.append("\n".join([render("notes_lead"), *lines]))
-    cited = [*speech, *people, *visual, *tool_notes]
+    cited = [*speech, *speakers, *people, *visual, *tool_notes]
     if not cited and not (asked_people and blocks):
-        searched_text = _join(searched) if searched else "the video's memory"
+        searched_text = join_names(searched) if searched else "the video's memory"
         text = render("no_evidence", searched=searched_text, question=question.strip())
         extra = [note for note in notes if note]
         if extra:
@@ -109,7 +134,8 @@ def _count(count_of: str | None, evidence: list[Evidence]) -> str:
     return render("count_lead", count=n, noun=noun) if n else ""
 
 
-def _join(items: list[str]) -> str:
+def join_names(items: list[str]) -> str:
+    """'a, b and c' (repeats dropped)."""
     unique = list(dict.fromkeys(items))
     if len(unique) == 1:
         return unique[0]

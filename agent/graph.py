@@ -88,7 +88,7 @@ def start(state: AgentState, context: AgentContext) -> dict[str, Any]:
         "question": " ".join(state.question.split()), "round": 0, "pending": [], "evidence": [], "tool_calls": [],
         "messages": [], "actors": [], "planner": planner, "ready": False, "verdict": "", "missing": [],
         "notes": [], "answer": "", "choice": None, "cited": [], "steps": [], "started": time.time(), "usage": {},
-        "errors": [],
+        "errors": [], "abstained": False, "limitations": [], "confidence": None, "forced": False,
         "videos": state.videos or [m.video_id for m in context.memories],
     }  # fmt: skip
 
@@ -275,7 +275,8 @@ def answer(state: AgentState, context: AgentContext) -> dict[str, Any]:
                 composed.choice)  # fmt: skip
     return update | {
         "answer": composed.text, "choice": composed.choice, "cited": composed.cited, "notes": notes,
-        "turns": [turn], "usage": context.usage.to_dict(), "ready": True,
+        "turns": [turn], "usage": context.usage.to_dict(), "ready": True, "abstained": composed.abstained,
+        "limitations": composed.limitations, "confidence": composed.confidence, "forced": composed.forced,
     }  # fmt: skip
 
 

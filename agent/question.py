@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 CountOf = Literal["people", "scenes", "speech"]
-ActorAsk = Literal["who", "when", "with_whom", "first_meeting", "trajectory", "said"]
+ActorAsk = Literal["who", "when", "with_whom", "first_meeting", "trajectory", "said", "speakers"]
 Direction = Literal["after", "before"]
 
 
@@ -68,6 +68,13 @@ TRAJECTORY = _words(
     r"trajectory|path|moves?|moving|moved|goes|go|went|walks?|walked|walking|heads?|headed|which side|"
     r"where (?:is|does|did|do) .{0,30}(?:go|move|stand|end up)"
 )
+WHO_SPEAKS = re.compile(
+    r"\b(?:who(?:'s| is| was)?(?:\s+\w+){0,3}?\s+(?:speaks?|speaking|spoke|talks?|talking|talked|says?|said|"
+    r"saying|narrat\w*|voices?|tells?|told|announc\w*|asks?|asked)|whose voice|who(?:'s| is| was) (?:the )?"
+    r"(?:speaker|narrator|voice)|which (?:person|actor|one) (?:speaks|talks|says|is speaking|is talking))\b",
+    re.IGNORECASE,
+)
+"""A question about who says something: answered with each line's likely speaker (or the narrator)."""
 WHEN = _words(r"when|what time|at what point|how long|how soon|at which (?:time|moment|point)")
 ASKS_WHEN = re.compile(r"^\W*(?:and\s+|so\s+|then\s+)?when\b|\b(?:what time|at what point|how long|how soon|at which "
                        r"(?:time|moment|point)|what moment)\b", re.IGNORECASE)  # fmt: skip
@@ -307,6 +314,8 @@ def _count_of(text: str) -> CountOf | None:
 
 
 def _actor_ask(text: str, people: bool, first: bool, when: bool, appear: bool, speech: bool) -> ActorAsk | None:
+    if WHO_SPEAKS.search(text) and not when:
+        return "speakers"
     if MEET.search(text):
         return "first_meeting"
     if WITH_WHOM.search(text):

@@ -120,6 +120,21 @@ def named_memory(question: str, context: AgentContext) -> VideoMemory | None:
     return None
 
 
+def target_memory(state: AgentState, context: AgentContext) -> VideoMemory:
+    """The video a question is about: the one it names; else the video of the previous answer in this thread
+    (a follow-up, "actor 3", "she" stay there); else the first."""
+    named = named_memory(state.question, context)
+    if named is not None:
+        return named
+    turn = previous_turn(state, context)
+    if turn is not None:
+        cited = [e.video_id for e in turn.cited if e.kind != "note"] or [e.video_id for e in turn.cited]
+        previous = context.memory_of(cited[0]) if cited else None
+        if previous is not None:
+            return previous
+    return context.memory
+
+
 def _video_arg(memory: VideoMemory, context: AgentContext) -> dict[str, Any]:
     return {} if len(context.memories) == 1 else {"video": memory.video_id}
 
@@ -131,7 +146,7 @@ def _span_args(t_range: tuple[float, float] | None) -> dict[str, Any]:
 def plan_first_round(state: AgentState, context: AgentContext) -> Plan:
     """The calls the question's form asks for."""
     form = question_form(state, context)
-    memory = named_memory(state.question, context) or context.memory
+    memory = target_memory(state, context)
     duration = memory.ref.duration
     done = state.tool_calls
     plan = Plan()
@@ -161,10 +176,11 @@ def plan_first_round(state: AgentState, context: AgentContext) -> Plan:
 
     if form.summary:
         why = "a summary needs the scenes, the speech, the people and the key moments"
-        plan.add("list_scenes", {}, why, context, done)
-        plan.add("read_transcript", {"max_lines": 40}, why, context, done)
-        plan.add("query_actors", {"ask": "who"}, why, context, done)
-        plan.add("get_triggers", {}, why, context, done)
+        video = _video_arg(memory, context)
+        plan.add("list_scenes", video, why, context, done)
+        plan.add("read_transcript", {"max_lines": 40} | video, why, context, done)
+        plan.add("query_actors", {"ask": "who"} | video, why, context, done)
+        plan.add("get_triggers", video, why, context, done)
 
     refs: list[PersonRef] = []
     if form.people or form.pronoun:
@@ -177,9 +193,10 @@ def plan_first_round(state: AgentState, context: AgentContext) -> Plan:
             _plan_actor_question(plan, form, refs, moment, t_range, memory, context, done)
 
     if form.count_of == "speech":
-        plan.add("read_transcript", {"max_lines": 200}, "count what is said", context, done)
+        plan.add("read_transcript", {"max_lines": 200} | _video_arg(memory, context), "count what is said", context,
+                 done)  # fmt: skip
     elif form.count_of == "scenes":
-        plan.add("list_scenes", {}, "count the scenes", context, done)
+        plan.add("list_scenes", _video_arg(memory, context), "count the scenes", context, done)
     if form.people and form.during and not plan.actors and moment is None and t_range is None:
         plan.add("search_transcript", {"query": form.during, "top_k": 1},
                  "find when the moment the question names is spoken of", context, done)  # fmt: skip
@@ -187,7 +204,7 @@ def plan_first_round(state: AgentState, context: AgentContext) -> Plan:
         plan.add("search_transcript", {"query": form.topic, "top_k": context.top_k},
                  "the people may be named in the speech", context, done)  # fmt: skip
     if form.speech and form.general and not plan.actors and not form.summary:
-        plan.add("read_transcript", {"max_lines": 40} | _span_args(t_range),
+        plan.add("read_transcript", {"max_lines": 40} | _span_args(t_range) | _video_arg(memory, context),
                  "the question asks what is said, about nothing in particular: read the speech in order", context,
                  done)  # fmt: skip
     elif form.speech or (form.pronoun and not plan.calls):
@@ -202,8 +219,9 @@ def plan_first_round(state: AgentState, context: AgentContext) -> Plan:
                  "the question asks what is seen", context, done)  # fmt: skip
     if moment is not None and not form.people:
         window = (max(0.0, moment - MOMENT_WINDOW_S), min(duration, moment + MOMENT_WINDOW_S))
-        plan.add("read_transcript", _span_args(window), "the question names a moment", context, done)
-        plan.add("query_actors", {"ask": "who", "at": round(moment, 2)}, "who is on screen at that moment",
+        video = _video_arg(memory, context)
+        plan.add("read_transcript", _span_args(window) | video, "the question names a moment", context, done)
+        plan.add("query_actors", {"ask": "who", "at": round(moment, 2)} | video, "who is on screen at that moment",
                  context, done)  # fmt: skip
     if state.options:
         words = " ".join(dict.fromkeys(w for option in state.options for w in content_words(option)))
@@ -278,6 +296,12 @@ def _plan_actor_question(
     ask = form.actor_ask or "who"
     why = f"the question asks {ask.replace('_', ' ')} about people"
     video = _video_arg(memory, context)
+    if ask == "speakers":
+        if moment is not None and t_range is None:
+            t_range = (max(0.0, moment - 1.0), moment + 1.0)
+        plan.add("query_actors", {"ask": "speakers"} | _span_args(t_range) | video,
+                 "the question asks who says something: each line's likely speaker", context, done)  # fmt: skip
+        return
     if ask == "first_meeting" and not ids:
         people = most_present(person_actors(memory.actors()), 2, (0.0, memory.ref.duration))
         ids = [a.actor_id for a in sorted(people, key=lambda a: a.t0)]

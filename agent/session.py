@@ -145,17 +145,30 @@ class Session:
         values: dict[str, Any] = dict(snapshot.values or {})
         return list(values.get("turns", []))
 
-    def ask(self, question: str, *, options: Sequence[str] | None = None, thread_id: str | None = None) -> Answer:
-        """Answer one question in a thread (the session's current one by default)."""
+    def ask(
+        self,
+        question: str,
+        *,
+        options: Sequence[str] | None = None,
+        thread_id: str | None = None,
+        force_choice: bool = False,
+    ) -> Answer:
+        """Answer one question in a thread (the session's current one by default). `force_choice` picks an
+        option even when no evidence tells them apart (marked `forced`), as benchmarks that score every row need."""
         final: Answer | None = None
-        for event in self.stream(question, options=options, thread_id=thread_id):
+        for event in self.stream(question, options=options, thread_id=thread_id, force_choice=force_choice):
             if isinstance(event, AnswerReady):
                 final = event.answer
         assert final is not None
         return final
 
     def stream(
-        self, question: str, *, options: Sequence[str] | None = None, thread_id: str | None = None
+        self,
+        question: str,
+        *,
+        options: Sequence[str] | None = None,
+        thread_id: str | None = None,
+        force_choice: bool = False,
     ) -> Iterator[AgentEvent]:
         """Answer a question, yielding tool activity and answer text as they happen, then AnswerReady.
 
@@ -166,7 +179,8 @@ class Session:
         context = self._context.for_question()
         started = time.perf_counter()
         final: dict[str, Any] = {}
-        inputs = {"question": question, "options": cleaned, "videos": [m.video_id for m in self.memories]}
+        inputs = {"question": question, "options": cleaned, "videos": [m.video_id for m in self.memories],
+                  "force_choice": force_choice}  # fmt: skip
         kept_on_disk = self.settings.data_dir if self._connection is not None else None
         with thread_turn(thread, kept_on_disk, self.progress.notice):
             for mode, payload in self.graph.stream(
@@ -211,6 +225,11 @@ class Session:
             notes=list(state.get("notes", [])),
             videos=[str(m.ref.path) for m in self.memories],
             errors=list(state.get("errors", [])),
+            abstained=bool(state.get("abstained", False)),
+            limitations=list(state.get("limitations", [])),
+            confidence=state.get("confidence"),
+            forced=bool(state.get("forced", False)),
+            video_files={m.video_id: str(m.ref.path) for m in self.memories},
         )
 
     def close(self) -> None:

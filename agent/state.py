@@ -69,6 +69,8 @@ class AgentState:
     """The user's question, as asked."""
     options: list[str] | None = None
     """Multiple-choice options, when the question has them."""
+    force_choice: bool = False
+    """Pick an option even when no evidence tells them apart (for benchmark comparison); marked as forced."""
     videos: list[str] = field(default_factory=list)
     """Ids of the videos the question is about (empty: every video of the session)."""
     turns: Annotated[list[Turn], operator.add] = field(default_factory=list)
@@ -103,6 +105,15 @@ class AgentState:
     """The chosen option (0-based) in multiple-choice mode."""
     cited: list[Evidence] = field(default_factory=list)
     """The evidence the answer cites, in the order it cites it."""
+    abstained: bool = False
+    """The answer makes no claim: the loaded models cannot perceive what the question needs, or no evidence
+    tells the options apart."""
+    limitations: list[str] = field(default_factory=list)
+    """What the loaded models cannot perceive that the question needs, one sentence each."""
+    confidence: float | None = None
+    """In multiple-choice mode, how well the evidence supports the chosen option (0-1)."""
+    forced: bool = False
+    """The choice was forced (force_choice) where the evidence told no option apart."""
     steps: list[dict[str, Any]] = field(default_factory=list)
     """Per-step timings: {"step", "round", "seconds"}."""
     started: float = 0.0

@@ -27,8 +27,10 @@ class AgentAnswerer:
     """`answer_fn` for `run_evaluation`: the agent's Answer to one dataset question (thread-safe)."""
 
     def __init__(self, settings: Settings, models: ModelCache | None = None,
-                 progress: ProgressReporter | None = None) -> None:  # fmt: skip
+                 progress: ProgressReporter | None = None, force_choice: bool = False) -> None:  # fmt: skip
+        """`force_choice` picks an option even without evidence (marked forced), as published benchmarks do."""
         self.settings = settings
+        self.force_choice = force_choice
         self.progress = progress or SilentProgress()
         self.models = models or ModelCache(ModelPlan(settings, self.progress.notice))
         self._sessions: dict[Path, Session] = {}
@@ -49,7 +51,8 @@ class AgentAnswerer:
             return self._sessions[key]
 
     def __call__(self, video: Path, item: QAItem) -> Answer:
-        return self.session(video).ask(item.question, options=item.options or None, thread_id=f"eval-{item.qid}")
+        return self.session(video).ask(item.question, options=item.options or None, thread_id=f"eval-{item.qid}",
+                                       force_choice=self.force_choice)  # fmt: skip
 
     def close(self) -> None:
         for session in self._sessions.values():

@@ -24,6 +24,14 @@ class Prediction:
     evidence: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     """Sources that failed while answering: such an answer measures the failure, not the system."""
+    abstained: bool = False
+    """The answer makes no claim (the loaded models cannot see what is asked, or nothing tells options apart)."""
+    forced: bool = False
+    """The choice was forced where no evidence told the options apart: a guess, reported separately."""
+    confidence: float | None = None
+    limitations: list[str] = field(default_factory=list)
+    plan: list[str] = field(default_factory=list)
+    """The tools called, in order (paraphrases of one question should call the same ones)."""
 
     @property
     def tokens(self) -> int:
@@ -54,6 +62,11 @@ class Prediction:
             images=int(usage.get("images", 0) or 0),
             timings=timings,
             evidence=[_evidence_dict(item) for item in getattr(answer, "evidence", None) or []],
+            abstained=bool(getattr(answer, "abstained", False)),
+            forced=bool(getattr(answer, "forced", False)),
+            confidence=getattr(answer, "confidence", None),
+            limitations=list(getattr(answer, "limitations", None) or []),
+            plan=[str(c.get("name", "")) for c in getattr(answer, "tool_calls", None) or [] if isinstance(c, dict)],
         )
 
 

@@ -53,7 +53,15 @@ def _accuracy(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """scored, correct and accuracy of the answered rows among `rows`."""
     answered = [row for row in rows if row.get("status") == "ok"]
     correct = sum(bool(row.get("correct")) for row in answered)
-    return {"scored": len(answered), "correct": correct, "accuracy": correct / len(answered) if answered else None}
+    abstained = [row for row in answered if row.get("abstained")]
+    forced = [row for row in answered if row.get("forced")]
+    forced_right = sum(bool(row.get("correct")) for row in forced)
+    return {
+        "scored": len(answered), "correct": correct, "accuracy": correct / len(answered) if answered else None,
+        "abstained": len(abstained), "wrong": len(answered) - correct - len(abstained),
+        "forced": len(forced), "forced_correct": forced_right,
+        "forced_accuracy": forced_right / len(forced) if forced else None,
+    }  # fmt: skip
 
 
 def summarize(rows: Sequence[dict[str, Any]], run: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -159,6 +167,10 @@ def render_markdown(summary: dict[str, Any], name: str) -> str:
         ["Errors", str(status.get("error", 0))],
         ["Accuracy", f"{_pct(summary['accuracy'])} ({summary['correct']}/{summary['scored']})"],
         ["Accuracy, errors counted wrong", _pct(summary["accuracy_counting_errors"])],
+        ["Abstained (said what it cannot see or tell)", str(summary["abstained"])],
+        ["Wrong (a claim that is not right)", str(summary["wrong"])],
+        ["Forced picks (no evidence; right / all)",
+         f"{summary['forced_correct']}/{summary['forced']}" if summary["forced"] else "none"],
         ["Latency p50 / p95 / mean", f"{_secs(latency['p50'])} / {_secs(latency['p95'])} / {_secs(latency['mean'])}"],
     ]
     if dataset.get("skipped"):
@@ -170,13 +182,17 @@ def render_markdown(summary: dict[str, Any], name: str) -> str:
             str(s["questions"]),
             str(s["scored"]),
             str(s["correct"]),
+            str(s["abstained"]),
+            str(s["wrong"]),
             _pct(s["accuracy"]),
+            f"{s['forced_correct']}/{s['forced']}" if s["forced"] else "-",
             _secs(s["latency_p50"]),
             _secs(s["latency_mean"]),
         ]
         for name, s in summary["by_type"].items()
     ]
-    header = ["Type", "Questions", "Scored", "Correct", "Accuracy", "Latency p50", "Latency mean"]
+    header = ["Type", "Questions", "Scored", "Correct", "Abstained", "Wrong", "Accuracy", "Forced picks right",
+              "Latency p50", "Latency mean"]  # fmt: skip
     lines += ["## Accuracy by type", "", *_table(header, type_rows), ""]
     cost_rows = [
         [key.replace("_", " "), _num(d["mean"]), _num(d["p50"]), _num(d["p95"]), _num(d["total"])]

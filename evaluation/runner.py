@@ -3,6 +3,8 @@ and appended to results.jsonl as soon as it is done; a re-run skips what is alre
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -169,6 +171,8 @@ def _item_fields(item: QAItem, video: Path | None) -> dict[str, Any]:
         "options": item.options,
         "gold": item.answer,
         "gold_index": item.answer_index,
+        "needs": item.extra.get("needs"),
+        "group": item.extra.get("group"),
     }
 
 
@@ -188,6 +192,11 @@ _EMPTY_ANSWER = {
     "completion_tokens": 0,
     "tokens": 0,
     "images": 0,
+    "abstained": False,
+    "forced": False,
+    "confidence": None,
+    "limitations": [],
+    "plan": [],
 }
 
 
@@ -202,6 +211,8 @@ def answer_one(
         prediction = result if isinstance(result, Prediction) else Prediction.from_answer(result)
         stage = "score"
         verdict = score(item, prediction, tolerance_s=tolerance_s, judge=judge)
+        if prediction.abstained:  # an answer that claims nothing is never right, whatever words it contains
+            verdict = dataclasses.replace(verdict, correct=False, exact=False, method="abstained")
     except Exception as error:  # noqa: BLE001 - any failure of the system under test is a result row
         lines = str(error).strip().splitlines()
         message = f"{stage}: {type(error).__name__}" + (f": {lines[0]}" if lines else "")
@@ -230,6 +241,11 @@ def answer_one(
         "completion_tokens": prediction.completion_tokens,
         "tokens": prediction.tokens,
         "images": prediction.images,
+        "abstained": prediction.abstained,
+        "forced": prediction.forced,
+        "confidence": prediction.confidence,
+        "limitations": prediction.limitations,
+        "plan": prediction.plan,
         "wall_s": round(wall_s, 4),
         "timings": prediction.timings,
         "evidence": prediction.evidence,

@@ -51,7 +51,7 @@ from models.types import Actor, Track, TranscriptSpan, VideoRef, format_timestam
 if TYPE_CHECKING:
     from memory.video_memory import VideoMemory
 
-GRAPH_VERSION = 1
+GRAPH_VERSION = 2
 
 PERSON = "person"
 CONTINUOUS_GAP_S = 1.0
@@ -91,6 +91,13 @@ NO_MOUTH_NOTE = (
     "speaker guessed from who is visible (on-screen time, face seen, box size); mouth movement is not observed"
 )
 NO_ONE_NOTE = "nobody on screen: an off-screen speaker or narrator"
+STILL_NOTE = "only still pictures of people on screen, no body moves: the narrator or an off-screen voice"
+STILL_POSE = 0.025
+"""Median spread of a person's body keypoints within their box (fraction of the box) below which the person
+is a still picture, never credited with speech. Measured with yolo11n-pose: the sample video's zoomed and
+panned photos 0.012-0.014; the talking characters of opencv's Megamind.avi 0.033-0.090 (tracks of 12+
+samples); the walkers of vtest.avi 0.068-0.244."""
+MIN_POSE_SAMPLES = 3
 
 
 # --- presence from sampled tracks -------------------------------------------------------------
@@ -362,11 +369,44 @@ def _pair_edges(first: _Node, second: _Node, ref: VideoRef) -> list[dict[str, An
     return edges
 
 
+def pose_motion(samples: _Samples, rows: np.ndarray | None = None) -> float | None:
+    """How much a person's pose changes within their box: the median over steadily seen keypoints of the
+    spread of their box-relative positions (None without keypoints, or with too few samples to tell)."""
+    picked = range(len(samples.times)) if rows is None else rows
+    points, boxes = [], []
+    for r in picked:
+        if len(samples.keypoints[r]) > max(FACE_KEYPOINTS):
+            points.append(samples.keypoints[r])
+            boxes.append(samples.boxes[r])
+    if len(points) < MIN_POSE_SAMPLES:
+        return None
+    kp, box = np.asarray(points, dtype=np.float64), np.asarray(boxes, dtype=np.float64)
+    width = np.maximum(box[:, 2] - box[:, 0], 1.0)[:, None]
+    height = np.maximum(box[:, 3] - box[:, 1], 1.0)[:, None]
+    x, y, seen = (kp[:, :, 0] - box[:, 0:1]) / width, (kp[:, :, 1] - box[:, 1:2]) / height, kp[:, :, 2] >= VISIBLE
+    steady = [k for k in range(kp.shape[1]) if seen[:, k].mean() >= 0.5 and seen[:, k].sum() >= MIN_POSE_SAMPLES]
+    if not steady:
+        return None
+    spreads = [float(np.hypot(x[seen[:, k], k].std(), y[seen[:, k], k].std())) for k in steady]
+    return round(float(np.median(spreads)), 4)
+
+
+def _still_picture(person: _Node, span: TranscriptSpan) -> bool:
+    """Whether a person seen while a span is spoken is a still picture (a photo, a frozen frame), by the pose
+    model's keypoints over the span (over their whole presence when the span has too few samples)."""
+    motion = pose_motion(person.samples, person.samples.within(span.t0, span.t1))
+    if motion is None:
+        motion = pose_motion(person.samples)
+    return motion is not None and motion < STILL_POSE
+
+
 def _speech(graph: nx.MultiDiGraph, spans: Sequence[TranscriptSpan], people: Sequence[_Node], ref: VideoRef) -> None:
-    """Add a speech node per span and speech edges to the people on screen while it is spoken."""
+    """Add a speech node per span and speech edges to the people on screen while it is spoken; only a person
+    who moves (not a still picture of one) may be credited with the words."""
     for index, span in enumerate(spans):
         node_id = f"speech:{index}"
-        visible = [p for p in people if _overlap_seconds(p.presence, span.t0, span.t1) > 0]
+        seen = [p for p in people if _overlap_seconds(p.presence, span.t0, span.t1) > 0]
+        visible = [p for p in seen if not _still_picture(p, span)]
         cues = [_cue(p.samples, p.presence, span, ref.height) for p in visible]
         confidences = speaker_confidences([c.score for c in cues])
         best = max(range(len(visible)), key=lambda i: (cues[i].score, -i), default=None)
@@ -379,10 +419,13 @@ def _speech(graph: nx.MultiDiGraph, spans: Sequence[TranscriptSpan], people: Seq
             text=span.text,
             speaker=speaker,
             speaker_confidence=confidences[best] if best is not None else 0.0,
-            on_screen=[p.actor_id for p in visible],
-            note=NO_MOUTH_NOTE if visible else NO_ONE_NOTE,
+            on_screen=[p.actor_id for p in seen],
+            still=[p.actor_id for p in seen if p not in visible],
+            note=NO_MOUTH_NOTE if visible else STILL_NOTE if seen else NO_ONE_NOTE,
         )
-        for i, (person, cue) in enumerate(zip(visible, cues)):
+        for person in seen:
+            i = visible.index(person) if person in visible else None
+            cue = cues[i] if i is not None else _cue(person.samples, person.presence, span, ref.height)
             graph.add_edge(
                 node_id,
                 person.node_id,
@@ -392,8 +435,9 @@ def _speech(graph: nx.MultiDiGraph, spans: Sequence[TranscriptSpan], people: Seq
                 face_visible=cue.face_visible,
                 frontal=cue.frontal,
                 score=round(cue.score, 3),
-                confidence=confidences[i],
-                likely_speaker=i == best,
+                confidence=confidences[i] if i is not None else 0.0,
+                likely_speaker=i is not None and i == best,
+                still=i is None,
             )
 
 
@@ -630,6 +674,19 @@ class SpokenLine:
     """The span's likely speaker overall (maybe another actor)."""
 
 
+@dataclass(frozen=True)
+class SpokenBy:
+    """A transcript span and who likely said it: an actor id, or None for the narrator / an off-screen voice."""
+
+    t0: float
+    t1: float
+    text: str
+    speaker: int | None
+    confidence: float
+    note: str
+    """How the speaker was judged (a guess from visibility, nobody on screen, only still pictures)."""
+
+
 class ActorGraph:
     """Queries over an actor graph, in seconds, returning plain records. Unknown actor ids raise InvalidRequest."""
 
@@ -784,6 +841,15 @@ class ActorGraph:
                             data["speaker"],
                         )
                     )
+        return lines
+
+    def spoken_lines(self, window: tuple[float, float] | None = None) -> list[SpokenBy]:
+        """Every transcript span (in `window`), in time order, with its likely speaker and why."""
+        lines = []
+        for _, data in self._speech_nodes():
+            if window is None or (data["t0"] <= window[1] and data["t1"] >= window[0]):
+                lines.append(SpokenBy(float(data["t0"]), float(data["t1"]), data["text"], data["speaker"],
+                                      float(data["speaker_confidence"]), str(data.get("note", ""))))  # fmt: skip
         return lines
 
     def speaker_of(self, t: float) -> Speaker:

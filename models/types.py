@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Literal
 
 
@@ -245,7 +246,7 @@ class Segment:
     actors: list[int] = field(default_factory=list)
 
 
-EvidenceKind = Literal["transcript", "segment", "actor", "caption", "dense_caption", "scene", "note"]
+EvidenceKind = Literal["transcript", "segment", "actor", "speaker", "caption", "dense_caption", "scene", "note"]
 
 
 @dataclass(frozen=True)
@@ -264,9 +265,11 @@ class Evidence:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def cite(self) -> str:
-        """The `[mm:ss]` citation of this evidence's start."""
-        return f"[{format_timestamp(self.t0)}]"
+    def cite(self, names: Mapping[str, str] | None = None) -> str:
+        """The `[mm:ss]` citation of this evidence's start; `[file.mp4 mm:ss]` when `names` (video id -> file
+        name) is given, as it is when an answer spans several videos."""
+        name = names.get(self.video_id) if names else None
+        return f"[{name} {format_timestamp(self.t0)}]" if name else f"[{format_timestamp(self.t0)}]"
 
 
 @dataclass(frozen=True)
@@ -320,6 +323,16 @@ class Answer:
     videos: list[str] = field(default_factory=list)
     errors: list[SourceError] = field(default_factory=list)
     """Sources that failed: the text never claims absence then; with no evidence it says only what failed."""
+    abstained: bool = False
+    """The answer makes no claim (it says what it cannot see or tell); `choice` is None then."""
+    limitations: list[str] = field(default_factory=list)
+    """What the loaded models cannot perceive that the question needs, one sentence each."""
+    confidence: float | None = None
+    """In multiple-choice mode, how well the evidence supports the chosen option (0-1)."""
+    forced: bool = False
+    """The choice was forced where no evidence told the options apart (a guess, for benchmark comparison)."""
+    video_files: dict[str, str] = field(default_factory=dict)
+    """Video id -> file path, so every cited item names its video."""
 
     @property
     def failed(self) -> bool:
@@ -338,7 +351,12 @@ class Answer:
             "errors": [e.to_dict() for e in self.errors],
             "choice": self.choice,
             "options": self.options,
-            "evidence": [e.to_dict() for e in self.evidence],
+            "abstained": self.abstained,
+            "limitations": self.limitations,
+            "confidence": self.confidence,
+            "forced": self.forced,
+            "evidence": [e.to_dict() | {"video": Path(self.video_files.get(e.video_id, e.video_id)).name}
+                         for e in self.evidence],  # fmt: skip
             "tool_calls": self.tool_calls,
             "timings": self.timings,
             "usage": self.usage,

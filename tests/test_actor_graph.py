@@ -5,6 +5,8 @@ interaction threshold and speaker confidence on synthetic tracks."""
 
 from __future__ import annotations
 
+import math
+
 import json
 import shutil
 from collections.abc import Sequence
@@ -17,6 +19,7 @@ from conftest import IngestedMeetingVideo
 
 from evaluation.meeting_scenario import MeetingScenario
 from memory.actor_graph import (
+    GRAPH_VERSION,
     INTERACTION_DISTANCE,
     INTERACTION_MIN_S,
     MAX_SPEAKER_CONFIDENCE,
@@ -166,7 +169,7 @@ def test_graph_round_trips_through_its_file(meeting: IngestedMeeting, tmp_path: 
     loaded = load_graph(path)
     assert isinstance(loaded, nx.MultiDiGraph)
     assert nx.node_link_data(loaded, edges="edges") == nx.node_link_data(rebuilt, edges="edges")
-    assert json.loads(path.read_text())["graph"]["version"] == 1
+    assert json.loads(path.read_text())["graph"]["version"] == GRAPH_VERSION
     assert not list(tmp_path.glob(".graph.json.*")), "a temp file was left behind"
 
 
@@ -175,7 +178,7 @@ def test_damaged_graph_file_is_memory_corrupt_naming_the_file(meeting: IngestedM
     cases = {
         "truncated": source.read_text()[:200],
         "not a graph": json.dumps({"hello": "world"}),
-        "foreign version": source.read_text().replace('"version": 1', '"version": 99'),
+        "foreign version": source.read_text().replace(f'"version": {GRAPH_VERSION}', '"version": 99'),
     }
     for name, text in cases.items():
         path = tmp_path / f"{name.replace(' ', '-')}.json"
@@ -263,10 +266,23 @@ def _track(
     *,
     height: float = 200.0,
     keypoints: tuple[tuple[float, float, float], ...] | None = FRONTAL,
+    moving: bool = True,
 ) -> Track:
-    """A person box of `height` pixels with its left edge at x, on the given sample times."""
-    boxes = tuple((x, 300.0 - height, x + height / 3, 300.0) for _ in times)
-    points = tuple(keypoints for _ in times) if keypoints is not None else ()
+    """A person box of `height` pixels with its left edge at x, on the given sample times; `keypoints` gives
+    each point's visibility, and a moving person's points shift within the box from sample to sample (a
+    still picture's stay put)."""
+    width, top = height / 3, 300.0 - height
+    boxes = tuple((x, top, x + width, 300.0) for _ in times)
+    points: tuple[tuple[tuple[float, float, float], ...], ...] = ()
+    if keypoints is not None:
+        points = tuple(
+            tuple(
+                (x + width * (0.5 + (0.2 * math.sin(i + k) if moving else 0.0)),
+                 top + height * (k / 17 + (0.1 * math.cos(1.3 * i + k) if moving else 0.0)), visibility)
+                for k, (_, _, visibility) in enumerate(keypoints)
+            )
+            for i in range(len(times))
+        )  # fmt: skip
     return Track(track_id, "person", times, boxes, (0.9,) * len(times), points)
 
 
@@ -351,6 +367,14 @@ def test_speaker_confidence_follows_who_is_visible() -> None:
     assert graph.speaker_of(4.0) == (None, 0.0)  # nobody speaks
     notes = {d["text"]: d["note"] for _, d in graph.graph.nodes(data=True) if d["kind"] == "speech"}
     assert "off-screen" in notes["nobody can be seen"] and "mouth" in notes["only one person is here"]
+
+    # a still picture of a person (a photo: the pose never moves in its box) is not credited with the words
+    photo = _graph([_track(1, _steps(0.0, 10.0), 50.0, moving=False)], spans[:1])
+    assert photo.speaker_of(2.0) == (None, 0.0)
+    (line,) = photo.spoken_lines()
+    assert line.speaker is None and "still pictures" in line.note
+    (seen,) = photo.said_while_on_screen(1)
+    assert seen.confidence == 0.0 and not seen.likely_speaker
 
     # a person facing away, small, next to one facing the camera, large: the frontal one is likelier
     facing = _track(1, _steps(0.0, 10.0), 50.0)

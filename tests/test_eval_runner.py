@@ -293,6 +293,11 @@ def test_reports(dataset: Dataset, tmp_path: Path) -> None:
         "accuracy": 0.5,
         "latency_p50": 1.5,
         "latency_mean": 1.5,
+        "abstained": 0,
+        "wrong": 1,
+        "forced": 0,
+        "forced_correct": 0,
+        "forced_accuracy": None,
     }
     assert report["by_type"]["choice"]["accuracy"] == 0.5 and report["by_type"]["time"]["accuracy"] == 1.0
     assert report["latency_s"]["p50"] == 3.5 and report["latency_s"]["mean"] == 3.5
@@ -305,8 +310,8 @@ def test_reports(dataset: Dataset, tmp_path: Path) -> None:
     markdown = files.markdown.read_text()
     assert "| Accuracy | 66.7% (4/6) |" in markdown
     assert "## Accuracy by type" in markdown
-    assert "| color | 3 | 2 | 1 | 50.0% | 1.50 s | 1.50 s |" in markdown
-    assert "| count | 2 | 1 | 1 | 100.0% | 3.00 s | 3.00 s |" in markdown
+    assert "| color | 3 | 2 | 1 | 0 | 1 | 50.0% | - | 1.50 s | 1.50 s |" in markdown
+    assert "| count | 2 | 1 | 1 | 0 | 0 | 100.0% | - | 3.00 s | 3.00 s |" in markdown
     assert "| tool calls | 1.7 | 1.5 | 2.8 | 10.0 |" in markdown
     assert "- missing video: `n2` (gone)" in markdown
     assert "- error: `x1`: answer: RuntimeError: backend went away" in markdown
@@ -361,3 +366,21 @@ def test_an_answer_whose_sources_failed_is_an_error_row_and_retried(dataset: Dat
     run_evaluation(dataset, repaired, out, video_root=dataset.source.parent, retry_failed=True)
     latest = [r for r in rows_of(out) if r["qid"] == "c1"][-1]  # rows are appended; the last one counts
     assert "c1" in repaired.calls and latest["status"] == "ok" and latest["correct"] is True
+
+
+def test_abstentions_are_never_right_and_forced_picks_are_counted_apart(dataset: Dataset, tmp_path: Path) -> None:
+    """An answer that claims nothing scores as abstained even when its words look right; a forced pick is
+    counted with its own accuracy, beside the picks the evidence made."""
+    answers = dict(ANSWERS)
+    answers["c1"] = Prediction(text="I can't tell. It may be red.", abstained=True, limitations=["no pictures"])
+    answers["m1"] = Prediction(text="B. bus (a forced pick)", choice=1, forced=True, plan=["search_transcript"])
+    answers["m2"] = Prediction(text="A. apple (a forced pick)", choice=0, forced=True)
+    run_evaluation(dataset, FakeSystem(answers), tmp_path / "run", video_root=dataset.source.parent)
+    rows = {row["qid"]: row for row in rows_of(tmp_path / "run")}
+    assert rows["c1"]["correct"] is False and rows["c1"]["method"] == "abstained" and rows["c1"]["abstained"]
+    assert rows["m1"]["forced"] and rows["m1"]["plan"] == ["search_transcript"]
+    report = json.loads(write_reports(tmp_path / "run").json.read_text())
+    assert (report["abstained"], report["forced"], report["forced_correct"]) == (1, 2, 1)
+    assert report["by_type"]["color"]["abstained"] == 1 and report["by_type"]["color"]["wrong"] == 1
+    markdown = (tmp_path / "run" / "report.md").read_text()
+    assert "Forced picks (no evidence; right / all) | 1/2" in markdown

@@ -95,7 +95,9 @@ def test_tool_set_offers_what_memory_can_answer(offline_tools: dict[str, BaseToo
     for tool in offline_tools.values():
         assert tool.response_format == "content_and_artifact" and tool.description
     schema = offline_tools["query_actors"].args_schema.model_json_schema()  # type: ignore[union-attr]
-    assert schema["properties"]["ask"]["enum"] == ["who", "when", "with_whom", "first_meeting", "trajectory", "said"]
+    assert schema["properties"]["ask"]["enum"] == [
+        "who", "when", "with_whom", "first_meeting", "trajectory", "said", "speakers"
+    ]  # fmt: skip
     assert {"actor", "other", "at", "t_range", "label", "t0", "t1"} <= set(schema["properties"])
 
 
@@ -187,7 +189,9 @@ def test_when_and_what_is_said_for_the_person_named_by_a_moment(
     assert call(offline_tools["query_actors"], ask="when", actor=2).artifact == when
     for actor, line, word in ((1, BUDGET, "budget"), (2, MUSEUM, "museum")):
         said = call(offline_tools["query_actors"], ask="said", actor=actor)
-        assert [e.kind for e in said.artifact] == ["transcript"]
+        # the person is a photo: the line is said while they are on screen, by the narrator, not by them
+        assert [e.kind for e in said.artifact] == ["transcript", "note"]
+        assert "not the likely speaker" in said.artifact[1].text and "narrator" in said.content
         assert abs(said.artifact[0].t0 - offline_memory.video.narration[line].t0) <= TOLERANCE
         assert word in said.artifact[0].text.lower() and f"while actor {actor} is on screen" in said.content
 

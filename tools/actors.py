@@ -23,7 +23,7 @@ from tools.binding import VIDEO_FIELD_HELP, ToolError, ToolResult, VideoSet, che
 from tools.render import render_evidence
 from tools.timecodes import Seconds, TimeRange
 
-Ask = Literal["who", "when", "with_whom", "first_meeting", "trajectory", "said"]
+Ask = Literal["who", "when", "with_whom", "first_meeting", "trajectory", "said", "speakers"]
 ANY_LABEL = ("any", "all", "*")
 STILL = 0.05
 """Below this displacement (fraction of the frame) an actor counts as staying in place."""
@@ -39,7 +39,8 @@ class ActorArgs(BaseModel):
             "who: who is on screen (at `at`, in `t_range`, or at all); when: when `actor` is on screen; "
             "with_whom: who shares the screen with `actor` (or when with `other`); first_meeting: when `actor` "
             "and `other` (or anyone) first appear together; trajectory: where `actor` moves in the frame; "
-            "said: what is said while `actor` is on screen, with the likely speaker."
+            "said: what is said while `actor` is on screen, with the likely speaker; speakers: who says each line "
+            "(in `t_range`, or all), an on-screen actor or the narrator / an off-screen voice."
         ),
     )
     actor: int | None = Field(default=None, description="Actor id (as listed by ask='who').")
@@ -229,14 +230,35 @@ class _ActorQuery:
         found = [
             self.evidence("transcript", line.t0, line.t1, line.text, score=round(line.confidence, 3)) for line in lines
         ]
+        found += [
+            self.note(line.t0, line.t1, f"actor {actor_id} is on screen but not the likely speaker of this line: "
+                      + ("the narrator or an off-screen voice" if line.speaker is None else f"actor {line.speaker}"))
+            for line in lines if not line.likely_speaker
+        ]  # fmt: skip
         remarks = []
         for line in lines:
             speaker = "unknown" if line.speaker is None else f"actor {line.speaker}"
             remarks.append(f" (while actor {actor_id} is on screen, {line.on_screen_fraction:.0%} of the line; "
                            f"likely speaker: {speaker}, confidence {line.confidence:.2f})")  # fmt: skip
+        remarks += [""] * (len(found) - len(remarks))  # the notes on lines someone else says
         if found:
             return found, remarks
         return [self.note(*(window or self.whole()), f"nothing is said while actor {actor_id} is on screen")], [""]
+
+    def speakers(self, window: tuple[float, float] | None) -> list[Evidence]:
+        """Who says each line: an actor only where a moving person is on screen, else the narrator."""
+        found = []
+        for line in self.graph.spoken_lines(window):
+            if line.speaker is None:
+                reason = line.note.split(":")[0]
+                who = f"the narrator or an off-screen voice ({reason})" if reason else "the narrator or an off-screen voice"
+            else:
+                who = f"likely {self.name(line.speaker)} (confidence {line.confidence:.2f}; {line.note})"
+            found.append(self.evidence("speaker", line.t0, line.t1, f"{who} says: “{line.text.strip()}”",
+                                       score=round(line.confidence, 3) if line.speaker is not None else 1.0))  # fmt: skip
+        if found:
+            return found
+        return [self.note(*(window or self.whole()), "nothing is said" + ("" if window is None else " in that range"))]
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -308,6 +330,8 @@ def query_actors_tool(videos: VideoSet) -> BaseTool:
         remarks: list[str] | None = None
         if ask == "who":
             found = query.who(at, t_range)
+        elif ask == "speakers":
+            found = query.speakers(t_range)
         else:
             if query.graph.is_empty:
                 return render_evidence([query.untracked()]), [query.untracked()]
@@ -340,6 +364,6 @@ def query_actors_tool(videos: VideoSet) -> BaseTool:
         "query_actors",
         "Ask about the people (or other tracked objects) on screen: who appears (at a moment or in a range), "
         "when an actor appears, with whom, when two first meet, where they move, what is said while they are "
-        "on screen. Actors have ids; `at` names the one on screen at a moment.",
+        "on screen, who says each line. Actors have ids; `at` names the one on screen at a moment.",
         ActorArgs,
     )

@@ -1,0 +1,155 @@
+"""Honest answers (offline profile: speech, people and shot cuts, no CLIP, captioner or VLM): what the loaded
+models cannot see is said, never guessed; multiple choice without evidence chooses nothing unless a pick is
+forced; speech over a photo is the narrator's; several videos are cited by name and follow-ups stay in theirs.
+
+Ground truth: the sample video (four narrated lines over rocket, camera, astronaut and coffee photos) and a
+second narrated video made here (a clock narrated as "four o'clock", then coins).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import IngestedSample, cli_env, run_cli
+
+from agent import Session, ask
+from evaluation.sample_video import SampleVideo, make_sample_video
+from memory.ingest import ingest_video
+from models.settings import Settings
+
+CLOCK_LINE = "We meet at four o'clock in the old square."
+MARKET_LINE = "The market sells coins and stamps."
+PICTURES_BLIND = "can't look at the pictures"
+
+
+@dataclass(frozen=True)
+class TwoVideos:
+    """The sample and the clock video, ingested into one private memory."""
+
+    sample: SampleVideo
+    clock: SampleVideo
+    settings: Settings
+
+
+@pytest.fixture(scope="module")
+def two_videos(offline_memory: IngestedSample, tmp_path_factory: pytest.TempPathFactory) -> TwoVideos:
+    root = tmp_path_factory.mktemp("honest")
+    data = root / "memory"
+    shutil.copytree(offline_memory.settings.data_dir, data)
+    settings = offline_memory.settings.model_copy(update={"data_dir": data})
+    clock = make_sample_video(
+        root / "clock.mp4", narration=[(0.5, CLOCK_LINE), (6.0, MARKET_LINE)], duration=11.0, size=(320, 180),
+        photos=[("clock", "", False), ("coins", "", False)],
+    )  # fmt: skip
+    ingest_video(clock.path, settings, models=offline_memory.models)
+    return TwoVideos(offline_memory.video, clock, settings)
+
+
+def _ask(memory: IngestedSample, question: str, **kwargs: object):  # type: ignore[no-untyped-def]
+    return ask(memory.video.path, question, settings=memory.settings, models=memory.models, **kwargs)  # type: ignore[arg-type]
+
+
+# --- abstain when blind ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("question", ["Does a clock appear in the video?", "Is there a cat anywhere?",
+                                      "What color is the rocket?"])  # fmt: skip
+def test_what_only_the_pictures_show_is_not_called_absent(offline_memory: IngestedSample, question: str) -> None:
+    answer = _ask(offline_memory, question)
+    assert answer.abstained and "does not appear" not in answer.text
+    assert PICTURES_BLIND in answer.text and any(PICTURES_BLIND in line for line in answer.limitations)
+    assert answer.to_dict()["limitations"] == answer.limitations and answer.to_dict()["abstained"] is True
+
+
+def test_a_printed_title_needs_text_reading(offline_memory: IngestedSample) -> None:
+    answer = _ask(offline_memory, "What title is printed on screen at 0:10?")
+    assert answer.abstained and "can't read text on screen" in answer.text
+    assert "BRIDGE BUDGET" not in answer.text
+
+
+def test_what_was_searched_for_in_speech_is_still_absent(offline_memory: IngestedSample) -> None:
+    answer = _ask(offline_memory, "Does the narrator mention a clock?")
+    assert not answer.abstained and answer.text.startswith("No.") and "does not appear" in answer.text
+
+
+def test_a_person_on_screen_gets_a_yes(offline_memory: IngestedSample) -> None:
+    answer = _ask(offline_memory, "Does a person appear in the video?")
+    assert answer.text.startswith("Yes.") and not answer.abstained
+    assert any(e.kind == "actor" for e in answer.evidence)
+
+
+def test_a_word_inside_another_word_is_found(two_videos: TwoVideos) -> None:
+    with Session(two_videos.clock.path, settings=two_videos.settings, persist=False) as session:
+        answer = session.ask("When is the clock mentioned?")
+    assert "four o'clock" in answer.text.lower() and not answer.abstained
+    assert answer.evidence and answer.evidence[0].t0 < 2.0
+
+
+# --- multiple choice ------------------------------------------------------------------------------------
+
+
+ANIMALS = ["a dog", "a horse", "an eagle", "a fish"]
+
+
+def test_multiple_choice_without_evidence_chooses_nothing(offline_memory: IngestedSample) -> None:
+    answer = _ask(offline_memory, "What animal appears in the video?", options=ANIMALS)
+    assert answer.choice is None and answer.abstained and not answer.forced
+    assert "can't choose" in answer.text and not answer.text.lstrip().startswith(("A.", "B.", "C.", "D."))
+    forced = _ask(offline_memory, "What animal appears in the video?", options=ANIMALS, force_choice=True)
+    assert forced.choice is not None and forced.forced and "forced pick" in forced.text
+
+
+def test_supported_choice_carries_a_confidence(offline_memory: IngestedSample) -> None:
+    options = ["a city bus tour", "a wine tour", "a harbor tour", "a zoo tour"]
+    answer = _ask(offline_memory, "Which tour does the narrator welcome viewers to?", options=options)
+    assert answer.choice == 2 and not answer.forced and answer.confidence is not None and answer.confidence > 0.35
+
+
+def test_cli_force_choice_reports_the_pick_as_forced(offline_memory: IngestedSample) -> None:
+    args = ["ask", str(offline_memory.video.path), "Which animal is shown?", "--json"]
+    for option in ANIMALS:
+        args += ["--option", option]
+    free = run_cli(*args, env=cli_env(offline_memory.settings))
+    forced = run_cli(*args, "--force-choice", env=cli_env(offline_memory.settings))
+    assert free.returncode == 0 and forced.returncode == 0, free.stderr + forced.stderr
+    free_json, forced_json = json.loads(free.stdout), json.loads(forced.stdout)
+    assert free_json["choice"] is None and free_json["abstained"] and free_json["limitations"]
+    assert forced_json["choice"] is not None and forced_json["forced"] is True
+
+
+# --- speech attribution ---------------------------------------------------------------------------------
+
+
+def test_narration_over_a_photo_is_the_narrators(offline_memory: IngestedSample) -> None:
+    answer = _ask(offline_memory, "Who speaks first?", options=["actor 2", "the narrator"])
+    assert answer.choice == 1, answer.text
+    said = _ask(offline_memory, "Who says that an astronaut will visit the museum?")
+    assert "narrator or an off-screen voice" in said.text and "likely person" not in said.text
+
+
+# --- several videos -------------------------------------------------------------------------------------
+
+
+def test_citations_name_their_video_and_follow_ups_stay_in_it(two_videos: TwoVideos) -> None:
+    paths = [two_videos.sample.path, two_videos.clock.path]
+    with Session(paths, settings=two_videos.settings, persist=False) as session:
+        first = session.ask("What does the narrator say about the market?")
+        assert "[clock.mp4 00:06]" in first.text, first.text
+        data = first.to_dict()
+        assert {e["video"] for e in data["evidence"]} == {"clock.mp4"}
+        clock_id = session.memories[1].video_id
+        follow = session.ask("And what is said before that?")
+        assert {e.video_id for e in follow.evidence} == {clock_id}, follow.text
+        assert "four o'clock" in follow.text and "clock.mp4" in follow.text and "sample.mp4" not in follow.text
+        people = session.ask("Who is on screen?")  # actor references stay in the thread's video
+    assert people.evidence and {e.video_id for e in people.evidence} == {clock_id}, people.text
+
+
+def test_a_single_video_keeps_plain_citations(offline_memory: IngestedSample) -> None:
+    answer = _ask(offline_memory, "What is the budget for the new bridge?")
+    assert "[00:07]" in answer.text and "sample.mp4" not in answer.text
+    assert answer.to_dict()["evidence"][0]["video"] == Path(offline_memory.video.path).name
