@@ -321,10 +321,12 @@ def mix_track(lines: Sequence[NarrationLine], clips: Sequence[np.ndarray], durat
 
 
 def load_photo(name: str) -> np.ndarray:
-    """An RGB uint8 photo bundled with scikit-image (grayscale ones are stacked to RGB)."""
+    """An RGB uint8 photo bundled with scikit-image (grayscale ones are stacked to RGB, binary ones scaled)."""
     import skimage.data
 
     image = np.asarray(getattr(skimage.data, name)())
+    if image.dtype == bool:  # a silhouette (`horse`): white on black, not 0/1 grey levels
+        image = image.astype(np.uint8) * 255
     if image.ndim == 2:
         image = np.stack([image] * 3, axis=-1)
     return np.ascontiguousarray(image[..., :3]).astype(np.uint8)

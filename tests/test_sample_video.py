@@ -175,3 +175,10 @@ def test_overlapping_narration_fails_clearly(tmp_path: Path) -> None:
 def test_odd_size_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="even"):
         make_sample_video(tmp_path / "x.mp4", with_audio=False, size=(641, 360))
+
+
+def test_a_binary_photo_is_drawn_white_on_black() -> None:
+    from evaluation.sample_video import load_photo
+
+    horse = load_photo("horse")
+    assert horse.dtype.name == "uint8" and horse.max() == 255 and horse.min() == 0
