@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from agent.choice import choose_option, option_letter, parse_choice
+from agent.choice import choose_option, option_letter, order_choice, parse_choice
 from agent.compose import compose_answer, join_names, video_names
 from agent.context import AgentContext
 from agent.events import emit
@@ -221,20 +221,29 @@ def _choose_by_rules(
     """The option the evidence tells apart, with its confidence; none without such evidence (unless the
     question forces a pick, which is then marked as forced)."""
     options = state.options or []
-    picked = choose_option(state.question, options, evidence, context.models)
+    picked = order_choice(state.question, options, evidence, context.models) or choose_option(
+        state.question, options, evidence, context.models
+    )
     names = video_names(context)
     support = "\n".join(f"{e.cite(names)} {e.text}" for e in picked.support)
     letter, option = option_letter(picked.index), options[picked.index]
     limits = honest.limitations
-    if picked.supported:
-        # a sense the question needs is blind: the words that favour an option are a hint, never a sure answer
-        confidence = min(picked.confidence, BLIND_CONFIDENCE) if limits else picked.confidence
-        template = "choice_weak" if limits or picked.weak else "choice_lead"
-        lead = render(template, letter=letter, option=option, confidence=confidence)
-        note = f"\n\n{render('limitation_note', limitations='; '.join(limits))}" if limits else ""
-        text = f"{lead}\n\n{support}{note}"
+    if picked.supported and not limits:
+        template = "choice_weak" if picked.weak else "choice_lead"
+        lead = render(template, letter=letter, option=option, confidence=picked.confidence)
+        text = f"{lead}\n\n{support}"
         emit("token", text=text)
-        return Composed(text, picked.index, picked.support, limitations=limits, confidence=confidence)
+        return Composed(text, picked.index, picked.support, confidence=picked.confidence)
+    if picked.supported:  # a sense the question needs is blind: what favours an option is a hint, not an answer
+        why = render("choice_blind", limitations="; ".join(limits), letter=letter, option=option) + f"\n\n{support}"
+        if state.force_choice:
+            text = render("choice_weak", letter=letter, option=option, confidence=min(picked.confidence, 0.3))
+            text += "\n\n" + why
+            emit("token", text=text)
+            return Composed(text, picked.index, picked.support, limitations=limits,
+                            confidence=min(picked.confidence, BLIND_CONFIDENCE), forced=True)  # fmt: skip
+        emit("token", text=why)
+        return Composed(why, None, picked.support, abstained=True, limitations=limits, confidence=picked.confidence)
     why = render("choice_none") + (" " + "; ".join(limits) + "." if limits else "")
     shown = "" if honest.abstained and not fallback else honest.text
     if state.force_choice:

@@ -103,6 +103,55 @@ def choose_option(question: str, options: Sequence[str], evidence: Sequence[Evid
     return Choice(index, float(best_per_option[index]), support, runner_up)
 
 
+ORDER_FIRST = re.compile(
+    r"\b(?:first|earliest|soonest|before (?:the )?(?:others|rest)|opens? with|starts? with|begins? with|initially)\b",
+    re.IGNORECASE,
+)
+ORDER_LAST = re.compile(
+    r"\b(?:last|latest|final(?:ly)?|after (?:the )?(?:others|rest)|ends? with|closes? with)\b", re.IGNORECASE
+)
+MATCH_OVERLAP = 0.5
+MATCH_MEANING = 0.55
+"""An option matches a line of speech when half its words are said there, or their meanings are this close."""
+
+
+def order_choice(
+    question: str, options: Sequence[str], evidence: Sequence[Evidence], models: ModelCache
+) -> Choice | None:
+    """For "which is said first / last" among options: each option's best matching line of speech, and the
+    option whose line comes first (or last). None when the question asks no order or no option is said."""
+    latest = bool(ORDER_LAST.search(question)) and not ORDER_FIRST.search(question)
+    if not (ORDER_FIRST.search(question) or latest):
+        return None
+    lines = [e for e in evidence if e.kind in ("transcript", "speaker") and e.text.strip()]
+    if not lines or not options:
+        return None
+    meaning = np.zeros((len(options), len(lines)), dtype=np.float32)
+    embedder = models.text_embedder()
+    if embedder is not None:
+        vectors = embedder.encode([*options, *(e.text for e in lines)])
+        meaning = vectors[: len(options)] @ vectors[len(options) :].T
+    placed: dict[int, tuple[float, float, Evidence]] = {}
+    for i, option in enumerate(options):
+        for j, line in enumerate(lines):
+            overlap = _overlap(option, line.text)
+            if overlap >= MATCH_OVERLAP or meaning[i, j] >= MATCH_MEANING:
+                strength = max(overlap, float(meaning[i, j]))
+                best = placed.get(i)
+                clearly_better = best is None or strength > best[1] + 0.1
+                as_good_and_earlier = best is not None and abs(strength - best[1]) <= 0.1 and line.t0 < best[0]
+                if clearly_better or as_good_and_earlier:
+                    placed[i] = (line.t0, strength, line)
+    if not placed:
+        return None
+    order = sorted(placed, key=lambda i: placed[i][0], reverse=latest)
+    index = order[0]
+    _, strength, line = placed[index]
+    found_share = len(placed) / len(options)  # options never matched may be said in words not matched
+    score = min(1.0, strength) * (0.5 + 0.5 * found_share)
+    return Choice(index, round(score, 3), [line], runner_up=0.0)
+
+
 def option_letter(index: int) -> str:
     return chr(ord("A") + index)
 

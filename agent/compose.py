@@ -24,6 +24,10 @@ MAX_PEOPLE = 8
 MAX_VISUAL = 3
 MAX_NOTES = 4
 VISUAL_KINDS = ("segment", "caption", "dense_caption", "scene")
+SCENE_PRESENCE_S = 1.0
+SCENE_PRESENCE_SHARE = 0.3
+"""A person on screen this long (and this share of the scene) counts the scene as one with a person; a track
+running a moment past a cut does not count the next scene."""
 
 
 @dataclass(frozen=True)
@@ -127,11 +131,23 @@ def _count(count_of: str | None, evidence: list[Evidence]) -> str:
         n, noun = len({(e.t0, e.text) for e in evidence if e.kind == "transcript"}), "lines of speech"
     elif count_of == "scenes":
         n, noun = len([e for e in evidence if e.kind == "scene"]), "scenes"
+    elif count_of == "people_scenes":
+        people = [e for e in evidence if e.kind == "actor"]
+        scenes = {(e.t0, e.t1) for e in evidence if e.kind == "scene"}
+        n = sum(1 for t0, t1 in scenes
+                if any(_overlap(t0, t1, p.t0, p.t1) >= max(SCENE_PRESENCE_S, SCENE_PRESENCE_SHARE * (t1 - t0))
+                       for p in people))  # fmt: skip
+        noun = "scenes with a tracked person on screen"
+        return render("count_lead", count=n, noun=noun) if scenes else ""
     elif count_of == "people":
         n, noun = len({e.text.split(" on screen")[0] for e in evidence if e.kind == "actor"}), "tracked people"
     else:
         return ""
     return render("count_lead", count=n, noun=noun) if n else ""
+
+
+def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
+    return max(0.0, min(a1, b1) - max(a0, b0))
 
 
 def join_names(items: list[str]) -> str:

@@ -75,8 +75,11 @@ def yes_no_lead(needs: Needs, sight: Sight, cited: Sequence[Evidence], topic: st
     people by the tracked people found, speech by a quoted line that says the topic's words."""
     if not needs.yes_no or sight.blind:
         return ""
-    if needs.senses == ("people",):
-        return "Yes." if any(e.kind == "actor" for e in cited) else "No."
+    if "people" in needs.senses and not needs.count:  # speech only anchors the moment ("while X is said")
+        if any(e.kind == "actor" for e in cited):
+            return "Yes."
+        # "no" only from the actor graph's own answer: not when the moment asked about was never found
+        return "No." if any(e.source == "query_actors" for e in cited) else ""
     if needs.senses == ("speech",):
         if not cited:
             return "No."

@@ -17,23 +17,41 @@ SENSES: tuple[Need, ...] = ("speech", "people", "pictures", "text")
 """The needs that take a model to perceive; counts and times qualify one of them."""
 
 ON_SCREEN_TEXT = re.compile(
-    r"\b(?:titles?|titled|captioned|captions? on (?:the )?screen|on[- ]screen (?:text|words?|caption)|text|written|printed|"
+    r"\b(?:titles?|titled|captioned|captions?|on[- ]screen (?:text|words?|caption)|text|written|printed|"
     r"writing|signs?|signpost|labels?|labell?ed|headlines?|banners?|subtitles?|slogan|logo|spell(?:s|ed)?)\b",
     re.IGNORECASE,
 )
-PICTURES = re.compile(
-    r"\b(?:see|seen|sees|shows?|shown|showing|display(?:s|ed)?|depict\w*|pictured?|pictures|photos?|photographs?|"
-    r"images?|frames?|looks? like|colou?rs?|wear(?:s|ing)?|holding|holds|carr(?:y|ies|ying)|objects?|animals?|"
-    r"on (?:the )?screen|in (?:the )?(?:frame|shot|background|foreground)|visible|visually|setting|scenery)\b",
+SEEING = re.compile(
+    r"\b(?:see|seen|sees|shows?|shown|showing|display(?:s|ed|ing)?|depict\w*|pictured|looks? like|visible|visually|"
+    r"on (?:the )?screen|the screen|in (?:the )?(?:frame|shot|background|foreground|picture)|fills? the (?:screen|frame)|"
+    r"(?:shots?|photos?|photographs?|pictures?|images?|footage|views?) of|looking at|in view|leaves? the (?:screen|frame)|"
+    r"return(?:s|ed)? to (?:the )?(?:screen|view))\b",
     re.IGNORECASE,
 )
+"""Verbs and phrases of seeing: the question is about what the picture shows."""
+PICTURE_NOUNS = re.compile(
+    r"\b(?:pictures?|photos?|photographs?|images?|frames?|colou?rs?|wear(?:s|ing)?|holding|holds|carr(?:y|ies|ying)|"
+    r"objects?|animals?|setting|scenery|visuals?)\b",
+    re.IGNORECASE,
+)
+"""Nouns of pictures: a question about what is said may name them as its topic ("what is said about the animals")."""
 SHOWN = re.compile(
     r"\b(?:appears?|appeared|appearing|appearance|show(?:s|ed)? up|enters?|entered|arrives?|arrived|on[- ]screen|"
     r"in (?:the )?(?:frame|shot|picture)|visible|seen)\b",
     re.IGNORECASE,
 )
 """Cues that something is seen ('there' and 'present' are left out: "is there any mention of X" is speech)."""
-YES_NO = re.compile(r"^\W*(?:and\s+|so\s+)?(?:is|are|was|were|does|do|did|has|have|had|can|could|will)\b", re.IGNORECASE)
+LOOKS = re.compile(
+    r"\b(?:colou?rs?|wear(?:s|ing)?|dressed|clothes|holding|holds|carr(?:y|ies|ying)|objects?|animals?|looks? like|"
+    r"what (?:is|are|was|were) (?:he|she|they|the \w+) doing)\b",
+    re.IGNORECASE,
+)
+"""What a people question asks beyond presence that only the pictures show (clothes, objects, looks)."""
+YES_NO = re.compile(
+    r"(?:^\W*(?:and\s+|so\s+)?|,\s*)(?:is|are|was|were|does|do|did|has|have|had|can|could|will)\b(?![^?]*\bor\b)",
+    re.IGNORECASE,
+)
+"""A yes/no question, also after a leading clause ("When X is said, is anyone on screen?"); not "is it A or B"."""
 PEOPLE_ONLY = frozenset(
     "person persons people man men woman women someone somebody anyone anybody actor actors human humans "
     "individual individuals guy boy girl kid kids child children crowd appear appears appeared screen visible "
@@ -68,6 +86,17 @@ def _thing_beyond_people(form: QuestionForm) -> bool:
     return not words or any(w.lower() not in PEOPLE_ONLY for w in words)
 
 
+SCENE_WORDS = frozenset(
+    "scene scenes shot shots cut cuts setting settings location locations place places different distinct separate "
+    "each own total video clip show shows contain contains many much number still".split()
+)
+
+
+def _thing_beyond_scenes(form: QuestionForm) -> bool:
+    """Whether a scene count names a thing the scenes must show ("in how many shots can a cat be seen?")."""
+    return any(w.lower() not in SCENE_WORDS and w.lower() not in PEOPLE_ONLY for w in content_words(form.text))
+
+
 def question_needs(form: QuestionForm, options: Sequence[str] | None = None) -> Needs:
     """The senses a question needs, from its cues: said words need speech, on-screen words text, a thing
     seen or shown the pictures, people the person detector. A quoted line is speech."""
@@ -77,12 +106,20 @@ def question_needs(form: QuestionForm, options: Sequence[str] | None = None) -> 
         senses.append("speech")
     if form.people:
         senses.append("people")
-    shown_thing = bool(PICTURES.search(text) or SHOWN.search(text)) and _thing_beyond_people(form)
-    written = bool(ON_SCREEN_TEXT.search(text)) and not form.audio_only
+    spoken = "speech" in senses
+    seen = bool(SEEING.search(text) or SHOWN.search(text) or (PICTURE_NOUNS.search(text) and not spoken))
+    # shot cuts are read from the frames' pixels by every profile: counting scenes needs no picture model,
+    # counting the scenes that show a thing does
+    scene_count = form.count_of in ("scenes", "people_scenes") and not (seen and _thing_beyond_scenes(form))
+    if form.people:  # "is a person on screen during the harbor scene": the detector sees it, unless more is asked
+        shown_thing = bool(LOOKS.search(text))
+    else:
+        shown_thing = seen and _thing_beyond_people(form)
+    written = bool(ON_SCREEN_TEXT.search(text)) and not form.audio_only  # counting titled scenes reads the titles
     if written:
         senses.append("text")
-    scene_count = form.count_of == "scenes"  # shot cuts are read from the frames' pixels by every profile
     if shown_thing and not written and not scene_count:
         senses.append("pictures")
+    scene_count = scene_count and not written
     either = not senses and not form.summary and not form.general and not scene_count
     return Needs(tuple(n for n in SENSES if n in senses), either, form.counting, form.when, bool(YES_NO.search(text)))

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-CountOf = Literal["people", "scenes", "speech"]
+CountOf = Literal["people", "scenes", "people_scenes", "speech"]
 ActorAsk = Literal["who", "when", "with_whom", "first_meeting", "trajectory", "said", "speakers"]
 Direction = Literal["after", "before"]
 
@@ -44,8 +44,11 @@ VISUAL = _words(
     r"holding|holds|carry(?:ing)?|doing|title|text|sign|written|printed|setting|background|place|location"
 )
 SUMMARY = re.compile(
-    r"\b(?:summar\w+|overview|recap|gist|what (?:is|'s) (?:this|the) video about|what happens in (?:this|the) "
-    r"video|describe (?:this|the) (?:whole )?video|main (?:events|points|topics))\b",
+    r"\b(?:summar\w+|sum (?:it |this |that |them )?up|overview|recap|gist|in a nutshell|tl;?dr|what (?:is|'s) (?:this|the) "
+    r"(?:video|clip|footage|recording) about|what happens in (?:this|the) (?:video|clip|footage)|describe (?:this|the) "
+    r"(?:whole )?(?:video|clip|footage)|(?:briefly )?describe what (?:this|the) (?:video|clip|footage|recording) "
+    r"(?:covers|shows|is about)|what (?:does|did) (?:this|the) (?:video|clip|footage|recording) cover|main (?:events|"
+    r"points|topics|ideas?)|key points)\b",
     re.IGNORECASE,
 )
 HAPPENINGS = re.compile(
@@ -77,14 +80,18 @@ WHO_SPEAKS = re.compile(
 """A question about who says something: answered with each line's likely speaker (or the narrator)."""
 WHEN = _words(r"when|what time|at what point|how long|how soon|at which (?:time|moment|point)")
 ASKS_WHEN = re.compile(r"^\W*(?:and\s+|so\s+|then\s+)?when\b|\b(?:what time|at what point|how long|how soon|at which "
-                       r"(?:time|moment|point)|what moment)\b", re.IGNORECASE)  # fmt: skip
+                       r"(?:time|moment|point|second|minute)|what moment|what second|how many (?:seconds|minutes)|"
+                       r"how far into|timestamp|time ?code)\b", re.IGNORECASE)  # fmt: skip
 """A question asking for a time: 'when' opening it (not 'who is there when X'), or 'at what time' anywhere."""
 AFTER = _words(r"after (?:that|this|it|then)|afterwards?|next(?! to)|then what|what follows|later|and then|after")
 BEFORE = _words(r"before (?:that|this|it)|beforehand|earlier|previously|prior to (?:that|this)|before")
 BACK_REFERENCE = _words(r"that|this|then|there|it|same")
 PRONOUN = _words(r"he|she|him|her|his|they|them|their")
 QUOTED = re.compile(r"[\"“]([^\"“”]{2,120})[\"”]|'([^']{3,120})'")
-AUDIO_ONLY = _words(r"narrat\w*|speaker|voice|voices|audio|hear|heard|hears|sound|sounds|spoken|aloud|out loud")
+AUDIO_ONLY = _words(
+    r"narrat\w*|speaker|voice|voices|voice-?overs?|audio|hear|heard|hears|hearing|listen\w*|sound|sounds|spoken|aloud|"
+    r"out loud|commentary|commentator|soundtrack"
+)
 HOW_MANY = _words(r"how many|number of|count")
 
 STOP_WORDS = frozenset(
@@ -255,13 +262,27 @@ class QuestionForm:
     found in the speech, then asked about."""
 
 
+GENERAL_FRAME = frozenset(
+    "words spoken speak speaks heard hear hears audio recording footage sound sounds commentary voice voices "
+    "voice-over voiceover narration narrated overall exactly whole entire everything content contents "
+    "being going on".split()
+)
+"""Words that frame a question about the whole speech or video ("what words are spoken here?") and name no topic."""
+
+
 def content_words(text: str) -> list[str]:
     """The words of `text` worth searching for (no question words, pronouns or filler)."""
     words = re.findall(r"[A-Za-z0-9][A-Za-z0-9'$-]*", text)
     return [w for w in words if w.lower() not in STOP_WORDS and not re.fullmatch(r"\d{1,2}", w)]
 
 
-DURING = re.compile(r"(?<!^)\b(?:during|while|as|when)\b\s+(.{3,120}?)\s*[?.!]*$", re.IGNORECASE)
+DURING = re.compile(
+    r"(?<!^)\b(?:during|while|as|when|for the (?:part|bit|moment|line) (?:about|on)|at the (?:moment|point|time)|with the "
+    r"(?:remark|line|part|mention|words?) (?:about|on))\b\s+(.{3,120}?)\s*[?.!]*$",
+    re.IGNORECASE,
+)
+LEADING_DURING = re.compile(r"^\W*(?:during|while|as|when|at the moment)\b\s+(.{3,120}?),", re.IGNORECASE)
+"""'When the speaker gets to X, is anyone on screen?': the clause leads the question, ended by a comma."""
 CLAUSE_FILLER = frozenset(
     [
         "narrator",
@@ -287,13 +308,26 @@ CLAUSE_FILLER = frozenset(
         "part",
         "section",
         "segment",
+        "gets",
+        "get",
+        "turns",
+        "turn",
+        "comes",
+        "reaches",
+        "covers",
+        "audio",
+        "remark",
+        "moment",
+        "mention",
+        "voice",
+        "commentary",
     ]
 )
 
 
 def _during(text: str) -> str:
     """The topic of a 'during the X scene' / 'while the narrator talks about X' clause, as search words."""
-    match = DURING.search(text)
+    match = DURING.search(text) or LEADING_DURING.search(text)
     if not match:
         return ""
     words = [w for w in content_words(match.group(1)) if w.lower() not in CLAUSE_FILLER]
@@ -301,12 +335,13 @@ def _during(text: str) -> str:
 
 
 def _count_of(text: str) -> CountOf | None:
-    if not HOW_MANY.search(text):
-        return None
+    if not HOW_MANY.search(text) or re.search(r"\bhow many (?:seconds|minutes|hours)\b", text, re.IGNORECASE):
+        return None  # "how many seconds into the clip" asks for a time
     if re.search(r"\b(?:scenes?|shots?|settings?|locations?|places?)\b", text, re.IGNORECASE):
-        return "scenes"
-    if re.search(r"\b(?:sentences?|lines?|things?|times?|statements?|words?)\b.*\b(?:say|said|speak|spoke|narrat\w*|"
-                 r"mention\w*)|\b(?:narrator|speaker)\b", text, re.IGNORECASE):  # fmt: skip
+        return "people_scenes" if SPECIFIC_PEOPLE.search(text) else "scenes"
+    if re.search(r"\b(?:sentences?|statements?|utterances?|remarks?|spoken lines?|lines? of (?:speech|narration|"
+                 r"dialogue))\b|\b(?:lines?|things?|times?|words?)\b.*\b(?:say|said|speak|spoke|spoken|narrat\w*|mention\w*|"
+                 r"heard|hear)|\b(?:narrator|speaker|voice-?over|audio|commentary)\b", text, re.IGNORECASE):  # fmt: skip
         return "speech"
     if SPECIFIC_PEOPLE.search(text) or PEOPLE.search(text):
         return "people"
@@ -318,7 +353,7 @@ def _actor_ask(text: str, people: bool, first: bool, when: bool, appear: bool, s
         return "speakers"
     if MEET.search(text):
         return "first_meeting"
-    if WITH_WHOM.search(text):
+    if WITH_WHOM.search(text) and (people or PRONOUN.search(text)):  # "the photo that accompanies ..." is no person
         return "with_whom"
     if not people:
         return None
@@ -344,7 +379,7 @@ def read_question(question: str) -> QuestionForm:
         people = False  # "does anyone mention X" asks about the speech, not about who is on screen
     visual = bool(VISUAL.search(text))
     topic = content_words(text)
-    general = not topic and not quoted
+    general = not quoted and all(w.lower() in GENERAL_FRAME for w in topic)
     summary = bool(SUMMARY.search(text)) or bool(HAPPENINGS.search(text))
     first = bool(FIRST.search(text))
     when = bool(ASKS_WHEN.search(text))

@@ -195,8 +195,11 @@ def plan_first_round(state: AgentState, context: AgentContext) -> Plan:
     if form.count_of == "speech":
         plan.add("read_transcript", {"max_lines": 200} | _video_arg(memory, context), "count what is said", context,
                  done)  # fmt: skip
-    elif form.count_of == "scenes":
+    elif form.count_of in ("scenes", "people_scenes"):
         plan.add("list_scenes", _video_arg(memory, context), "count the scenes", context, done)
+        if form.count_of == "people_scenes":
+            plan.add("query_actors", {"ask": "who"} | _video_arg(memory, context), "who is on screen in each scene",
+                     context, done)  # fmt: skip
     if form.people and form.during and not plan.actors and moment is None and t_range is None:
         plan.add("search_transcript", {"query": form.during, "top_k": 1},
                  "find when the moment the question names is spoken of", context, done)  # fmt: skip
@@ -350,6 +353,8 @@ def plan_widening(state: AgentState, context: AgentContext, missing: Sequence[st
                 best = max(spoken, key=lambda e: e.score)
                 plan.add("query_actors", {"ask": "who", "t_range": [round(best.t0, 2), round(best.t1, 2)]},
                          "who is on screen while that is said", context, done)  # fmt: skip
+            elif form.during:
+                continue  # the moment named was never found: everyone in the video would answer another question
             else:
                 plan.add("query_actors", {"ask": "who", "label": "any"}, "widen: every tracked object class",
                          context, done)  # fmt: skip

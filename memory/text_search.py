@@ -28,7 +28,8 @@ STOPWORDS = frozenset(
 QUESTION_FRAME_WORDS = frozenset(
     """say says said saying tell tells told talk talks talked talking mention mentions mentioned narrator narrators
     narration speaker speakers voice video clip someone somebody anyone person people does anything something
-    thing things""".split()
+    thing things timestamp moment recording footage audio hear heard hearing listen listening touch touches
+    brings information detail details learn remark remarks commentary voiceover""".split()
 )
 
 
@@ -44,6 +45,18 @@ def number_to_words(value: int) -> str:
             head, rest = divmod(value, size)
             return f"{number_to_words(head)} {name}" + (f" {number_to_words(rest)}" if rest else "")
     raise ValueError(value)
+
+
+def singular(word: str) -> str:
+    """A plural noun's singular by its ending ("tickets" -> "ticket", "stories" -> "story", "boxes" -> "box"),
+    so a question's "ticket prices" finds "tickets cost"; short words and -ss/-us/-is endings stay."""
+    if len(word) <= 3 or "'" in word or not word.endswith("s") or word.endswith(("ss", "us", "is")):
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "sses", "xes", "zes")):
+        return word[:-2]
+    return word[:-1]
 
 
 def normalise_tokens(text: str) -> list[str]:
@@ -63,6 +76,8 @@ def normalise_tokens(text: str) -> list[str]:
                 tokens.append("percent")
             continue
         word = raw.replace("'s", "")
+        if word not in STOPWORDS and word not in QUESTION_FRAME_WORDS:
+            word = singular(word)
         tokens.append(_SPELLING.get(word, word))
         head, _, tail = word.partition("'")
         if tail and tail not in _CONTRACTION_ENDINGS and len(tail) > 2:

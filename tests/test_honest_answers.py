@@ -109,6 +109,15 @@ def test_supported_choice_carries_a_confidence(offline_memory: IngestedSample) -
     assert answer.choice == 2 and not answer.forced and answer.confidence is not None and answer.confidence > 0.35
 
 
+def test_order_among_options_follows_when_each_is_said(offline_memory: IngestedSample) -> None:
+    options = ["the bridge budget", "the harbor tour", "coffee in the garden", "a night at the opera"]
+    first = _ask(offline_memory, "Which of these is brought up first?", options=options)
+    last = _ask(offline_memory, "Which one does the narrator mention last?", options=options)
+    assert (first.choice, last.choice) == (1, 2), (first.text, last.text)
+    shown = _ask(offline_memory, "Which picture is shown first?", options=["a rocket", "a camera", "a cup"])
+    assert shown.choice is None and shown.abstained and PICTURES_BLIND in shown.text
+
+
 def test_cli_force_choice_reports_the_pick_as_forced(offline_memory: IngestedSample) -> None:
     args = ["ask", str(offline_memory.video.path), "Which animal is shown?", "--json"]
     for option in ANIMALS:
