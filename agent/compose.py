@@ -105,7 +105,9 @@ def compose_answer(
     if people:
         lines = [render("people_item", text=_named(e, names) + e.text) for e in people]
         blocks.append("\n".join([render("people_lead"), *lines]))
-    elif asked_people and not tool_notes and not speakers and not any(e.source == "query_actors" for e in evidence):
+    elif asked_people and "the tracked people" in searched and not tool_notes and not speakers and not any(
+        e.source == "query_actors" for e in evidence
+    ):  # "nobody was tracked" only from the actor graph's own answer
         reason = "".join(f" ({note})" for note in notes if "tracked" in note)
         blocks.append(render("no_people", reason=reason))
     if visual:

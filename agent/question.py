@@ -79,7 +79,7 @@ WHO_SPEAKS = re.compile(
 )
 """A question about who says something: answered with each line's likely speaker (or the narrator)."""
 WHEN = _words(r"when|what time|at what point|how long|how soon|at which (?:time|moment|point)")
-ASKS_WHEN = re.compile(r"^\W*(?:and\s+|so\s+|then\s+)?when\b|\b(?:what time|at what point|how long|how soon|at which "
+ASKS_WHEN = re.compile(r"(?:^|[.?!;]\s+)\W*(?:and\s+|so\s+|then\s+)?when\b|\b(?:what time|at what point|how long|how soon|at which "
                        r"(?:time|moment|point|second|minute)|what moment|what second|how many (?:seconds|minutes)|"
                        r"how far into|timestamp|time ?code)\b", re.IGNORECASE)  # fmt: skip
 """A question asking for a time: 'when' opening it (not 'who is there when X'), or 'at what time' anywhere."""
@@ -277,7 +277,7 @@ def content_words(text: str) -> list[str]:
 
 
 DURING = re.compile(
-    r"(?<!^)\b(?:during|while|as|when|for the (?:part|bit|moment|line) (?:about|on)|at the (?:moment|point|time)|with the "
+    r"(?<!^)(?<![.?!;]\s)\b(?:during|while|as|when|for the (?:part|bit|moment|line) (?:about|on)|at the (?:moment|point|time)|with the "
     r"(?:remark|line|part|mention|words?) (?:about|on))\b\s+(.{3,120}?)\s*[?.!]*$",
     re.IGNORECASE,
 )
