@@ -265,7 +265,7 @@ class QuestionForm:
 GENERAL_FRAME = frozenset(
     "words spoken speak speaks heard hear hears audio recording footage sound sounds commentary voice voices "
     "voice-over voiceover narration narrated overall exactly whole entire everything content contents "
-    "being going on".split()
+    "being going on write down give list transcribe transcript repeat quote full read verbatim".split()
 )
 """Words that frame a question about the whole speech or video ("what words are spoken here?") and name no topic."""
 
@@ -372,7 +372,7 @@ def read_question(question: str) -> QuestionForm:
     """Classify a question by its form (several cue families per need, so paraphrases read alike)."""
     text = " ".join(question.split())
     quoted = tuple(a or b for a, b in QUOTED.findall(text))
-    speech = bool(SPEECH.search(text)) or bool(quoted)
+    speech = bool(SPEECH.search(text)) or bool(quoted) or bool(AUDIO_ONLY.search(text))
     people = bool(PEOPLE.search(text))
     appear = bool(APPEAR.search(text))
     if people and speech and not SPECIFIC_PEOPLE.search(text) and not appear:

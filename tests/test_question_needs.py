@@ -54,6 +54,7 @@ def test_printed_words_need_text_reading_and_counting_scenes_does_not() -> None:
 @pytest.mark.parametrize(
     ("question", "general", "summary", "count_of"),
     [("What words are spoken here?", True, False, None), ("What can be heard in the video?", True, False, None),
+     ("Write down the spoken words of this footage.", True, False, None),
      ("Briefly describe what the footage covers.", False, True, None),
      ("Sum up the content of the voice-over briefly.", False, True, None),
      ("Count the spoken lines in the audio: how many are there?", False, False, "speech"),
