@@ -37,6 +37,10 @@ CITE_SLACK_S = 1.0
 SOURCES_LISTED = 5
 """Evidence items listed under an answer whose model cited none."""
 NOT_SHOWN = "The video does not show this."
+NOBODY = re.compile(r"^\W*(?:nobody|no[- ]?one|no person|no people|none of them|there is nobody|no one at all)\b",
+                    re.IGNORECASE)  # fmt: skip
+SETTLED_CONFIDENCE = 0.8
+"""Confidence of an option the open answer settles (a yes/no from the detector or the transcript search)."""
 BLIND_CONFIDENCE = 0.3
 """The most confidence a choice gets when a sense its question needs is blind (the evidence is only a hint)."""
 _SEARCHED_NAMES = {
@@ -204,15 +208,40 @@ def compose_by_rules(state: AgentState, context: AgentContext, evidence: list[Ev
         state.question, evidence, searched, form.people and not people_failed and "people" not in sight.blind,
         notes, first=form.first and form.actor_ask in ("when", "who"), in_order=in_order and not form.when,
         best_first=form.when, count_of=form.count_of, names=video_names(context),
+        count_topic=form.topic if not form.general else "",
     )  # fmt: skip
     searched_text = join_names(searched) if searched else "the video's memory"
     honest = honest_text(composition.text, composition.cited, sight, needs, searched_text, state.question.strip())
+    lead = "" if honest.abstained else yes_no_lead(needs, sight, composition.cited, form.topic)
     if not state.options:
-        lead = yes_no_lead(needs, sight, composition.cited, form.topic)
-        text = f"{lead} {honest.text}" if lead and not honest.abstained else honest.text
+        text = f"{lead} {honest.text}" if lead else honest.text
         emit("token", text=text)
         return Composed(text, None, composition.cited, abstained=honest.abstained, limitations=honest.limitations)
+    settled = settled_choice(state.options, lead, composition.cited)
+    if settled is not None:
+        index, why = settled
+        text = render("choice_lead", letter=option_letter(index), option=state.options[index]) + f" ({why})"
+        text += "\n\n" + honest.text
+        emit("token", text=text)
+        return Composed(text, index, composition.cited, confidence=SETTLED_CONFIDENCE)
     return _choose_by_rules(state, context, evidence, composition.cited, honest)
+
+
+def settled_choice(options: Sequence[str], lead: str, cited: Sequence[Evidence]) -> tuple[int, str] | None:
+    """An option the open answer already settles: "yes" / "no" options by its yes/no lead, a "nobody" option by
+    the actor graph finding nobody on screen (None when nothing settles one)."""
+    if lead:
+        wanted = lead.rstrip(".").lower()
+        said = [i for i, o in enumerate(options) if re.match(rf"^\W*{wanted}\b", o, re.IGNORECASE)]
+        if len(said) == 1 and all(re.match(r"^\W*(?:yes|no)\b", o, re.IGNORECASE) for o in options):
+            return said[0], f"the answer to the question is {wanted}"
+    nobody = [i for i, o in enumerate(options) if NOBODY.match(o)]
+    if len(nobody) == 1:
+        people = [e for e in cited if e.kind == "actor"]
+        empty = [e for e in cited if e.kind == "note" and e.source == "query_actors" and "no person" in e.text]
+        if empty and not people:
+            return nobody[0], "the tracked people show nobody on screen then"
+    return None
 
 
 def _choose_by_rules(

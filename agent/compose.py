@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from memory.text_search import QUESTION_FRAME_WORDS, content_tokens
 from models.types import Evidence, format_timestamp
 from prompts import render
 
@@ -76,6 +77,7 @@ def compose_answer(
     best_first: bool = False,
     count_of: str | None = None,
     names: Mapping[str, str] | None = None,
+    count_topic: str = "",
 ) -> Composition:
     """Group evidence by kind, keep the strongest, and render it through the answer templates.
 
@@ -91,7 +93,7 @@ def compose_answer(
     visual = sorted((e for e in evidence if e.kind in VISUAL_KINDS), key=lambda e: -e.score)[:MAX_VISUAL]
     tool_notes = list(dict.fromkeys(e for e in evidence if e.kind == "note"))[:MAX_NOTES]
     blocks: list[str] = []
-    counted = _count(count_of, evidence)
+    counted = _count(count_of, evidence, count_topic)
     if counted:
         blocks.append(counted)
     if first and people:
@@ -127,10 +129,24 @@ def compose_answer(
     return Composition("\n\n".join(blocks), cited)
 
 
-def _count(count_of: str | None, evidence: list[Evidence]) -> str:
-    """'Counted: 4 lines of speech.' for a how-many question, from the evidence of that kind ('' if none)."""
+COUNT_FRAME = frozenset(
+    "many time times lines line sentences sentence statements statement count number often total speak speaks spoke "
+    "word words distinct separate different spoken heard audio".split()
+)
+"""Words of a how-many question that frame it rather than name what is counted."""
+
+
+def _count(count_of: str | None, evidence: list[Evidence], topic: str = "") -> str:
+    """'Counted: 4 lines of speech.' for a how-many question, from the evidence of that kind ('' if none); a
+    speech count naming a topic ("how many times is the bridge mentioned") counts the lines that say it."""
     if count_of == "speech":
-        n, noun = len({(e.t0, e.text) for e in evidence if e.kind == "transcript"}), "lines of speech"
+        lines = {(e.t0, e.text) for e in evidence if e.kind == "transcript"}
+        wanted = set(content_tokens(topic, drop=QUESTION_FRAME_WORDS | COUNT_FRAME))
+        if wanted:
+            lines = {(t0, text) for t0, text in lines if wanted & set(content_tokens(text))}
+            n, noun = len(lines), f"lines of speech that say {' / '.join(sorted(wanted))}"
+            return render("count_lead", count=n, noun=noun)
+        n, noun = len(lines), "lines of speech"
     elif count_of == "scenes":
         n, noun = len([e for e in evidence if e.kind == "scene"]), "scenes"
     elif count_of == "people_scenes":

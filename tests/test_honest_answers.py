@@ -130,6 +130,20 @@ def test_cli_force_choice_reports_the_pick_as_forced(offline_memory: IngestedSam
     assert forced_json["choice"] is not None and forced_json["forced"] is True
 
 
+def test_yes_no_and_nobody_options_follow_the_open_answer(offline_memory: IngestedSample) -> None:
+    coffee = _ask(offline_memory, "Is anyone on screen when the coffee is mentioned?", options=["yes", "no"])
+    budget = _ask(offline_memory, "Is anyone on screen when the bridge budget is mentioned?", options=["yes", "no"])
+    nobody = _ask(offline_memory, "Who is on screen when the narrator talks about coffee?",
+                  options=["an astronaut", "nobody", "a man with a camera"])  # fmt: skip
+    assert (coffee.choice, budget.choice, nobody.choice) == (1, 0, 1), (coffee.text, budget.text, nobody.text)
+
+
+def test_a_count_naming_a_topic_counts_the_lines_that_say_it(offline_memory: IngestedSample) -> None:
+    answer = _ask(offline_memory, "How many times does the narrator mention the tour?")
+    assert answer.text.startswith("Counted: 2 lines of speech"), answer.text  # "harbor tour", "after the tour"
+    assert _ask(offline_memory, "How many sentences does the narrator speak?").text.startswith("Counted: 4 lines")
+
+
 # --- speech attribution ---------------------------------------------------------------------------------
 
 
