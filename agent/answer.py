@@ -7,6 +7,8 @@ is data: narration that says "ignore your instructions" is only something said i
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import re
 from collections.abc import Sequence
@@ -17,7 +19,7 @@ from agent.compose import compose_answer, join_names, video_names
 from agent.context import AgentContext
 from agent.events import emit
 from agent.honesty import HonestText, honest_text, sight_of, yes_no_lead
-from agent.needs import question_needs
+from agent.needs import SEEING, SHOWN, question_needs
 from agent.rule_planner import named_memory, question_form
 from agent.senses import blind_spots
 from agent.state import AgentState
@@ -39,6 +41,13 @@ SOURCES_LISTED = 5
 NOT_SHOWN = "The video does not show this."
 NOBODY = re.compile(r"^\W*(?:nobody|no[- ]?one|no person|no people|none of them|there is nobody|no one at all)\b",
                     re.IGNORECASE)  # fmt: skip
+PERSON_OPTION = re.compile(
+    r"\b(?:man|men|woman|women|person|people|boy|girl|child|children|kid|kids|guy|lady|gentleman|someone|somebody|"
+    r"astronaut|pilot|chef|cook|photographer|cameraman|farmer|teacher|doctor|nurse|worker|player|rider|driver|"
+    r"officer|soldier|speaker|presenter|host|guest|actor \d+|crowd)\b",
+    re.IGNORECASE,
+)
+"""An option that names a person (a yolo person detection can stand for it, when no other option does)."""
 SETTLED_CONFIDENCE = 0.8
 """Confidence of an option the open answer settles (a yes/no from the detector or the transcript search)."""
 BLIND_CONFIDENCE = 0.3
@@ -199,7 +208,8 @@ def compose_by_rules(state: AgentState, context: AgentContext, evidence: list[Ev
     rather than guess, and in multiple-choice mode picks only an option the evidence tells apart."""
     form = question_form(state, context)
     needs = question_needs(form, state.options)
-    sight = sight_of(needs, blind_spots(context, _asked_memories(state, context)))
+    gaps = blind_spots(context, _asked_memories(state, context))
+    sight = sight_of(needs, gaps)
     searched = [_SEARCHED_NAMES.get(r.name, r.name) for r in state.tool_calls if r.status in ("ok", "error")]
     people_failed = any(e.source == "query_actors" for e in state.errors)  # no "nobody was tracked" then
     in_order = any(r.name == "read_transcript" for r in state.tool_calls)
@@ -217,19 +227,27 @@ def compose_by_rules(state: AgentState, context: AgentContext, evidence: list[Ev
         text = f"{lead} {honest.text}" if lead else honest.text
         emit("token", text=text)
         return Composed(text, None, composition.cited, abstained=honest.abstained, limitations=honest.limitations)
-    settled = settled_choice(state.options, lead, composition.cited)
+    on_screen_people = "people" in needs.senses and bool(SEEING.search(form.text) or SHOWN.search(form.text))
+    settled = settled_choice(state.options, lead, composition.cited, on_screen_people)
     if settled is not None:
         index, why = settled
         text = render("choice_lead", letter=option_letter(index), option=state.options[index]) + f" ({why})"
         text += "\n\n" + honest.text
         emit("token", text=text)
         return Composed(text, index, composition.cited, confidence=SETTLED_CONFIDENCE)
+    persons = [o for o in state.options if PERSON_OPTION.search(o) and not NOBODY.match(o)]
+    if on_screen_people and len(persons) > 1 and "pictures" in gaps and not honest.limitations:
+        # which of several people is on screen is a question of looks: the detector only finds that someone is
+        honest = dataclasses.replace(honest, limitations=[gaps["pictures"]])
     return _choose_by_rules(state, context, evidence, composition.cited, honest)
 
 
-def settled_choice(options: Sequence[str], lead: str, cited: Sequence[Evidence]) -> tuple[int, str] | None:
+def settled_choice(
+    options: Sequence[str], lead: str, cited: Sequence[Evidence], about_people: bool = False
+) -> tuple[int, str] | None:
     """An option the open answer already settles: "yes" / "no" options by its yes/no lead, a "nobody" option by
-    the actor graph finding nobody on screen (None when nothing settles one)."""
+    the actor graph finding nobody on screen, and, for a question about who is on screen, the one option that
+    names a person when the actor graph finds someone (None when nothing settles one)."""
     if lead:
         wanted = lead.rstrip(".").lower()
         said = [i for i, o in enumerate(options) if re.match(rf"^\W*{wanted}\b", o, re.IGNORECASE)]
@@ -241,6 +259,10 @@ def settled_choice(options: Sequence[str], lead: str, cited: Sequence[Evidence])
         empty = [e for e in cited if e.kind == "note" and e.source == "query_actors" and "no person" in e.text]
         if empty and not people:
             return nobody[0], "the tracked people show nobody on screen then"
+    if about_people and any(e.kind == "actor" for e in cited):
+        persons = [i for i, o in enumerate(options) if PERSON_OPTION.search(o) and not NOBODY.match(o)]
+        if len(persons) == 1:
+            return persons[0], "a person is on screen then, and only this option is a person"
     return None
 
 
@@ -274,7 +296,9 @@ def _choose_by_rules(
         emit("token", text=why)
         return Composed(why, None, picked.support, abstained=True, limitations=limits, confidence=picked.confidence)
     why = render("choice_none") + (" " + "; ".join(limits) + "." if limits else "")
-    shown = "" if honest.abstained and not fallback else honest.text
+    shown = honest.text
+    if honest.abstained:  # its "I can't tell" lead repeats `why`: keep only what the other sources show
+        shown = honest.text.split("\n\n", 1)[1] if fallback and "\n\n" in honest.text else ""
     if state.force_choice:
         lead = render("choice_forced", letter=letter, option=option)
         text = "\n\n".join(part for part in (lead, why, shown) if part)

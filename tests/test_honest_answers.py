@@ -136,6 +136,11 @@ def test_yes_no_and_nobody_options_follow_the_open_answer(offline_memory: Ingest
     nobody = _ask(offline_memory, "Who is on screen when the narrator talks about coffee?",
                   options=["an astronaut", "nobody", "a man with a camera"])  # fmt: skip
     assert (coffee.choice, budget.choice, nobody.choice) == (1, 0, 1), (coffee.text, budget.text, nobody.text)
+    question = "Who is on screen while the bridge budget is mentioned?"
+    one_person = _ask(offline_memory, question, options=["a bowl of fruit", "a man holding a camera", "nobody"])
+    assert one_person.choice == 1, one_person.text  # someone is there, and only one option is a person
+    two_people = _ask(offline_memory, question, options=["an astronaut", "a man holding a camera", "nobody"])
+    assert two_people.choice is None and PICTURES_BLIND in two_people.text  # which one is a question of looks
 
 
 def test_a_count_naming_a_topic_counts_the_lines_that_say_it(offline_memory: IngestedSample) -> None:
