@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ui.terminal_text import terminal_json, terminal_line, terminal_safe
 
 if TYPE_CHECKING:
-    from models.settings import Settings
+    from core.settings import Settings
     from ui.console import ConsoleProgress
 
 EXAMPLES = """examples:
@@ -111,7 +111,7 @@ def _quiet_libraries(debug: bool) -> None:
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
-    from models.settings import Settings
+    from core.settings import Settings
 
     overrides: dict[str, Any] = dict(extra)
     if args.profile:
@@ -138,7 +138,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     does not answer or a missing model stops the run with its own exit code (4, 5, 3)."""
     from memory.ingest import ingest_video
     from memory.sources import expand_sources
-    from models.errors import VidsageError
+    from core.errors import VidsageError
     from models.loader import ModelCache
     from models.registry import ModelPlan
 
@@ -193,7 +193,7 @@ def _print_answer(answer: Any, *, json_out: bool = False) -> None:
         for note in answer.notes:
             print(terminal_line(f"note: {note}"))
     sys.stdout.flush()  # the answer comes before the errors that qualify it, also when both go to one file
-    from models.types import failure_lines
+    from core.types import failure_lines
 
     lines = failure_lines(answer.errors)
     if answer.failed:
@@ -354,7 +354,7 @@ def cmd_library(args: argparse.Namespace) -> int:
 
 
 def _bad_input(message: str) -> Exception:
-    from models.errors import InvalidRequest
+    from core.errors import InvalidRequest
 
     return InvalidRequest(message)
 
@@ -419,7 +419,7 @@ def _read_image(path: str) -> Any:
     """An RGB uint8 image from a file, or InvalidRequest naming it."""
     import cv2
 
-    from models.errors import InvalidRequest
+    from core.errors import InvalidRequest
 
     image = cv2.imread(str(Path(path).expanduser()), cv2.IMREAD_COLOR)
     if image is None:
@@ -468,7 +468,7 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
     """Find the frames of a video that match a text (or an example image): the seed's inference.py."""
     import time as clock
 
-    from models.errors import InvalidRequest
+    from core.errors import InvalidRequest
 
     if args.image is None and not args.query:
         raise InvalidRequest("give a text query or --image PATH")
@@ -523,7 +523,7 @@ def _clock(seconds: float) -> str:
 
 def cmd_train_retrieval(args: argparse.Namespace) -> int:
     """Train TempMe's LoRA and/or STOP's prompts on (video, caption) pairs; resumable."""
-    from models.errors import ModelUnavailable
+    from core.errors import ModelUnavailable
     from models.loader import ModelCache
     from models.registry import ModelPlan
     from models.retrieval_config import load_config
@@ -604,7 +604,7 @@ def cmd_serve_vlm(args: argparse.Namespace) -> int:
     import shlex
     import shutil
 
-    from models.errors import BackendUnreachable
+    from core.errors import BackendUnreachable
     from models.registry import HF_HOST, host_reachable
     from models.vlm_server import ManagedServer, transformers_serve_command, transformers_serve_env, vllm_command
 
@@ -933,7 +933,7 @@ def run(argv: list[str] | None = None) -> int:
     _quiet_libraries(args.debug)
     stdout = _stdout_copy()
     try:
-        from models.process_env import prepare_process  # before any command loads a library: no telemetry
+        from core.process_env import prepare_process  # before any command loads a library: no telemetry
 
         prepare_process(_settings(args).data_dir)
         code = int(args.run(args))
@@ -947,7 +947,7 @@ def run(argv: list[str] | None = None) -> int:
             return _quiet_broken_pipe()
         raise
     except Exception as error:  # the one place every failure becomes a one-line message
-        from models.errors import VidsageError
+        from core.errors import VidsageError
 
         if isinstance(error, BrokenPipeError) and _reader_gone(stdout):
             return _quiet_broken_pipe()

@@ -25,9 +25,9 @@ from agent.senses import blind_spots
 from agent.state import AgentState
 from memory.ingest import manifest_notes
 from memory.video_memory import VideoMemory
-from models.errors import VidsageError
-from models.types import Evidence, failure_lines, format_timestamp
-from models.usage import metered
+from core.errors import VidsageError
+from core.types import Evidence, failure_lines, format_timestamp
+from core.usage import metered
 from prompts import render
 from tools.frames import decode_frames
 from tools.timecodes import parse_time

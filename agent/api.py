@@ -8,8 +8,8 @@ from pathlib import Path
 from agent.session import Session
 from memory.progress import ProgressReporter
 from models.loader import ModelCache
-from models.settings import Settings
-from models.types import Answer
+from core.settings import Settings
+from core.types import Answer
 
 
 def ask(

@@ -15,8 +15,8 @@ import openai
 from agent.context import AgentContext
 from agent.rule_planner import question_form
 from agent.state import AgentState
-from models.errors import VidsageError
-from models.usage import metered
+from core.errors import VidsageError
+from core.usage import metered
 from prompts import render
 from tools.render import render_evidence
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from models.settings import Settings
-from models.usage import Usage
+from core.settings import Settings
+from core.usage import Usage
 
 
 @dataclass(frozen=True)

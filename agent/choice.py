@@ -15,7 +15,7 @@ import numpy as np
 
 from memory.text_search import content_tokens
 from models.loader import ModelCache
-from models.types import Evidence
+from core.types import Evidence
 
 TIME_TOLERANCE_S = 2.0
 KEYWORD_WEIGHT = 0.5

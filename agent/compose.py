@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from memory.text_search import QUESTION_FRAME_WORDS, content_tokens
-from models.types import Evidence, format_timestamp
+from core.types import Evidence, format_timestamp
 from prompts import render
 
 if TYPE_CHECKING:

@@ -12,8 +12,8 @@ from langchain_core.tools import BaseTool
 from agent.budget import Budget
 from memory.video_memory import VideoMemory
 from models.loader import ModelCache
-from models.settings import Settings
-from models.usage import Usage
+from core.settings import Settings
+from core.usage import Usage
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel

@@ -11,7 +11,7 @@ from typing import Any
 
 from langgraph.config import get_stream_writer
 
-from models.types import Answer
+from core.types import Answer
 
 TOOL_ACTIVITY = {
     "search_transcript": "searching the transcript",

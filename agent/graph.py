@@ -28,9 +28,9 @@ from agent.events import emit
 from agent.llm_planner import MODEL_WHY, plan_with_model, scratchpad, unknown_tool_text
 from agent.rule_planner import plan_first_round, plan_widening
 from agent.state import AgentState, ToolCall, ToolRecord, Turn
-from models.errors import VidsageError
-from models.types import Evidence, SourceError
-from models.usage import metered
+from core.errors import VidsageError
+from core.types import Evidence, SourceError
+from core.usage import metered
 from models.vlm import one_line
 from tools.binding import is_source_failure
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from agent.needs import Need, Needs
 from memory.text_search import QUESTION_FRAME_WORDS, content_tokens
-from models.types import Evidence
+from core.types import Evidence
 from prompts import render
 
 

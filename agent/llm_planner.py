@@ -13,7 +13,7 @@ from langchain_core.tools import BaseTool
 
 from agent.context import AgentContext
 from agent.state import AgentState, ToolCall, ToolRecord
-from models.types import format_timestamp
+from core.types import format_timestamp
 from prompts import render
 
 HISTORY_TURNS = 4

@@ -30,12 +30,12 @@ from memory.manifest import Manifest
 from memory.progress import ProgressReporter, SilentProgress
 from memory.video_memory import VideoMemory
 from models.chat_model import load_chat_model
-from models.errors import InvalidRequest, MemoryCorrupt
+from core.errors import InvalidRequest, MemoryCorrupt
 from models.loader import ModelCache
-from models.process_env import prepare_process
+from core.process_env import prepare_process
 from models.registry import ModelPlan
-from models.settings import Settings
-from models.types import Answer
+from core.settings import Settings
+from core.types import Answer
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel

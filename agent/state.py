@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from langchain_core.messages import BaseMessage
 
-from models.types import Evidence, SourceError
+from core.types import Evidence, SourceError
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ CHECKPOINT_TYPES: tuple[tuple[str, str], ...] = (
     ("agent.state", "ToolRecord"),
     ("agent.state", "Turn"),
     ("agent.state", "AgentState"),
-    ("models.types", "Evidence"),
-    ("models.types", "SourceError"),
+    ("core.types", "Evidence"),
+    ("core.types", "SourceError"),
 )
 """Types the checkpointer may rebuild from a thread's saved state (LangGraph refuses unlisted ones)."""

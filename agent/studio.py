@@ -13,7 +13,7 @@ from typing import Any
 from agent.context import AgentContext
 from agent.graph import build_graph
 from agent.state import AgentState
-from models.errors import InvalidRequest
+from core.errors import InvalidRequest
 
 _SESSIONS: dict[tuple[Any, ...], Any] = {}
 _RUNS: OrderedDict[tuple[Any, ...], AgentContext] = OrderedDict()
@@ -35,7 +35,7 @@ def _field(raw: Any, name: str) -> Any:
 def context_for(state: AgentState, raw: Any) -> AgentContext:
     """The AgentContext of a dev-server run: the cached session of its videos, one usage meter per question."""
     from agent.session import Session
-    from models.settings import Settings
+    from core.settings import Settings
 
     if not state.videos:
         raise InvalidRequest("a vidsage run needs `videos`: the paths of the videos to ask about")

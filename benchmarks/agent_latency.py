@@ -24,7 +24,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 from agent import Session
 from evaluation.meeting_scenario import make_meeting_video
 from evaluation.sample_video import make_sample_video
-from models.settings import Settings
+from core.settings import Settings
 
 SAMPLE_QUESTIONS = (
     "What does the narrator say about the budget?",

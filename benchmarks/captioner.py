@@ -35,7 +35,7 @@ from models.captioner import (  # noqa: E402
     tiny_tokenizer,
 )
 from models.registry import ModelSpec  # noqa: E402
-from models.settings import Settings  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 CPU_BATCHES = (1, 4, 16)
 GPU_BATCHES = (1, 8, 32)

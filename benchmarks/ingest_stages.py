@@ -98,7 +98,7 @@ def run(video: Path, profile: str, seconds: float | None, clip_choice: str, dete
 
     from models.loader import ModelCache
     from models.registry import ModelPlan
-    from models.settings import Settings
+    from core.settings import Settings
     from models.video import frame_indices, iter_audio, iter_frames, probe, sample_times
 
     data_dir = Path(tempfile.mkdtemp(prefix="vidsage-bench-"))

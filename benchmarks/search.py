@@ -35,8 +35,8 @@ from memory.manifest import Manifest  # noqa: E402
 from memory.store import VectorStore, collection_name  # noqa: E402
 from models.loader import ModelCache  # noqa: E402
 from models.registry import ModelPlan  # noqa: E402
-from models.settings import Settings  # noqa: E402
-from models.types import VideoRef  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from core.types import VideoRef  # noqa: E402
 
 TOPICS = {
     "harbour": "ferry boats sail out of the harbour past the lighthouse",

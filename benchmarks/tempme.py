@@ -41,8 +41,8 @@ from benchmarks.device_timing import peak_memory_mib, reset_peak_memory, synchro
 from models.clip import ClipEncoder  # noqa: E402
 from models.retrieval_config import UnifiedModelConfig  # noqa: E402
 from models.segment_encoder import SegmentEncoder  # noqa: E402
-from models.settings import Settings  # noqa: E402
-from models.types import VideoRef  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from core.types import VideoRef  # noqa: E402
 
 CPU_BATCHES = (12, 48, 96)
 GPU_BATCHES = (64, 128, 256, 512)

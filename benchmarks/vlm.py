@@ -38,7 +38,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from benchmarks.device_timing import peak_memory_mib, synchronize  # noqa: E402
 from models.registry import ModelSpec
-from models.settings import Settings
+from core.settings import Settings
 from models.vlm_local import TransformersVLM, load_transformers_vlm
 
 CPU_BATCHES = (1, 4, 16)

@@ -11,14 +11,14 @@ from evaluation.datasets.item import QAItem
 from evaluation.judge import make_judge
 from evaluation.scoring import Judge
 from memory.progress import ProgressReporter, SilentProgress
-from models.errors import InvalidRequest
+from core.errors import InvalidRequest
 from models.loader import ModelCache
 from models.registry import ModelPlan
-from models.settings import Settings
+from core.settings import Settings
 
 if TYPE_CHECKING:
     from agent.session import Session
-    from models.types import Answer
+    from core.types import Answer
 
 JUDGE_TOKENS = 8
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from evaluation.datasets.item import QAItem
 from evaluation.datasets.native import write_native
 from evaluation.sample_video import NarrationLine, SampleVideo, Scene, description_path
-from models.errors import InvalidRequest, VidsageError
-from models.types import format_timestamp
+from core.errors import InvalidRequest, VidsageError
+from core.types import format_timestamp
 
 NOT_MENTIONED = "not mentioned"
 NOT_SHOWN = "does not appear"

@@ -29,7 +29,7 @@ from evaluation.scoring import (
     says_absent,
     yes_no,
 )
-from models.errors import VidsageError
+from core.errors import VidsageError
 
 OUTCOMES = ("right", "abstained", "wrong", "error")
 RAN = frozenset({"ran", "ok"})

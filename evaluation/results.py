@@ -9,7 +9,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from models.errors import InvalidRequest
+from core.errors import InvalidRequest
 
 RESULTS_NAME = "results.jsonl"
 

@@ -20,7 +20,7 @@ from evaluation.prediction import Prediction
 from evaluation.results import RESULTS_NAME, ResultsWriter, latest_rows
 from evaluation.scoring import DEFAULT_TOLERANCE_S, Judge, score
 from evaluation.video_files import VideoIndex, VideoOutsideRoot
-from models.errors import InvalidRequest
+from core.errors import InvalidRequest
 
 RUN_NAME = "run.json"
 """The run's dataset and configuration, and one entry per session (start, end, what it ran)."""

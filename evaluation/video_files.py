@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from evaluation.datasets.item import QAItem
-from models.errors import InvalidRequest
+from core.errors import InvalidRequest
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov")
 """File types the index holds, in the order preferred when one stem has several files."""

@@ -3,7 +3,7 @@
 A `networkx.MultiDiGraph` (directed so that an edge can say "from earlier to later" or "from a speech
 span to a person"; multi so that one pair can hold a `spatial` and an `interaction` edge). Nodes:
 
-  actor:N   a person (models.types.Actor with label `person`): label, intervals (interpolated presence),
+  actor:N   a person (core.types.Actor with label `person`): label, intervals (interpolated presence),
             screen_time, keyframe, behaviours, track_ids, trajectory (normalised centres)
   object:N  an actor of another label (the real profile's COCO detector tracks cars, cups...): same fields
   track:N   a track no actor covers (kept so nothing the detector saw is dropped); same fields, no actor id
@@ -45,8 +45,8 @@ import networkx as nx
 import numpy as np
 
 from memory.layout import read_json, write_json_atomic
-from models.errors import InvalidRequest, MemoryCorrupt
-from models.types import Actor, Track, TranscriptSpan, VideoRef, format_timestamp
+from core.errors import InvalidRequest, MemoryCorrupt
+from core.types import Actor, Track, TranscriptSpan, VideoRef, format_timestamp
 
 if TYPE_CHECKING:
     from memory.video_memory import VideoMemory

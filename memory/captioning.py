@@ -18,7 +18,7 @@ import numpy as np
 
 import prompts
 from memory.progress import ProgressReporter
-from models.types import Trigger, VideoRef, format_timestamp
+from core.types import Trigger, VideoRef, format_timestamp
 from models.video import frame_indices, iter_frames
 from models.vlm import fit_image
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from memory.segments import speech_within
 from models.triggers import segment_index, shot_boundaries
-from models.types import format_timestamp
+from core.types import format_timestamp
 
 CLUSTERING_VERSION = 3  # 3: showings cut at every shot boundary
 TEXT_WEIGHT = 0.3

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from memory.layout import DataLayout, read_json, write_json_atomic
-from models.errors import MemoryCorrupt
+from core.errors import MemoryCorrupt
 from models.video import content_hash
 
 

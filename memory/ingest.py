@@ -39,12 +39,12 @@ from memory.segments import segment_bounds, segment_keyframes
 from memory.store import VectorStore, collection_name
 from memory.visual_progress import VisualProgress, clear_progress, load_progress, progress_key, save_progress
 from models.asr import language_name
-from models.errors import MemoryCorrupt, ModelUnavailable
+from core.errors import MemoryCorrupt, ModelUnavailable
 from models.loader import ModelCache
-from models.process_env import prepare_process
+from core.process_env import prepare_process
 from models.registry import ModelPlan
-from models.settings import Settings
-from models.types import VideoRef
+from core.settings import Settings
+from core.types import VideoRef
 from models.video import check_path, frame_indices, iter_audio, iter_frames, probe, sample_times
 
 if TYPE_CHECKING:

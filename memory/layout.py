@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from models.errors import MemoryCorrupt
+from core.errors import MemoryCorrupt
 
 
 TEMP_PREFIX = "."

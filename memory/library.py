@@ -34,10 +34,10 @@ from memory.retrieval import DENSE_MIN_SIMILARITY, VISUAL_MIN_SIMILARITY
 from memory.store import VectorStore
 from memory.text_search import KeywordIndex, reciprocal_rank_fusion
 from memory.video_memory import VideoMemory
-from models.errors import InvalidRequest
+from core.errors import InvalidRequest
 from models.loader import ModelCache
-from models.settings import Settings
-from models.types import Evidence, format_timestamp
+from core.settings import Settings
+from core.types import Evidence, format_timestamp
 
 CANDIDATES = 50
 """Results each channel contributes before fusion."""

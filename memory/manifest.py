@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memory.layout import DataLayout, read_json, write_json_atomic
-from models.types import VideoRef
+from core.types import VideoRef
 
 MANIFEST_VERSION = 2  # 2: checksums per stage
 

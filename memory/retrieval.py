@@ -13,7 +13,7 @@ from memory.store import VectorStore, run_filter
 from memory.text_search import bm25_scores, reciprocal_rank_fusion
 from memory.video_memory import VideoMemory
 from models.loader import ModelCache
-from models.types import Actor, Evidence, format_timestamp
+from core.types import Actor, Evidence, format_timestamp
 
 DENSE_MIN_SIMILARITY = 0.35
 """all-MiniLM-L6-v2 cosine above which a transcript span counts as about the query (paraphrases

@@ -16,7 +16,7 @@ import numpy as np
 from models.clip import ClipEncoder
 from models.retrieval_config import load_config
 from models.segment_encoder import SegmentEncoder
-from models.settings import Settings
+from core.settings import Settings
 
 _ENCODERS: dict[tuple[int, str], SegmentEncoder] = {}
 

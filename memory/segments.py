@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from models.types import TranscriptSpan
+from core.types import TranscriptSpan
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ import numpy as np
 
 from memory.layout import DataLayout, private_data_dir
 from memory.store_errors import damaged_store, store_failures
-from models.errors import BackendUnreachable
-from models.settings import Settings
+from core.errors import BackendUnreachable
+from core.settings import Settings
 
 _ADD_BATCH = 1000
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from memory.layout import DataLayout
-from models.errors import BackendUnreachable, MemoryCorrupt, VidsageError
+from core.errors import BackendUnreachable, MemoryCorrupt, VidsageError
 
 
 def server_url(client: Any) -> str:

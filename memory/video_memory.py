@@ -16,9 +16,9 @@ from memory.hashes import file_hash
 from memory.layout import DataLayout, read_json
 from memory.manifest import Manifest
 from memory.segments import SegmentRecord
-from models.errors import InvalidRequest, MemoryCorrupt
-from models.settings import Settings
-from models.types import Actor, Track, TranscriptSpan, Trigger, VideoRef
+from core.errors import InvalidRequest, MemoryCorrupt
+from core.settings import Settings
+from core.types import Actor, Track, TranscriptSpan, Trigger, VideoRef
 from models.video import check_path
 
 if TYPE_CHECKING:

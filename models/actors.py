@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from models.appearance import normalise
-from models.types import Actor, Behaviour, Track
+from core.types import Actor, Behaviour, Track
 
 SIMILARITY_THRESHOLD = 0.9
 """Least appearance cosine (average linkage) for two groups of tracks to be one individual. Tuned on the

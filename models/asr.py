@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.errors import ModelUnavailable
+from core.errors import ModelUnavailable
 from models.registry import ModelSpec
-from models.settings import Settings
-from models.types import TranscriptSpan, Word
+from core.settings import Settings
+from core.types import TranscriptSpan, Word
 from models.video import AUDIO_RATE
 
 ProgressFn = Callable[[float], None]

@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from models.errors import InvalidRequest, ModelUnavailable, VideoUnreadable
+from core.errors import InvalidRequest, ModelUnavailable, VideoUnreadable
 from models.registry import CAPTIONER_PROCESSOR, CAPTIONER_TOKENIZER, REAL_CAPTIONER, ModelSpec, resolve
-from models.settings import Settings
-from models.types import VideoRef
+from core.settings import Settings
+from core.types import VideoRef
 from models.video import iter_frames
 
 REAL_REPO = REAL_CAPTIONER

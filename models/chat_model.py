@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from models.errors import InvalidRequest
-from models.settings import Settings
+from core.errors import InvalidRequest
+from core.settings import Settings
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from models.errors import ModelUnavailable
+from core.errors import ModelUnavailable
 from models.registry import ModelSpec
-from models.settings import Settings
+from core.settings import Settings
 
 TINY_CONFIG = Path(__file__).parent / "configs" / "vidsage-tiny-clip.json"
 TINY_ARCH = "vidsage-tiny-clip"

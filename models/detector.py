@@ -22,10 +22,10 @@ import numpy as np
 
 from models.appearance import crop_descriptors, crops, normalise
 from models.device import pick_device
-from models.errors import ModelUnavailable
+from core.errors import ModelUnavailable
 from models.registry import REAL_DETECTOR, ModelSpec
-from models.settings import Settings
-from models.types import Track
+from core.settings import Settings
+from core.types import Track
 
 if TYPE_CHECKING:
     from ultralytics import YOLO

@@ -6,7 +6,7 @@ import functools
 import logging
 from typing import TYPE_CHECKING
 
-from models.settings import Settings
+from core.settings import Settings
 
 if TYPE_CHECKING:
     import torch

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from models.errors import InvalidRequest, VidsageError
+from core.errors import InvalidRequest, VidsageError
 
 VIDEO_SUFFIXES = frozenset(
     {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts", ".ogv", ".gif"}

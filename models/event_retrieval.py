@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from models.errors import InvalidRequest, ModelUnavailable, VidsageError
+from core.errors import InvalidRequest, ModelUnavailable, VidsageError
 from models.retrieval_config import UnifiedModelConfig, load_config
 from models.segment_encoder import SegmentEncoder
-from models.types import VideoRef
+from core.types import VideoRef
 from models.video import frame_indices, iter_frames, probe
 
 Query = str | np.ndarray
@@ -259,7 +259,7 @@ def create_unified_model(
     """
     from models.loader import ModelCache
     from models.registry import ModelPlan
-    from models.settings import Settings
+    from core.settings import Settings
 
     if not isinstance(config, UnifiedModelConfig):
         config = load_config(config)
@@ -295,7 +295,7 @@ def batch_retrieve_events(
 ) -> list[dict[str, Any]]:
     """The seed's batch call: `[{"video_path", "query"}, ...]` -> result dicts with `status`."""
     if device is not None:
-        from models.settings import Settings
+        from core.settings import Settings
 
         settings = (settings or Settings()).model_copy(update={"device": device})
     return create_unified_model(config_path, settings).batch_retrieve_events(video_queries, top_k)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.errors import MemoryCorrupt
+from core.errors import MemoryCorrupt
 
 HSV_BINS = (8, 4, 4)
 """Hue, saturation, value bins: 128 in all; hue gets most, it separates scenes best."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from models.settings import Settings
+from core.settings import Settings
 
 Role = Literal["clip", "detector", "asr", "text_embedder", "captioner", "vlm"]
 ROLES: tuple[Role, ...] = ("clip", "detector", "asr", "text_embedder", "captioner", "vlm")

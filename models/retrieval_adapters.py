@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.errors import InvalidRequest
+from core.errors import InvalidRequest
 from models.retrieval_config import UnifiedModelConfig
 
 

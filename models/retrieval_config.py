@@ -14,7 +14,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from models.errors import InvalidRequest
+from core.errors import InvalidRequest
 
 SIM_HEADERS = ("meanP",)
 TEMPORAL_PROMPT = re.compile(r"^(none|group(\d+)-(\d+))$")

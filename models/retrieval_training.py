@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from models.errors import InvalidRequest, VideoUnreadable
+from core.errors import InvalidRequest, VideoUnreadable
 from models.retrieval_config import UnifiedModelConfig
 from models.video import iter_frames, probe
 

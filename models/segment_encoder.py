@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.clip import ClipEncoder
-from models.errors import InvalidRequest, ModelUnavailable
+from core.errors import InvalidRequest, ModelUnavailable
 from models.retrieval_adapters import RetrievalAdapters
 from models.retrieval_config import UnifiedModelConfig
 from models.tempme import PAD_LOG_SIZE, MergePlan, plan_merges, reduce_tokens

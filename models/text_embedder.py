@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from models.errors import ModelUnavailable
+from core.errors import ModelUnavailable
 from models.registry import ModelSpec
-from models.settings import Settings
+from core.settings import Settings
 
 
 @dataclass

@@ -39,9 +39,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from models.errors import InvalidRequest, ModelUnavailable
+from core.errors import InvalidRequest, ModelUnavailable
 from models.frame_features import FrameFeatures, HIST_DIM, compute_frame_features, hist_distance
-from models.settings import Settings
+from core.settings import Settings
 
 if TYPE_CHECKING:
     import torch

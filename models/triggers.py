@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from models.errors import InvalidRequest
+from core.errors import InvalidRequest
 from models.frame_features import FrameFeatures, hist_distance
-from models.types import Actor, Track, TranscriptSpan, Trigger
+from core.types import Actor, Track, TranscriptSpan, Trigger
 
 if TYPE_CHECKING:
     from models.trigger_head import TriggerHead

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from models.errors import VideoUnreadable
-from models.types import VideoRef, format_timestamp
+from core.errors import VideoUnreadable
+from core.types import VideoRef, format_timestamp
 
 AUDIO_RATE = 16_000
 _HASH_CHUNK = 1 << 20

@@ -26,8 +26,8 @@ import numpy as np
 import openai
 from PIL import Image
 
-from models.errors import BackendUnreachable, InvalidRequest, VidsageError
-from models.usage import record
+from core.errors import BackendUnreachable, InvalidRequest, VidsageError
+from core.usage import record
 
 T = TypeVar("T")
 Messages = str | Sequence[dict[str, Any]]

@@ -11,9 +11,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from models.errors import BackendUnreachable
+from core.errors import BackendUnreachable
 from models.registry import ModelSpec
-from models.settings import Settings
+from core.settings import Settings
 from models.vlm import Messages
 
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from models.errors import InvalidRequest, ModelUnavailable
+from core.errors import InvalidRequest, ModelUnavailable
 from models.registry import ModelSpec
-from models.settings import Settings
-from models.usage import record
+from core.settings import Settings
+from core.usage import record
 from models.vlm import Messages, fit_image
 
 DEFAULT_MAX_NEW_TOKENS = 256

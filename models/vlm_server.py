@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from models.errors import BackendUnreachable
+from core.errors import BackendUnreachable
 from models.vlm import one_line
 
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from models.errors import ModelUnavailable
+from core.errors import ModelUnavailable
 from models.registry import ModelSpec
-from models.settings import Settings
-from models.usage import record
+from core.settings import Settings
+from core.usage import record
 from models.vlm import Messages, chat_messages
 
 DEFAULT_MAX_TOKENS = 256

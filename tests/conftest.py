@@ -39,7 +39,7 @@ from evaluation.sample_video import SampleVideo, espeak_available, make_sample_v
 from memory.ingest import IngestReport, ingest_video
 from models.loader import ModelCache
 from models.registry import ModelPlan
-from models.settings import Settings
+from core.settings import Settings
 
 if TYPE_CHECKING:
     from evaluation.meeting_scenario import MeetingScenario

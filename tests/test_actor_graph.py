@@ -33,9 +33,9 @@ from memory.actor_graph import (
 )
 from memory.graph_export import seed_graph_json
 from memory.video_memory import VideoMemory
-from models.errors import InvalidRequest, MemoryCorrupt
-from models.settings import Settings
-from models.types import Actor, Track, TranscriptSpan, VideoRef
+from core.errors import InvalidRequest, MemoryCorrupt
+from core.settings import Settings
+from core.types import Actor, Track, TranscriptSpan, VideoRef
 from ui.graph_picture import draw_actor_graph
 
 TOLERANCE_S = 1.0

@@ -16,8 +16,8 @@ from evaluation.reid_scenario import ReidVideo, make_reenter_video, make_two_peo
 from models.actors import SIMILARITY_THRESHOLD, behaviours, build_actors, on_screen_intervals, split_at_cuts
 from models.appearance import DESCRIPTOR_DIM, crop_descriptors, crops
 from models.registry import ModelSpec, package_file
-from models.settings import Settings
-from models.types import Actor, Track
+from core.settings import Settings
+from core.types import Actor, Track
 
 if TYPE_CHECKING:
     from models.detector import Detector

@@ -18,7 +18,7 @@ from conftest import IngestedMeetingVideo, IngestedSample, run_cli
 
 from agent import Session, ask
 from agent.events import AnswerReady, AnswerToken, StepStarted, ToolFinished, ToolStarted
-from models.types import Answer
+from core.types import Answer
 
 WELCOME, BUDGET, MUSEUM, COFFEE = range(4)
 TOLERANCE_S = 2.0

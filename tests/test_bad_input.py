@@ -9,8 +9,8 @@ import pytest
 from conftest import IngestedSample, cli_env, run_cli
 from helpers import faststart_copy, snapshot, truncated_copy
 from memory.ingest import ingest_video
-from models.errors import VideoUnreadable
-from models.settings import Settings
+from core.errors import VideoUnreadable
+from core.settings import Settings
 from models.video import probe
 
 

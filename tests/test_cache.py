@@ -12,7 +12,7 @@ import pytest
 from conftest import IngestedSample, run_cli
 from memory.ingest import STAGES, ingest_video
 from memory.video_memory import VideoMemory
-from models.settings import Settings
+from core.settings import Settings
 
 
 def test_first_ingest_ran_every_stage(offline_memory: IngestedSample) -> None:

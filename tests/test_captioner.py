@@ -12,9 +12,9 @@ import pytest
 from evaluation.sample_video import make_sample_video
 from models import registry
 from models.captioner import Captioner, captioner_spec, clip_times, load_captioner
-from models.errors import ModelUnavailable
+from core.errors import ModelUnavailable
 from models.registry import ModelSpec
-from models.settings import Settings
+from core.settings import Settings
 from models.video import iter_frames, probe
 
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}

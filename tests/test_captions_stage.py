@@ -19,9 +19,9 @@ from memory.captioning import triggered_segments, vlm_frame_times
 from memory.ingest import ingest_video, manifest_notes
 from memory.video_memory import VideoMemory
 from memory.views import captions_view, triggers_view
-from models.errors import BackendUnreachable
-from models.settings import Settings
-from models.types import Trigger, format_timestamp
+from core.errors import BackendUnreachable
+from core.settings import Settings
+from core.types import Trigger, format_timestamp
 from models.vlm_server import free_port
 
 

@@ -19,8 +19,8 @@ from evaluation.sample_video import SampleVideo
 from memory.hashes import file_hash
 from memory.layout import DataLayout
 from memory.manifest import Manifest
-from models.errors import BackendUnreachable, VidsageError
-from models.settings import Settings
+from core.errors import BackendUnreachable, VidsageError
+from core.settings import Settings
 from ui.chat import ChatApp, run_chat
 from ui.chat.conversation import ChatLog, ChatTurn
 from ui.chat.evidence import EvidenceList

@@ -24,10 +24,10 @@ from textual.widgets import Static
 from agent import ask
 from agent.session import check_question
 from evaluation.sample_video import SampleVideo
-from models.errors import InvalidRequest, VideoUnreadable
+from core.errors import InvalidRequest, VideoUnreadable
 from models.loader import ModelCache
 from models.registry import ModelPlan
-from models.settings import Settings
+from core.settings import Settings
 from models.video import iter_frames, probe, sample_times
 from ui.chat import ChatApp
 from ui.chat.conversation import ChatLog

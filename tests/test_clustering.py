@@ -11,7 +11,7 @@ from evaluation.recurring_scenes import RecurringVideo, make_recurring_video
 from memory.clustering import choose_clusters, showings
 from memory.ingest import ingest_video
 from memory.video_memory import VideoMemory
-from models.settings import Settings
+from core.settings import Settings
 
 
 @pytest.fixture(scope="module")

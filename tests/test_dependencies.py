@@ -11,8 +11,9 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCE_ROOTS = ("agent", "tools", "memory", "models", "prompts", "ui", "evaluation", "benchmarks", "main.py")
-LOCAL = {"agent", "tools", "memory", "models", "prompts", "ui", "evaluation", "benchmarks", "main", "tests"}
+PACKAGES = [name.rstrip("*") for name in tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]]
+SOURCE_ROOTS = (*PACKAGES, "benchmarks", "main.py")
+LOCAL = {*PACKAGES, "benchmarks", "main", "tests"}
 
 
 def _normal(name: str) -> str:
@@ -30,7 +31,8 @@ def _declared() -> tuple[set[str], set[str]]:
 def _imports() -> dict[str, set[str]]:
     """Top-level module name -> files importing it, over the source (not the tests)."""
     found: dict[str, set[str]] = {}
-    files = [p for root in SOURCE_ROOTS for p in ((REPO / root).rglob("*.py") if (REPO / root).is_dir() else [REPO / root])]
+    roots = [REPO / root for root in SOURCE_ROOTS if (REPO / root).exists()]
+    files = [p for root in roots for p in (root.rglob("*.py") if root.is_dir() else [root])]
     for path in files:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):

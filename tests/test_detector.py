@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 
-from models.errors import ModelUnavailable
+from core.errors import ModelUnavailable
 from models.registry import ModelSpec, gpu_present, package_file
-from models.settings import Settings
-from models.types import Track, VideoRef
+from core.settings import Settings
+from core.types import Track, VideoRef
 
 if TYPE_CHECKING:
     from models.detector import Detector

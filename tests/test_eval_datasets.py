@@ -20,7 +20,7 @@ from evaluation.datasets import (
     write_native,
 )
 from evaluation.video_files import VideoIndex, resolve_video
-from models.errors import InvalidRequest
+from core.errors import InvalidRequest
 
 NEXTQA_HEADER = [
     "video",

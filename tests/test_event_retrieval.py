@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from evaluation.photo_scenes import PhotoVideo, make_photo_video
-from models.errors import ModelUnavailable
+from core.errors import ModelUnavailable
 from models.event_retrieval import UnifiedRetriever, batch_retrieve_events, create_unified_model, window_bounds
 from models.retrieval_config import UnifiedModelConfig
-from models.settings import Settings
+from core.settings import Settings
 from tests.conftest import run_cli
 
 SEED_RESULT_KEYS = {"video_path", "query", "frames", "times", "scores", "inference_time", "status"}

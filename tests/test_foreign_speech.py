@@ -13,7 +13,7 @@ from memory.video_memory import VideoMemory
 from models.asr import SpeechConfidence, reads_as_english
 from models.loader import ModelCache
 from models.registry import ModelPlan
-from models.settings import Settings
+from core.settings import Settings
 
 GERMAN = [
     (0.5, "Willkommen zur Hafenrundfahrt."),

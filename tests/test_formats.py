@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from evaluation.sample_video import SampleVideo
-from models.errors import VideoUnreadable
+from core.errors import VideoUnreadable
 from models.video import AUDIO_RATE, iter_frames, load_audio, probe, sample_times
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed (make test installs it)")

@@ -20,7 +20,7 @@ from memory.progress import SilentProgress
 from memory.video_memory import VideoMemory
 from memory.visual_progress import PROGRESS_FILE
 from memory.views import VIEWS
-from models.settings import Settings
+from core.settings import Settings
 
 
 def _views(settings: Settings, video: Path) -> dict[str, object]:

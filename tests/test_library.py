@@ -11,10 +11,10 @@ from conftest import cli_env, run_cli
 from evaluation.sample_video import espeak_available, make_sample_video
 from memory.ingest import ingest_video
 from memory.library import Library
-from models.errors import InvalidRequest
+from core.errors import InvalidRequest
 from models.loader import ModelCache
 from models.registry import ModelPlan
-from models.settings import Settings
+from core.settings import Settings
 
 SENTENCES = (
     "The ferry to the island leaves the harbour at nine.",

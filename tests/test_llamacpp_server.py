@@ -24,7 +24,7 @@ import pytest
 from llamacpp_server import MODEL, LlamaServer, require_llamacpp
 from llamacpp_server import llama_server as start_llama_server
 
-from models.errors import BackendUnreachable, InvalidRequest
+from core.errors import BackendUnreachable, InvalidRequest
 from models.vlm import VLMClient
 
 pytestmark = pytest.mark.llamacpp

@@ -18,8 +18,8 @@ from memory.library import Library
 from memory.progress import SilentProgress
 from memory.store import VectorStore
 from memory.video_memory import VideoMemory
-from models.errors import VideoUnreadable
-from models.settings import Settings
+from core.errors import VideoUnreadable
+from core.settings import Settings
 
 
 class _Notices(SilentProgress):

@@ -21,7 +21,7 @@ TELEMETRY_HOST = "mobile.events.data.microsoft.com"
 VAD_PROBE = """
 import sys, time
 from pathlib import Path
-from models.process_env import prepare_process
+from core.process_env import prepare_process
 
 prepare_process(Path(sys.argv[1]))  # what every vidsage entry point does first
 from faster_whisper.vad import get_vad_model
@@ -96,7 +96,7 @@ def test_prepare_process_leaves_the_users_variables_and_follows_the_data_dir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A value the user set wins; the config dir vidsage chose moves with the data dir until ultralytics loads."""
-    from models import process_env
+    from core import process_env
 
     monkeypatch.setattr(process_env, "_ours", {})
     monkeypatch.setenv("ORT_DISABLE_TELEMETRY", "0")

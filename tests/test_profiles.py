@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from models.registry import ModelPlan, host_reachable, resolve
-from models.settings import Settings
+from core.settings import Settings
 
 
 def test_auto_offline_uses_shipped_weights_and_disables_clip(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from memory.ingest import ingest_video
 from memory.video_memory import VideoMemory
 from models.loader import ModelCache
 from models.registry import ModelPlan
-from models.settings import Settings
+from core.settings import Settings
 
 
 class _Crash(RuntimeError):

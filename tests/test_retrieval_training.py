@@ -16,14 +16,14 @@ import torch
 
 from evaluation.sample_video import VIDEO_CODECS, letterbox, pick_codec, write_video
 from models.clip import ClipEncoder
-from models.errors import InvalidRequest
+from core.errors import InvalidRequest
 from models.loader import ModelCache
 from models.registry import ModelPlan
 from models.retrieval_adapters import RetrievalAdapters
 from models.retrieval_config import TempMeConfig, UnifiedModelConfig
 from models.retrieval_training import TrainingOptions, TrainingResult, read_pairs, train_retrieval
 from models.segment_encoder import SegmentEncoder
-from models.settings import Settings
+from core.settings import Settings
 from models.video import iter_frames, probe
 
 CLIPS = (

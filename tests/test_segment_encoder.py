@@ -11,13 +11,13 @@ import pytest
 
 from evaluation.photo_scenes import PhotoVideo, make_photo_video
 from models.clip import ClipEncoder
-from models.errors import InvalidRequest
+from core.errors import InvalidRequest
 from models.loader import ModelCache
 from models.registry import ModelPlan
 from models.retrieval_adapters import RetrievalAdapters
 from models.retrieval_config import TempMeConfig, UnifiedModelConfig
 from models.segment_encoder import SegmentEncoder
-from models.settings import Settings
+from core.settings import Settings
 from models.video import iter_frames, probe
 
 SEED_CONFIG = {

@@ -13,7 +13,7 @@ from memory.segments import segment_bounds
 from memory.video_memory import VideoMemory
 from models.loader import ModelCache
 from models.registry import ModelPlan
-from models.settings import Settings
+from core.settings import Settings
 from tools.video_tools import build_tools
 
 
@@ -61,7 +61,7 @@ def test_tools_render_evidence_with_timestamps(tiny_memory: tuple[VideoMemory, M
 
 
 def test_memory_of_unknown_video_is_a_clear_error(tmp_path: Path, silent_sample: SampleVideo) -> None:
-    from models.errors import InvalidRequest
+    from core.errors import InvalidRequest
 
     with pytest.raises(InvalidRequest, match="not in memory yet"):
         VideoMemory.for_path(Settings(data_dir=tmp_path), silent_sample.path)

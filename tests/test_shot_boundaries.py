@@ -14,7 +14,7 @@ from memory.video_memory import VideoMemory
 from memory.views import triggers_view
 from models.loader import ModelCache
 from models.registry import ModelPlan
-from models.settings import Settings
+from core.settings import Settings
 from models.triggers import allowed_segments
 from tools import build_tools
 from ui.timeline_lanes import timeline_lanes

@@ -11,10 +11,10 @@ from evaluation.reid_scenario import make_two_people_video
 from memory.ingest import ingest_video
 from memory.library import Library
 from memory.video_memory import VideoMemory
-from models.errors import InvalidRequest
+from core.errors import InvalidRequest
 from models.loader import ModelCache
 from models.registry import ModelPlan
-from models.settings import Settings
+from core.settings import Settings
 
 
 def _actor_at(memory: VideoMemory, t: float) -> int:

@@ -21,9 +21,9 @@ from conftest import IngestedSample, cli_env, run_cli
 
 from agent import Session
 from memory.store import VectorStore
-from models.errors import BackendUnreachable, MemoryCorrupt
-from models.settings import Settings
-from models.types import Answer
+from core.errors import BackendUnreachable, MemoryCorrupt
+from core.settings import Settings
+from core.types import Answer
 from models.vlm_server import ManagedServer, free_port
 
 SPEECH = "What does the narrator say about the budget?"

@@ -18,8 +18,8 @@ from conftest import REPO, IngestedSample, cli_env
 
 from agent import Session
 from agent.thread_lock import thread_turn
-from models.settings import Settings
-from models.types import Answer
+from core.settings import Settings
+from core.types import Answer
 
 QUESTIONS = {
     "What does the narrator say about the budget?": "[00:07]",

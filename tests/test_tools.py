@@ -23,8 +23,8 @@ from memory.ingest import ingest_video
 from memory.video_memory import VideoMemory
 from models.loader import ModelCache
 from models.registry import ModelPlan
-from models.settings import Settings
-from models.types import format_timestamp
+from core.settings import Settings
+from core.types import format_timestamp
 from tools import build_tools
 from tools.describe import DESCRIPTIONS
 from tools.frames import decode_frames

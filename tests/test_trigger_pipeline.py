@@ -14,8 +14,8 @@ from evaluation.trigger_scenario import TriggerScenario, make_trigger_video
 from memory.ingest import ingest_video
 from memory.video_memory import VideoMemory
 from memory.views import triggers_view
-from models.settings import Settings
-from models.errors import ModelUnavailable
+from core.settings import Settings
+from core.errors import ModelUnavailable
 
 
 @pytest.fixture(scope="module")

@@ -15,10 +15,10 @@ import torch
 from evaluation.sample_video import espeak_available
 from evaluation.trigger_scenario import TriggerScenario, make_trigger_video
 from models.clip import load_clip
-from models.errors import InvalidRequest, MemoryCorrupt, ModelUnavailable
+from core.errors import InvalidRequest, MemoryCorrupt, ModelUnavailable
 from models.frame_features import HIST_DIM, FrameFeatures, compute_frame_features
 from models.registry import ModelSpec, package_file, resolve
-from models.settings import Settings
+from core.settings import Settings
 from models.trigger_head import (
     FORMAT,
     feature_dim,
@@ -40,7 +40,7 @@ from models.triggers import (
     speech_onsets,
     trigger_report,
 )
-from models.types import Track, TranscriptSpan, Trigger, VideoRef
+from core.types import Track, TranscriptSpan, Trigger, VideoRef
 from models.video import iter_frames, load_audio, probe, sample_times
 
 DECODE_FPS = 5.0

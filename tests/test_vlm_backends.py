@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import ServedModel
 
-from models.errors import BackendUnreachable, InvalidRequest
+from core.errors import BackendUnreachable, InvalidRequest
 from models.registry import ModelPlan, resolve
-from models.settings import Settings
+from core.settings import Settings
 from models.vlm_backend import load_vlm
 from models.vlm_local import hf_conversation
 from models.vlm_server import vllm_command

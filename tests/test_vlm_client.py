@@ -22,7 +22,7 @@ import pytest
 from helpers import port_refuses
 from PIL import Image
 
-from models.errors import BackendUnreachable, InvalidRequest, VidsageError
+from core.errors import BackendUnreachable, InvalidRequest, VidsageError
 from models.vlm import VLMClient, image_data_url, is_retryable
 from models.vlm_server import ManagedServer, free_port, vllm_command
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from models.registry import ModelSpec
-from models.settings import Settings
+from core.settings import Settings
 
 torch = pytest.importorskip("torch")
 

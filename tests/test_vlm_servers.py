@@ -24,9 +24,9 @@ from helpers import port_refuses
 from logging_proxy import LoggingProxy
 from PIL import Image
 
-from models.errors import BackendUnreachable, InvalidRequest
+from core.errors import BackendUnreachable, InvalidRequest
 from models.registry import ModelSpec
-from models.settings import Settings
+from core.settings import Settings
 from models.vlm import VLMClient
 from models.vlm_server import free_port
 

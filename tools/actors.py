@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from memory.actor_graph import ActorGraph, build_actor_graph
 from memory.ingest import manifest_notes
 from memory.video_memory import VideoMemory
-from models.types import Actor, Evidence, format_timestamp
+from core.types import Actor, Evidence, format_timestamp
 from tools.binding import VIDEO_FIELD_HELP, ToolError, ToolResult, VideoSet, check_within, make_tool
 from tools.render import render_evidence
 from tools.timecodes import Seconds, TimeRange

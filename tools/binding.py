@@ -20,9 +20,9 @@ from pydantic import BaseModel, ValidationError
 
 from memory.library import Library
 from memory.video_memory import VideoMemory
-from models.errors import InvalidRequest, VidsageError
+from core.errors import InvalidRequest, VidsageError
 from models.loader import ModelCache
-from models.types import Evidence, format_timestamp
+from core.types import Evidence, format_timestamp
 
 ToolResult = tuple[str, list[Evidence]]
 VIDEO_FIELD_HELP = "Which video: its file name or id. Omit it for the first (or only) video."

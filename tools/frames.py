@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 import prompts
 from memory.video_memory import VideoMemory
-from models.types import Evidence, format_timestamp
+from core.types import Evidence, format_timestamp
 from models.video import frame_indices, iter_frames
 from tools.binding import VIDEO_FIELD_HELP, ToolResult, VideoSet, check_within, make_tool
 from tools.render import render_evidence

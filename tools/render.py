@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from models.types import Evidence, format_timestamp
+from core.types import Evidence, format_timestamp
 from models.vlm import one_line
 
 NOTHING_FOUND = "nothing found"

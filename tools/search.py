@@ -16,7 +16,7 @@ from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 
 from memory.library import Library
 from memory.retrieval import search_transcript as transcript_hits
-from models.types import Evidence
+from core.types import Evidence
 from tools.binding import ToolResult, VideoSet, check_within, make_tool
 from tools.render import render_evidence
 from tools.timecodes import TimeRange

@@ -5,7 +5,7 @@ from __future__ import annotations
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
-from models.types import Evidence, format_timestamp
+from core.types import Evidence, format_timestamp
 from models.vlm import one_line
 from tools.binding import VIDEO_FIELD_HELP, ToolResult, VideoSet, check_within, make_tool
 from tools.render import render_evidence

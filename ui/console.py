@@ -66,7 +66,7 @@ class ConsoleProgress:
 
 
 def _mmss(seconds: float) -> str:
-    from models.types import format_timestamp
+    from core.types import format_timestamp
 
     return format_timestamp(seconds)
 

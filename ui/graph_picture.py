@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, FancyArrowPatch
 
-from models.types import format_timestamp
+from core.types import format_timestamp
 
 if TYPE_CHECKING:
     import networkx as nx

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from models.types import format_timestamp
+from core.types import format_timestamp
 from ui.timeline_lanes import REASON_COLOURS, scene_colour, timeline_lanes
 
 SHOT_COLOUR = "#222222"

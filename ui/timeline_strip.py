@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.style import Style
 from rich.text import Text
 
-from models.types import format_timestamp
+from core.types import format_timestamp
 from ui.timeline_lanes import TimelineLanes
 
 LABEL_WIDTH = 9

@@ -9,7 +9,7 @@ from pathlib import Path
 from evaluation.datasets import activitynet, egoschema, msrvtt, native, nextqa, videomme
 from evaluation.datasets.files import dataset_error, read_json
 from evaluation.datasets.item import Dataset
-from models.errors import InvalidRequest
+from core.errors import InvalidRequest
 
 LOADERS: dict[str, Callable[[Path], Dataset]] = {
     native.FORMAT: native.load_native,

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from models.errors import InvalidRequest
+from core.errors import InvalidRequest
 
 
 def dataset_error(path: Path, problem: str, *, line: int | None = None) -> InvalidRequest:

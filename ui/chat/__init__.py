@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from models.errors import InvalidRequest
-from models.settings import Settings
+from core.errors import InvalidRequest
+from core.settings import Settings
 from models.video import check_path
 from ui.chat.app import ChatApp
 

@@ -25,11 +25,11 @@ from agent.events import AgentEvent, AnswerReady, AnswerToken, StepStarted, Tool
 from agent.session import Session
 from memory.ingest import ingest_video
 from memory.video_memory import VideoMemory
-from models.errors import VidsageError
+from core.errors import VidsageError
 from models.loader import ModelCache
 from models.registry import ModelPlan
-from models.settings import Settings
-from models.types import Evidence, format_timestamp
+from core.settings import Settings
+from core.types import Evidence, format_timestamp
 from ui.chat.conversation import ChatLog, ChatTurn
 from ui.chat.evidence import EvidenceList
 from ui.chat.ingest_view import IngestView

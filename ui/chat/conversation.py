@@ -11,7 +11,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Markdown, Static
 
 from agent.events import StepStarted, ToolFinished, ToolStarted
-from models.types import Answer
+from core.types import Answer
 from ui.terminal_text import terminal_line, terminal_safe
 
 STEP_ACTIVITY = {

@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from models.types import Evidence
+from core.types import Evidence
 from ui.terminal_text import terminal_line
 
 

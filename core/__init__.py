@@ -1,0 +1,1 @@
+"""The kernel every layer may import: core types, errors, settings, usage metering, process environment."""
