@@ -139,8 +139,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from memory.ingest import ingest_video
     from memory.sources import expand_sources
     from core.errors import VidsageError
-    from models.loader import ModelCache
-    from models.registry import ModelPlan
+    from models.loading.cache import ModelCache
+    from models.loading.registry import ModelPlan
 
     settings = _settings(args)
     sources = expand_sources(args.paths, recursive=not args.no_recursive)
@@ -406,9 +406,9 @@ def cmd_train_triggers(args: argparse.Namespace) -> int:
 
 def _retriever(args: argparse.Namespace, progress: ConsoleProgress) -> Any:
     """The TempMe-STOP retriever on the profile's CLIP, with the --config file (seed JSON) if given."""
-    from models.event_retrieval import create_unified_model
-    from models.loader import ModelCache
-    from models.registry import ModelPlan
+    from models.retrieval.event_retrieval import create_unified_model
+    from models.loading.cache import ModelCache
+    from models.loading.registry import ModelPlan
 
     settings = _settings(args)
     models = ModelCache(ModelPlan(settings, notify=progress.notice))
@@ -429,7 +429,7 @@ def _read_image(path: str) -> Any:
 
 def cmd_embed(args: argparse.Namespace) -> int:
     """Embed every video of a directory (the seed's extract_video_embeddings.py)."""
-    from models.embedding_export import extract_directory_embeddings
+    from models.retrieval.embedding_export import extract_directory_embeddings
 
     with _progress(args) as progress:
         retriever = _retriever(args, progress)
@@ -524,10 +524,10 @@ def _clock(seconds: float) -> str:
 def cmd_train_retrieval(args: argparse.Namespace) -> int:
     """Train TempMe's LoRA and/or STOP's prompts on (video, caption) pairs; resumable."""
     from core.errors import ModelUnavailable
-    from models.loader import ModelCache
-    from models.registry import ModelPlan
-    from models.retrieval_config import load_config
-    from models.retrieval_training import TrainingOptions, train_retrieval
+    from models.loading.cache import ModelCache
+    from models.loading.registry import ModelPlan
+    from models.retrieval.config import load_config
+    from models.retrieval.training import TrainingOptions, train_retrieval
 
     settings = _settings(args)
     pairs = Path(args.pairs).expanduser()
@@ -605,8 +605,8 @@ def cmd_serve_vlm(args: argparse.Namespace) -> int:
     import shutil
 
     from core.errors import BackendUnreachable
-    from models.registry import HF_HOST, host_reachable
-    from models.vlm_server import ManagedServer, transformers_serve_command, transformers_serve_env, vllm_command
+    from models.loading.registry import HF_HOST, host_reachable
+    from models.vlm.server import ManagedServer, transformers_serve_command, transformers_serve_env, vllm_command
 
     env = None
     if args.engine == "vllm":
@@ -660,8 +660,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     among them), print grounded answers."""
     from agent.session import Session
     from evaluation.sample_video import make_sample_video
-    from models.loader import ModelCache
-    from models.registry import ModelPlan
+    from models.loading.cache import ModelCache
+    from models.loading.registry import ModelPlan
 
     settings = _settings(args)
     out = Path(args.out).expanduser()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from agent.session import Session
 from memory.progress import ProgressReporter
-from models.loader import ModelCache
+from models.loading.cache import ModelCache
 from core.settings import Settings
 from core.types import Answer
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from memory.text_search import content_tokens
-from models.loader import ModelCache
+from models.loading.cache import ModelCache
 from core.types import Evidence
 
 TIME_TOLERANCE_S = 2.0

@@ -11,14 +11,14 @@ from langchain_core.tools import BaseTool
 
 from agent.budget import Budget
 from memory.video_memory import VideoMemory
-from models.loader import ModelCache
+from models.loading.cache import ModelCache
 from core.settings import Settings
 from core.usage import Usage
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from models.vlm_backend import VisionLanguageModel
+    from models.vlm.backend import VisionLanguageModel
 
 
 @dataclass

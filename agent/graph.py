@@ -31,7 +31,7 @@ from agent.state import AgentState, ToolCall, ToolRecord, Turn
 from core.errors import VidsageError
 from core.types import Evidence, SourceError
 from core.usage import metered
-from models.vlm import one_line
+from models.vlm.client import one_line
 from tools.binding import is_source_failure
 
 VLM_TOOLS = ("look_at_frames", "describe_segment")

@@ -29,11 +29,11 @@ from memory.layout import DataLayout, private_data_dir
 from memory.manifest import Manifest
 from memory.progress import ProgressReporter, SilentProgress
 from memory.video_memory import VideoMemory
-from models.chat_model import load_chat_model
+from models.vlm.chat_model import load_chat_model
 from core.errors import InvalidRequest, MemoryCorrupt
-from models.loader import ModelCache
+from models.loading.cache import ModelCache
 from core.process_env import prepare_process
-from models.registry import ModelPlan
+from models.loading.registry import ModelPlan
 from core.settings import Settings
 from core.types import Answer
 

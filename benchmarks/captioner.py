@@ -24,7 +24,7 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from benchmarks.device_timing import peak_memory_mib, synchronize  # noqa: E402
-from models.captioner import (  # noqa: E402
+from models.adapters.captioner import (  # noqa: E402
     FRAMES_PER_CLIP,
     VIDEOMAE_MEAN,
     VIDEOMAE_STD,
@@ -34,7 +34,7 @@ from models.captioner import (  # noqa: E402
     load_captioner,
     tiny_tokenizer,
 )
-from models.registry import ModelSpec  # noqa: E402
+from models.loading.registry import ModelSpec  # noqa: E402
 from core.settings import Settings  # noqa: E402
 
 CPU_BATCHES = (1, 4, 16)
@@ -58,7 +58,7 @@ def random_spacetimegpt(settings: Settings) -> Captioner:
     """SpaceTimeGPT's architecture with random weights (bf16 on GPU), using the tiny tokenizer's special ids."""
     from transformers import GPT2Config, TimesformerConfig, VideoMAEImageProcessor
 
-    from models.device import inference_dtype, pick_device
+    from models.loading.device import inference_dtype, pick_device
 
     tokenizer = tiny_tokenizer()
     encoder = TimesformerConfig(image_size=224, patch_size=16, num_frames=FRAMES_PER_CLIP)

@@ -68,9 +68,9 @@ def _random_clip(settings: Any) -> Any:
     import open_clip
     import torch
 
-    from models.clip import ClipEncoder
-    from models.device import inference_dtype, pick_device
-    from models.registry import ModelSpec
+    from models.adapters.clip import ClipEncoder
+    from models.loading.device import inference_dtype, pick_device
+    from models.loading.registry import ModelSpec
 
     device = pick_device(settings)
     dtype = inference_dtype(device)
@@ -85,8 +85,8 @@ def _random_yolo11s(settings: Any) -> Any:
     """yolo11s architecture with random weights, for throughput only."""
     from ultralytics import YOLO
 
-    from models.detector import Detector, choose_device
-    from models.registry import ModelSpec
+    from models.adapters.detector import Detector, choose_device
+    from models.loading.registry import ModelSpec
 
     spec = ModelSpec("detector", "tiny", "yolo11s.yaml", "yolo11s, random weights (benchmark only)")
     return Detector(YOLO("yolo11s.yaml"), spec, settings, choose_device(settings))
@@ -96,10 +96,10 @@ def run(video: Path, profile: str, seconds: float | None, clip_choice: str, dete
     """Measure every stage once over the first `seconds` of `video` (all of it when None)."""
     import torch
 
-    from models.loader import ModelCache
-    from models.registry import ModelPlan
+    from models.loading.cache import ModelCache
+    from models.loading.registry import ModelPlan
     from core.settings import Settings
-    from models.video import frame_indices, iter_audio, iter_frames, probe, sample_times
+    from models.adapters.video import frame_indices, iter_audio, iter_frames, probe, sample_times
 
     data_dir = Path(tempfile.mkdtemp(prefix="vidsage-bench-"))
     settings = Settings(profile=profile, data_dir=data_dir)  # type: ignore[arg-type]
@@ -136,7 +136,7 @@ def run(video: Path, profile: str, seconds: float | None, clip_choice: str, dete
         tracks, took = timed(track)
         results.append(StageResult(f"detect+track ({detector.spec.description})", len(union), "frames", took, span))
 
-    from models.frame_features import FrameFeatures, compute_frame_features
+    from models.adapters.frame_features import FrameFeatures, compute_frame_features
     from models.triggers import detect_cuts, detect_triggers
 
     def describe() -> FrameFeatures:

@@ -33,8 +33,8 @@ from memory.layout import DataLayout, write_json_atomic  # noqa: E402
 from memory.library import Library  # noqa: E402
 from memory.manifest import Manifest  # noqa: E402
 from memory.store import VectorStore, collection_name  # noqa: E402
-from models.loader import ModelCache  # noqa: E402
-from models.registry import ModelPlan  # noqa: E402
+from models.loading.cache import ModelCache  # noqa: E402
+from models.loading.registry import ModelPlan  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.types import VideoRef  # noqa: E402
 

@@ -38,9 +38,9 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from benchmarks.device_timing import peak_memory_mib, reset_peak_memory, synchronize  # noqa: E402
-from models.clip import ClipEncoder  # noqa: E402
-from models.retrieval_config import UnifiedModelConfig  # noqa: E402
-from models.segment_encoder import SegmentEncoder  # noqa: E402
+from models.adapters.clip import ClipEncoder  # noqa: E402
+from models.retrieval.config import UnifiedModelConfig  # noqa: E402
+from models.retrieval.segment_encoder import SegmentEncoder  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.types import VideoRef  # noqa: E402
 
@@ -118,8 +118,8 @@ class VideoTiming:
 
 def tiny_clip(device: str) -> ClipEncoder:
     """The `tiny` profile's CLIP (seeded random weights), as the tests load it."""
-    from models.loader import ModelCache
-    from models.registry import ModelPlan
+    from models.loading.cache import ModelCache
+    from models.loading.registry import ModelPlan
 
     clip = ModelCache(ModelPlan(Settings(profile="tiny", device=device))).clip()  # type: ignore[arg-type]
     if clip is None:
@@ -132,8 +132,8 @@ def random_vit_b32(device: str) -> ClipEncoder:
     import open_clip
     import torch
 
-    from models.device import inference_dtype
-    from models.registry import ModelSpec
+    from models.loading.device import inference_dtype
+    from models.loading.registry import ModelSpec
 
     torch.manual_seed(0)
     model, _, _ = open_clip.create_model_and_transforms("ViT-B-32", pretrained=None, device=device)
@@ -181,8 +181,8 @@ def photo_video(cache_dir: Path) -> Path:
 
 def window_indices(ref: VideoRef, config: UnifiedModelConfig) -> np.ndarray:
     """Frame indices (windows, max_frames) that `encode_video` samples from this video."""
-    from models.event_retrieval import window_bounds, window_frame_times
-    from models.video import frame_indices
+    from models.retrieval.event_retrieval import window_bounds, window_frame_times
+    from models.adapters.video import frame_indices
 
     bounds = window_bounds(ref.duration, config, ref.num_frames)
     times = window_frame_times(bounds, config.max_frames)
@@ -193,7 +193,7 @@ def window_pixels(clip: ClipEncoder, ref: VideoRef, indices: np.ndarray) -> Any:
     """Decode the windows' frames once and preprocess them: (windows, max_frames, 3, S, S) on the device."""
     import torch
 
-    from models.video import iter_frames
+    from models.adapters.video import iter_frames
 
     unique = np.unique(indices)
     chunks = [clip._preprocess(frames) for _, frames in iter_frames(ref, unique / ref.fps, batch_size=64)]
@@ -327,7 +327,7 @@ class TimedEncoder:
 
 def time_decode(ref: VideoRef, indices: np.ndarray, batch_size: int, repeats: int) -> float:
     """Median seconds to decode the frames encode_video samples, in its batches, with nothing else."""
-    from models.video import iter_frames
+    from models.adapters.video import iter_frames
 
     unique = np.unique(indices)
     times = []
@@ -344,8 +344,8 @@ def measure_video(
 ) -> list[VideoTiming]:
     """encode_video end to end on the whole video, merging on and off: one warm-up run each, then
     `repeats` runs of each, alternating, so drift on a shared machine hits both alike."""
-    from models.event_retrieval import UnifiedRetriever
-    from models.video import probe
+    from models.retrieval.event_retrieval import UnifiedRetriever
+    from models.adapters.video import probe
 
     started = time.perf_counter()
     ref = probe(video)
@@ -384,7 +384,7 @@ def profile_forwards(functions: dict[str, Forward], encoders: dict[str, SegmentE
     import torch
     from torch.profiler import ProfilerActivity, profile, record_function
 
-    import models.segment_encoder as segment_encoder
+    import models.retrieval.segment_encoder as segment_encoder
 
     cuda = device.startswith("cuda")
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
@@ -533,7 +533,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_cuda_graphs:
         config = replace(config, cuda_graphs=False)
 
-    from models.video import probe
+    from models.adapters.video import probe
 
     video = args.video or photo_video(args.cache_dir)
     ref = probe(video)

@@ -37,9 +37,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from benchmarks.device_timing import peak_memory_mib, synchronize  # noqa: E402
-from models.registry import ModelSpec
+from models.loading.registry import ModelSpec
 from core.settings import Settings
-from models.vlm_local import TransformersVLM, load_transformers_vlm
+from models.vlm.local import TransformersVLM, load_transformers_vlm
 
 CPU_BATCHES = (1, 4, 16)
 GPU_BATCHES = (1, 16, 64)
@@ -112,7 +112,7 @@ def random_llava_onevision(
         SiglipVisionConfig,
     )
 
-    from models.tiny_llava import CHAT_TEMPLATE, _tokenizer
+    from models.vlm.tiny_llava import CHAT_TEMPLATE, _tokenizer
 
     tokenizer = _tokenizer()
     tile, patch = vision["image_size"], vision["patch_size"]
@@ -162,7 +162,7 @@ def random_llava_onevision(
 
 def tiny_vlm(root: Path) -> TransformersVLM:
     """The tiny LLaVA-OneVision, built under `root` and loaded as the product loads it (CPU, fp32)."""
-    from models.tiny_llava import build_tiny_llava
+    from models.vlm.tiny_llava import build_tiny_llava
 
     directory = build_tiny_llava(root)
     spec = ModelSpec("vlm", "tiny", str(directory), "tiny LLaVA-OneVision")
@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     if args.random_7b:
-        from models.device import inference_dtype, pick_device
+        from models.loading.device import inference_dtype, pick_device
 
         device = pick_device(Settings(profile="tiny", device="cuda"))
         vlm, name = random_llava_onevision(device, inference_dtype(device)), "random-llava-onevision-7b"

@@ -12,8 +12,8 @@ from evaluation.judge import make_judge
 from evaluation.scoring import Judge
 from memory.progress import ProgressReporter, SilentProgress
 from core.errors import InvalidRequest
-from models.loader import ModelCache
-from models.registry import ModelPlan
+from models.loading.cache import ModelCache
+from models.loading.registry import ModelPlan
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class AgentAnswerer:
 
 def configured_judge(settings: Settings, models: ModelCache) -> Judge:
     """An LLM judge from the configured planner model, else the VLM; InvalidRequest when neither exists."""
-    from models.chat_model import load_chat_model
+    from models.vlm.chat_model import load_chat_model
 
     chat = load_chat_model(settings.model_copy(update={"planner": "llm"})) if (
         settings.planner_url or settings.vlm_url) else None  # fmt: skip

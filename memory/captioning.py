@@ -19,8 +19,8 @@ import numpy as np
 import prompts
 from memory.progress import ProgressReporter
 from core.types import Trigger, VideoRef, format_timestamp
-from models.video import frame_indices, iter_frames
-from models.vlm import fit_image
+from models.adapters.video import frame_indices, iter_frames
+from models.vlm.client import fit_image
 
 DECODE_BATCH = 32
 SUMMARY_TOKENS = 256
@@ -123,7 +123,7 @@ def caption_video(
     plan = _FramePlan(ref)
     clip_frames = getattr(captioner, "num_frames", 8)
     if captioner is not None:
-        from models.captioner import clip_times
+        from models.adapters.captioner import clip_times
 
         plan.clip = {i: frame_indices(ref, clip_times(t0, t1, clip_frames)).tolist() for i, (t0, t1) in enumerate(bounds)}
     vlm_times = {i: vlm_frame_times(*bounds[i], moments, frames_per_caption) for i, moments in triggered.items()}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from memory.layout import DataLayout, read_json, write_json_atomic
 from core.errors import MemoryCorrupt
-from models.video import content_hash
+from models.adapters.video import content_hash
 
 
 def _stamp(path: Path) -> str:

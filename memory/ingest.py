@@ -38,14 +38,14 @@ from memory.progress import ProgressReporter, SilentProgress
 from memory.segments import segment_bounds, segment_keyframes
 from memory.store import VectorStore, collection_name
 from memory.visual_progress import VisualProgress, clear_progress, load_progress, progress_key, save_progress
-from models.asr import language_name
+from models.adapters.asr import language_name
 from core.errors import MemoryCorrupt, ModelUnavailable
-from models.loader import ModelCache
+from models.loading.cache import ModelCache
 from core.process_env import prepare_process
-from models.registry import ModelPlan
+from models.loading.registry import ModelPlan
 from core.settings import Settings
 from core.types import VideoRef
-from models.video import check_path, frame_indices, iter_audio, iter_frames, probe, sample_times
+from models.adapters.video import check_path, frame_indices, iter_audio, iter_frames, probe, sample_times
 
 if TYPE_CHECKING:
     from memory.segment_encoding import EncodedSegments
@@ -306,7 +306,7 @@ class _Run:
     def visual(self, keys: dict[str, str], stages: list[str], settings: Settings) -> None:
         """Decode frames once for `segments`, `tracks` and/or `frames` and feed each its own grid."""
         from memory.segment_encoding import SegmentAccumulator, segment_encoder
-        from models.frame_features import FrameFeatures, compute_frame_features
+        from models.adapters.frame_features import FrameFeatures, compute_frame_features
 
         started = time.perf_counter()
         ref = self.ref

@@ -35,7 +35,7 @@ from memory.store import VectorStore
 from memory.text_search import KeywordIndex, reciprocal_rank_fusion
 from memory.video_memory import VideoMemory
 from core.errors import InvalidRequest
-from models.loader import ModelCache
+from models.loading.cache import ModelCache
 from core.settings import Settings
 from core.types import Evidence, format_timestamp
 
@@ -115,7 +115,7 @@ class Library:
     """All videos under `settings.data_dir`; caches the keyword index until a manifest changes."""
 
     def __init__(self, settings: Settings, models: ModelCache | None = None) -> None:
-        from models.registry import ModelPlan
+        from models.loading.registry import ModelPlan
 
         self.settings = settings
         self.layout = DataLayout(settings.data_dir)

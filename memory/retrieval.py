@@ -12,7 +12,7 @@ import numpy as np
 from memory.store import VectorStore, run_filter
 from memory.text_search import bm25_scores, reciprocal_rank_fusion
 from memory.video_memory import VideoMemory
-from models.loader import ModelCache
+from models.loading.cache import ModelCache
 from core.types import Actor, Evidence, format_timestamp
 
 DENSE_MIN_SIMILARITY = 0.35

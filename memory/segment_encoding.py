@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from models.clip import ClipEncoder
-from models.retrieval_config import load_config
-from models.segment_encoder import SegmentEncoder
+from models.adapters.clip import ClipEncoder
+from models.retrieval.config import load_config
+from models.retrieval.segment_encoder import SegmentEncoder
 from core.settings import Settings
 
 _ENCODERS: dict[tuple[int, str], SegmentEncoder] = {}

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from models.embedding_export import VIDEO_SUFFIXES, find_videos
+from models.retrieval.embedding_export import VIDEO_SUFFIXES, find_videos
 
 GLOB_CHARACTERS = frozenset("*?[")
 

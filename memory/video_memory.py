@@ -19,13 +19,13 @@ from memory.segments import SegmentRecord
 from core.errors import InvalidRequest, MemoryCorrupt
 from core.settings import Settings
 from core.types import Actor, Track, TranscriptSpan, Trigger, VideoRef
-from models.video import check_path
+from models.adapters.video import check_path
 
 if TYPE_CHECKING:
     from memory.actor_graph import ActorGraph
     from memory.captioning import SegmentCaption
     from memory.clustering import ClusterResult
-    from models.frame_features import FrameFeatures
+    from models.adapters.frame_features import FrameFeatures
 
 
 class VideoMemory:
@@ -176,7 +176,7 @@ class VideoMemory:
 
     def frame_features(self) -> "FrameFeatures":
         """Per-frame colour histograms and thumbnails (empty before the `frames` stage)."""
-        from models.frame_features import FrameFeatures
+        from models.adapters.frame_features import FrameFeatures
 
         run_id = self.run_id("frames")
         if run_id is None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from models.appearance import normalise
+from models.adapters.appearance import normalise
 from core.types import Actor, Behaviour, Track
 
 SIMILARITY_THRESHOLD = 0.9

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core.errors import InvalidRequest, ModelUnavailable
-from models.frame_features import FrameFeatures, HIST_DIM, compute_frame_features, hist_distance
+from models.adapters.frame_features import FrameFeatures, HIST_DIM, compute_frame_features, hist_distance
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -283,8 +283,8 @@ class TriggerHead:
 
 def _clip_encoder(settings: Settings) -> Any:
     """The profile's CLIP encoder, or ModelUnavailable when the profile has none (offline)."""
-    from models.clip import load_clip
-    from models.registry import resolve
+    from models.adapters.clip import load_clip
+    from models.loading.registry import resolve
 
     resolution = resolve("clip", settings)
     if resolution.spec is None:
@@ -296,7 +296,7 @@ def _decode_video(
     annotations: Annotations, index: int, settings: Settings, encoder: Any
 ) -> tuple[FrameFeatures, np.ndarray | None]:
     """Decode one annotated video once at `settings.detector_fps`: frame features (and CLIP vectors)."""
-    from models.video import iter_frames, probe, sample_times
+    from models.adapters.video import iter_frames, probe, sample_times
 
     video = annotations.videos[index]
     ref = probe(video.path)
@@ -439,7 +439,7 @@ def train_trigger_head(
     """Train a head on annotated videos (decoded once each, frozen features) and save its checkpoint."""
     import torch
 
-    from models.device import pick_device
+    from models.loading.device import pick_device
 
     if epochs < 1 or not lr > 0:
         raise InvalidRequest(f"trigger head: epochs must be >= 1 and lr > 0, got {epochs} and {lr}")

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core.errors import InvalidRequest
-from models.frame_features import FrameFeatures, hist_distance
+from models.adapters.frame_features import FrameFeatures, hist_distance
 from core.types import Actor, Track, TranscriptSpan, Trigger
 
 if TYPE_CHECKING:

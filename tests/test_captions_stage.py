@@ -22,7 +22,7 @@ from memory.views import captions_view, triggers_view
 from core.errors import BackendUnreachable
 from core.settings import Settings
 from core.types import Trigger, format_timestamp
-from models.vlm_server import free_port
+from models.vlm.server import free_port
 
 
 @pytest.fixture(scope="module")

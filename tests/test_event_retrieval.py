@@ -10,8 +10,8 @@ import pytest
 
 from evaluation.photo_scenes import PhotoVideo, make_photo_video
 from core.errors import ModelUnavailable
-from models.event_retrieval import UnifiedRetriever, batch_retrieve_events, create_unified_model, window_bounds
-from models.retrieval_config import UnifiedModelConfig
+from models.retrieval.event_retrieval import UnifiedRetriever, batch_retrieve_events, create_unified_model, window_bounds
+from models.retrieval.config import UnifiedModelConfig
 from core.settings import Settings
 from tests.conftest import run_cli
 

@@ -10,9 +10,9 @@ import pytest
 from evaluation.sample_video import SampleVideo, espeak_available, make_sample_video
 from memory.ingest import IngestReport, ingest_video
 from memory.video_memory import VideoMemory
-from models.asr import SpeechConfidence, reads_as_english
-from models.loader import ModelCache
-from models.registry import ModelPlan
+from models.adapters.asr import SpeechConfidence, reads_as_english
+from models.loading.cache import ModelCache
+from models.loading.registry import ModelPlan
 from core.settings import Settings
 
 GERMAN = [

@@ -12,7 +12,7 @@ from PIL import Image
 
 from evaluation.sample_video import SampleVideo
 from core.errors import VideoUnreadable
-from models.video import AUDIO_RATE, iter_frames, load_audio, probe, sample_times
+from models.adapters.video import AUDIO_RATE, iter_frames, load_audio, probe, sample_times
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed (make test installs it)")
 

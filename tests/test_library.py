@@ -12,8 +12,8 @@ from evaluation.sample_video import espeak_available, make_sample_video
 from memory.ingest import ingest_video
 from memory.library import Library
 from core.errors import InvalidRequest
-from models.loader import ModelCache
-from models.registry import ModelPlan
+from models.loading.cache import ModelCache
+from models.loading.registry import ModelPlan
 from core.settings import Settings
 
 SENTENCES = (

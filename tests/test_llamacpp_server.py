@@ -25,7 +25,7 @@ from llamacpp_server import MODEL, LlamaServer, require_llamacpp
 from llamacpp_server import llama_server as start_llama_server
 
 from core.errors import BackendUnreachable, InvalidRequest
-from models.vlm import VLMClient
+from models.vlm.client import VLMClient
 
 pytestmark = pytest.mark.llamacpp
 

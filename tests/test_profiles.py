@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from models.registry import ModelPlan, host_reachable, resolve
+from models.loading.registry import ModelPlan, host_reachable, resolve
 from core.settings import Settings
 
 

@@ -8,8 +8,8 @@ from conftest import IngestedSample
 from helpers import snapshot
 from memory.ingest import ingest_video
 from memory.video_memory import VideoMemory
-from models.loader import ModelCache
-from models.registry import ModelPlan
+from models.loading.cache import ModelCache
+from models.loading.registry import ModelPlan
 from core.settings import Settings
 
 

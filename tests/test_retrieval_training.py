@@ -15,16 +15,16 @@ import pytest
 import torch
 
 from evaluation.sample_video import VIDEO_CODECS, letterbox, pick_codec, write_video
-from models.clip import ClipEncoder
+from models.adapters.clip import ClipEncoder
 from core.errors import InvalidRequest
-from models.loader import ModelCache
-from models.registry import ModelPlan
-from models.retrieval_adapters import RetrievalAdapters
-from models.retrieval_config import TempMeConfig, UnifiedModelConfig
-from models.retrieval_training import TrainingOptions, TrainingResult, read_pairs, train_retrieval
-from models.segment_encoder import SegmentEncoder
+from models.loading.cache import ModelCache
+from models.loading.registry import ModelPlan
+from models.retrieval.adapters import RetrievalAdapters
+from models.retrieval.config import TempMeConfig, UnifiedModelConfig
+from models.retrieval.training import TrainingOptions, TrainingResult, read_pairs, train_retrieval
+from models.retrieval.segment_encoder import SegmentEncoder
 from core.settings import Settings
-from models.video import iter_frames, probe
+from models.adapters.video import iter_frames, probe
 
 CLIPS = (
     ("rocket", "a rocket standing on the launch pad"),

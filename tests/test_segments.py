@@ -11,8 +11,8 @@ from memory.ingest import ingest_video
 from memory.retrieval import search_segments
 from memory.segments import segment_bounds
 from memory.video_memory import VideoMemory
-from models.loader import ModelCache
-from models.registry import ModelPlan
+from models.loading.cache import ModelCache
+from models.loading.registry import ModelPlan
 from core.settings import Settings
 from tools.video_tools import build_tools
 
@@ -74,7 +74,7 @@ def test_segment_vectors_come_from_the_tempme_encoder(tiny_memory: tuple[VideoMe
     from memory.segment_encoding import segment_encoder
     from memory.store import VectorStore
     from memory.store import run_filter
-    from models.video import iter_frames, probe
+    from models.adapters.video import iter_frames, probe
 
     memory, models = tiny_memory
     clip = models.clip()

@@ -12,8 +12,8 @@ from evaluation.photo_scenes import make_photo_video
 from memory.ingest import ingest_video
 from memory.video_memory import VideoMemory
 from memory.views import triggers_view
-from models.loader import ModelCache
-from models.registry import ModelPlan
+from models.loading.cache import ModelCache
+from models.loading.registry import ModelPlan
 from core.settings import Settings
 from models.triggers import allowed_segments
 from tools import build_tools

@@ -24,7 +24,7 @@ from memory.store import VectorStore
 from core.errors import BackendUnreachable, MemoryCorrupt
 from core.settings import Settings
 from core.types import Answer
-from models.vlm_server import ManagedServer, free_port
+from models.vlm.server import ManagedServer, free_port
 
 SPEECH = "What does the narrator say about the budget?"
 PEOPLE_AND_SPEECH = "Who appears on screen and what do they say about the budget?"

@@ -9,7 +9,7 @@ from conftest import IngestedSample
 from evaluation.sample_video import SampleVideo
 from memory.text_search import normalise_tokens
 from memory.video_memory import VideoMemory
-from models.video import AUDIO_RATE, iter_audio, load_audio, probe
+from models.adapters.video import AUDIO_RATE, iter_audio, load_audio, probe
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_long_recogniser_segments_become_sentence_spans() -> None:
     """Whisper may return three sentences as one segment; each becomes its own span with its own start."""
     from collections import namedtuple
 
-    from models.asr import _sentences
+    from models.adapters.asr import _sentences
 
     W = namedtuple("W", "word start end probability")
     raw = [W(" Welcome", 0.6, 1.2, 0.9), W(" aboard.", 1.2, 1.8, 0.9), W(" The", 7.1, 7.3, 0.9),

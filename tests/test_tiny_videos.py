@@ -12,7 +12,7 @@ import pytest
 from conftest import IngestedSample
 
 from memory.ingest import ingest_video
-from models.video import iter_frames, probe, sample_times
+from models.adapters.video import iter_frames, probe, sample_times
 
 pytestmark = pytest.mark.skipif(
     shutil.which("ffmpeg") is None, reason="ffmpeg is not installed (make test installs it)"

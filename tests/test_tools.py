@@ -21,8 +21,8 @@ import prompts
 from evaluation.photo_scenes import make_photo_video
 from memory.ingest import ingest_video
 from memory.video_memory import VideoMemory
-from models.loader import ModelCache
-from models.registry import ModelPlan
+from models.loading.cache import ModelCache
+from models.loading.registry import ModelPlan
 from core.settings import Settings
 from core.types import format_timestamp
 from tools import build_tools

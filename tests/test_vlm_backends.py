@@ -9,12 +9,12 @@ import pytest
 from conftest import ServedModel
 
 from core.errors import BackendUnreachable, InvalidRequest
-from models.registry import ModelPlan, resolve
+from models.loading.registry import ModelPlan, resolve
 from core.settings import Settings
-from models.vlm_backend import load_vlm
-from models.vlm_local import hf_conversation
-from models.vlm_server import vllm_command
-from models.vlm_vllm import vllm_engine_args, vllm_sampling_args
+from models.vlm.backend import load_vlm
+from models.vlm.local import hf_conversation
+from models.vlm.server import vllm_command
+from models.vlm.vllm_engine import vllm_engine_args, vllm_sampling_args
 
 
 def test_vlm_role_per_profile(tmp_path: Path) -> None:

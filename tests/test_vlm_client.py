@@ -23,8 +23,8 @@ from helpers import port_refuses
 from PIL import Image
 
 from core.errors import BackendUnreachable, InvalidRequest, VidsageError
-from models.vlm import VLMClient, image_data_url, is_retryable
-from models.vlm_server import ManagedServer, free_port, vllm_command
+from models.vlm.client import VLMClient, image_data_url, is_retryable
+from models.vlm.server import ManagedServer, free_port, vllm_command
 
 
 def _http_server(directory: Path, port: int, ignore_sigint: bool = False) -> list[str]:

@@ -25,10 +25,10 @@ from logging_proxy import LoggingProxy
 from PIL import Image
 
 from core.errors import BackendUnreachable, InvalidRequest
-from models.registry import ModelSpec
+from models.loading.registry import ModelSpec
 from core.settings import Settings
-from models.vlm import VLMClient
-from models.vlm_server import free_port
+from models.vlm.client import VLMClient
+from models.vlm.server import free_port
 
 PROMPT = "Describe what happens in the harbour."
 
@@ -39,7 +39,7 @@ def _frames() -> list[np.ndarray]:
 
 
 def _in_process(directory: Path) -> object:
-    from models.vlm_local import load_transformers_vlm
+    from models.vlm.local import load_transformers_vlm
 
     spec = ModelSpec("vlm", "tiny", str(directory), "tiny LLaVA-OneVision")
     return load_transformers_vlm(spec, Settings(device="cpu", profile="tiny"), str(directory))

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from memory.library import Library
 from memory.video_memory import VideoMemory
 from core.errors import InvalidRequest, VidsageError
-from models.loader import ModelCache
+from models.loading.cache import ModelCache
 from core.types import Evidence, format_timestamp
 
 ToolResult = tuple[str, list[Evidence]]

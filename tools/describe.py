@@ -19,7 +19,7 @@ import prompts
 from memory.captioning import vlm_frame_times
 from memory.video_memory import VideoMemory
 from core.types import Evidence, format_timestamp
-from models.video import iter_frames
+from models.adapters.video import iter_frames
 from tools.binding import VIDEO_FIELD_HELP, ToolError, ToolResult, VideoSet, check_within, make_tool
 from tools.frames import decode_frames
 from tools.render import render_evidence
@@ -108,7 +108,7 @@ def _describe_with_vlm(videos: VideoSet, memory: VideoMemory, t0: float, t1: flo
 
 
 def _describe_with_captioner(videos: VideoSet, memory: VideoMemory, t0: float, t1: float) -> Evidence:
-    from models.captioner import clip_times
+    from models.adapters.captioner import clip_times
 
     captioner: Any = videos.models.captioner()
     times = clip_times(t0, t1, captioner.num_frames)

@@ -1,6 +1,6 @@
 """`look_at_frames`: the VLM answers a question about a few chosen frames (visual question answering).
 
-Frames are decoded with models.video.iter_frames, at most MAX_FRAMES (and never more than one VLM
+Frames are decoded with models.adapters.video.iter_frames, at most MAX_FRAMES (and never more than one VLM
 request may carry), and sent in one request. Without a VLM the tool says so instead of guessing.
 """
 
@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, StringConstraints
 import prompts
 from memory.video_memory import VideoMemory
 from core.types import Evidence, format_timestamp
-from models.video import frame_indices, iter_frames
+from models.adapters.video import frame_indices, iter_frames
 from tools.binding import VIDEO_FIELD_HELP, ToolResult, VideoSet, check_within, make_tool
 from tools.render import render_evidence
 from tools.timecodes import Seconds

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from core.types import Evidence, format_timestamp
-from models.vlm import one_line
+from models.vlm.client import one_line
 
 NOTHING_FOUND = "nothing found"
 LINE_CHARS = 320

@@ -6,7 +6,7 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
 from core.types import Evidence, format_timestamp
-from models.vlm import one_line
+from models.vlm.client import one_line
 from tools.binding import VIDEO_FIELD_HELP, ToolResult, VideoSet, check_within, make_tool
 from tools.render import render_evidence
 from tools.timecodes import TimeRange

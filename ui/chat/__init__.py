@@ -7,7 +7,7 @@ from pathlib import Path
 
 from core.errors import InvalidRequest
 from core.settings import Settings
-from models.video import check_path
+from models.adapters.video import check_path
 from ui.chat.app import ChatApp
 
 EXIT_CANCELLED = 130

@@ -26,8 +26,8 @@ from agent.session import Session
 from memory.ingest import ingest_video
 from memory.video_memory import VideoMemory
 from core.errors import VidsageError
-from models.loader import ModelCache
-from models.registry import ModelPlan
+from models.loading.cache import ModelCache
+from models.loading.registry import ModelPlan
 from core.settings import Settings
 from core.types import Evidence, format_timestamp
 from ui.chat.conversation import ChatLog, ChatTurn

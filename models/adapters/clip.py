@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import ModelUnavailable
-from models.registry import ModelSpec
+from models.loading.registry import ModelSpec
 from core.settings import Settings
 
 TINY_CONFIG = Path(__file__).parent / "configs" / "vidsage-tiny-clip.json"
@@ -97,7 +97,7 @@ def load_clip(spec: ModelSpec, settings: Settings) -> ClipEncoder:
     import open_clip
     import torch
 
-    from models.device import inference_dtype, pick_device
+    from models.loading.device import inference_dtype, pick_device
 
     device = pick_device(settings)
     dtype = inference_dtype(device)

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from core.errors import BackendUnreachable
-from models.vlm import one_line
+from models.vlm.client import one_line
 
 
 def vllm_command(

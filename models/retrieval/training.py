@@ -33,15 +33,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core.errors import InvalidRequest, VideoUnreadable
-from models.retrieval_config import UnifiedModelConfig
-from models.video import iter_frames, probe
+from models.retrieval.config import UnifiedModelConfig
+from models.adapters.video import iter_frames, probe
 
 if TYPE_CHECKING:
     import torch
 
-    from models.clip import ClipEncoder
-    from models.retrieval_adapters import RetrievalAdapters
-    from models.segment_encoder import SegmentEncoder
+    from models.adapters.clip import ClipEncoder
+    from models.retrieval.adapters import RetrievalAdapters
+    from models.retrieval.segment_encoder import SegmentEncoder
 
 MODES = ("tempme_only", "stop_only", "joint", "sequential")
 CHECKPOINT_FORMAT = "vidsage-retrieval-training"
@@ -641,8 +641,8 @@ def _setup(
     """Encoder with seeded fresh adapters (or those at `config.adapter_path`), optimizer and text vectors."""
     import torch
 
-    from models.retrieval_adapters import RetrievalAdapters
-    from models.segment_encoder import SegmentEncoder
+    from models.retrieval.adapters import RetrievalAdapters
+    from models.retrieval.segment_encoder import SegmentEncoder
 
     encoder = SegmentEncoder(clip, config)
     torch.manual_seed(options.seed)

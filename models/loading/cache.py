@@ -7,15 +7,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from models.registry import ModelPlan, ModelSpec, Role
+from models.loading.registry import ModelPlan, ModelSpec, Role
 
 if TYPE_CHECKING:
-    from models.asr import SpeechRecognizer
-    from models.captioner import Captioner
-    from models.clip import ClipEncoder
-    from models.detector import Detector
-    from models.text_embedder import TextEmbedder
-    from models.vlm_backend import VisionLanguageModel
+    from models.adapters.asr import SpeechRecognizer
+    from models.adapters.captioner import Captioner
+    from models.adapters.clip import ClipEncoder
+    from models.adapters.detector import Detector
+    from models.adapters.text_embedder import TextEmbedder
+    from models.vlm.backend import VisionLanguageModel
 
 _LOADED: dict[tuple[str, str, str], Any] = {}
 """Process-wide cache (role, model key, device setting) -> loaded model; models are large and immutable."""
@@ -110,25 +110,25 @@ def _install_quiet_hook() -> bool:
 def _load(role: Role, spec: ModelSpec, plan: ModelPlan) -> Any:
     settings = plan.settings
     if role == "clip":
-        from models.clip import load_clip
+        from models.adapters.clip import load_clip
 
         return load_clip(spec, settings)
     if role == "text_embedder":
-        from models.text_embedder import load_text_embedder
+        from models.adapters.text_embedder import load_text_embedder
 
         return load_text_embedder(spec, settings)
     if role == "asr":
-        from models.asr import load_asr
+        from models.adapters.asr import load_asr
 
         return load_asr(spec, settings)
     if role == "captioner":
-        from models.captioner import load_captioner
+        from models.adapters.captioner import load_captioner
 
         return load_captioner(spec, settings)
     if role == "vlm":
-        from models.vlm_backend import load_vlm
+        from models.vlm.backend import load_vlm
 
         return load_vlm(spec, settings)
-    from models.detector import load_detector
+    from models.adapters.detector import load_detector
 
     return load_detector(spec, settings)

@@ -1,8 +1,8 @@
 """The TempMe-STOP segment encoder: N frames through open_clip's ViT with temporal token merging.
 
 It re-runs the blocks of an open_clip `VisionTransformer` (same weights, same maths) on token
-sets that shrink as clips are joined and merged (models/tempme.py), with TempMe's LoRA and STOP's
-prompts applied when present (models/retrieval_adapters.py). Output: per-frame vectors (each
+sets that shrink as clips are joined and merged (models/retrieval/tempme.py), with TempMe's LoRA and STOP's
+prompts applied when present (models/retrieval/adapters.py). Output: per-frame vectors (each
 frame's own class token through ln_post and the projection) and one segment vector (meanP: the
 normalised mean of the frame vectors). With merging disabled the per-frame vectors are exactly
 open_clip's `encode_image`.
@@ -19,11 +19,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.clip import ClipEncoder
+from models.adapters.clip import ClipEncoder
 from core.errors import InvalidRequest, ModelUnavailable
-from models.retrieval_adapters import RetrievalAdapters
-from models.retrieval_config import UnifiedModelConfig
-from models.tempme import PAD_LOG_SIZE, MergePlan, plan_merges, reduce_tokens
+from models.retrieval.adapters import RetrievalAdapters
+from models.retrieval.config import UnifiedModelConfig
+from models.retrieval.tempme import PAD_LOG_SIZE, MergePlan, plan_merges, reduce_tokens
 
 
 #: CUDA graphs kept per encoder (one per batch shape; a video's windows need at most two shapes).

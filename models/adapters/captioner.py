@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from core.errors import InvalidRequest, ModelUnavailable, VideoUnreadable
-from models.registry import CAPTIONER_PROCESSOR, CAPTIONER_TOKENIZER, REAL_CAPTIONER, ModelSpec, resolve
+from models.loading.registry import CAPTIONER_PROCESSOR, CAPTIONER_TOKENIZER, REAL_CAPTIONER, ModelSpec, resolve
 from core.settings import Settings
 from core.types import VideoRef
-from models.video import iter_frames
+from models.adapters.video import iter_frames
 
 REAL_REPO = REAL_CAPTIONER
 PROCESSOR_REPO = CAPTIONER_PROCESSOR
@@ -172,7 +172,7 @@ def tiny_tokenizer() -> Any:
     """A byte-level BPE tokenizer trained on TINY_CORPUS, wrapped with GPT-2-style special tokens."""
     from transformers import PreTrainedTokenizerFast
 
-    from models.tiny_tokenizer import train_byte_level_bpe
+    from models.adapters.tiny_tokenizer import train_byte_level_bpe
 
     tokenizer = train_byte_level_bpe(TINY_CORPUS, TINY_VOCAB, ["<|endoftext|>", "<pad>"])
     return PreTrainedTokenizerFast(
@@ -279,7 +279,7 @@ def _first_line(error: BaseException) -> str:
 
 def load_captioner(spec: ModelSpec, settings: Settings) -> Captioner:
     """Build the captioner of a spec on the chosen device; raises ModelUnavailable with a one-line reason."""
-    from models.device import inference_dtype, pick_device
+    from models.loading.device import inference_dtype, pick_device
 
     device = pick_device(settings)
     dtype = inference_dtype(device)

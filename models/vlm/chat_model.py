@@ -33,7 +33,7 @@ def load_chat_model(settings: Settings) -> BaseChatModel | None:
 
     model = settings.planner_model or (settings.vlm_model if settings.planner_url is None else None)
     if not model:
-        from models.vlm import VLMClient
+        from models.vlm.client import VLMClient
 
         with VLMClient(url, "", api_key=settings.vlm_api_key, timeout_s=settings.vlm_timeout_s) as client:
             served = client.served_models()

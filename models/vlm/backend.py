@@ -12,9 +12,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from core.errors import BackendUnreachable
-from models.registry import ModelSpec
+from models.loading.registry import ModelSpec
 from core.settings import Settings
-from models.vlm import Messages
+from models.vlm.client import Messages
 
 
 class VisionLanguageModel(Protocol):
@@ -32,12 +32,12 @@ def load_vlm(spec: ModelSpec, settings: Settings) -> VisionLanguageModel:
     """The backend for a resolved VLM spec: the endpoint client, vLLM on a GPU when importable, else transformers."""
     if spec.source == "endpoint":
         return _endpoint_client(settings)
-    from models.device import pick_device
-    from models.vlm_local import load_transformers_vlm
-    from models.vlm_vllm import load_vllm_vlm, vllm_available
+    from models.loading.device import pick_device
+    from models.vlm.local import load_transformers_vlm
+    from models.vlm.vllm_engine import load_vllm_vlm, vllm_available
 
     if spec.source == "tiny":
-        from models.tiny_llava import build_tiny_llava
+        from models.vlm.tiny_llava import build_tiny_llava
 
         return load_transformers_vlm(spec, settings, str(build_tiny_llava(settings.data_dir / "weights")))
     if vllm_available() and pick_device(settings) == "cuda":
@@ -47,7 +47,7 @@ def load_vlm(spec: ModelSpec, settings: Settings) -> VisionLanguageModel:
 
 def _endpoint_client(settings: Settings) -> VisionLanguageModel:
     """A client for `settings.vlm_url`; without `vlm_model` it asks the server which model it serves."""
-    from models.vlm import VLMClient
+    from models.vlm.client import VLMClient
 
     assert settings.vlm_url is not None
     client = VLMClient(

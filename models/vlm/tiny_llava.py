@@ -49,7 +49,7 @@ def _tokenizer() -> Any:
     """A byte-level BPE trained on CORPUS, with ChatML and image/video special tokens."""
     from transformers import PreTrainedTokenizerFast
 
-    from models.tiny_tokenizer import train_byte_level_bpe
+    from models.adapters.tiny_tokenizer import train_byte_level_bpe
 
     tokenizer = train_byte_level_bpe(CORPUS, VOCAB, SPECIAL_TOKENS)
     return PreTrainedTokenizerFast(

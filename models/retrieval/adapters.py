@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.errors import InvalidRequest
-from models.retrieval_config import UnifiedModelConfig
+from models.retrieval.config import UnifiedModelConfig
 
 
 class LoRA(nn.Module):

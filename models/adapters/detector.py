@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from models.appearance import crop_descriptors, crops, normalise
-from models.device import pick_device
+from models.adapters.appearance import crop_descriptors, crops, normalise
+from models.loading.device import pick_device
 from core.errors import ModelUnavailable
-from models.registry import REAL_DETECTOR, ModelSpec
+from models.loading.registry import REAL_DETECTOR, ModelSpec
 from core.settings import Settings
 from core.types import Track
 

@@ -1,6 +1,6 @@
 """Speech recognition with faster-whisper: VAD-filtered, word timestamps, language detection, chunked.
 
-Audio arrives as (offset, samples) chunks cut at quiet moments (models.video.iter_audio), so a long
+Audio arrives as (offset, samples) chunks cut at quiet moments (models.adapters.video.iter_audio), so a long
 video is transcribed piece by piece; times are shifted back to the video's clock. An English-only model
 cannot detect a language: whether it heard English is judged from its own confidence (`reads_as_english`).
 """
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.errors import ModelUnavailable
-from models.registry import ModelSpec
+from models.loading.registry import ModelSpec
 from core.settings import Settings
 from core.types import TranscriptSpan, Word
-from models.video import AUDIO_RATE
+from models.adapters.video import AUDIO_RATE
 
 ProgressFn = Callable[[float], None]
 
@@ -227,7 +227,7 @@ def load_asr(spec: ModelSpec, settings: Settings) -> SpeechRecognizer:
     """Load faster-whisper from a local directory or a hub id/size (downloads only for `real`)."""
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-    from models.device import pick_device
+    from models.loading.device import pick_device
 
     device = pick_device(settings)
     compute_type = "float16" if device == "cuda" else "int8"

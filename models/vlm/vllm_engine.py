@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from core.errors import ModelUnavailable
-from models.registry import ModelSpec
+from models.loading.registry import ModelSpec
 from core.settings import Settings
 from core.usage import record
-from models.vlm import Messages, chat_messages
+from models.vlm.client import Messages, chat_messages
 
 DEFAULT_MAX_TOKENS = 256
 

@@ -1,0 +1,1 @@
+"""TempMe-STOP event retrieval: temporal token merging, the segment encoder, adapters, training and embedding export."""
