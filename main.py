@@ -380,7 +380,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 def cmd_train_triggers(args: argparse.Namespace) -> int:
     """Train the optional trigger head on annotated trigger times and save a checkpoint."""
-    from models.trigger_head import train_trigger_head
+    from perception.trigger_head import train_trigger_head
 
     settings = _settings(args)
     annotations = Path(args.annotations).expanduser()

@@ -137,7 +137,7 @@ def run(video: Path, profile: str, seconds: float | None, clip_choice: str, dete
         results.append(StageResult(f"detect+track ({detector.spec.description})", len(union), "frames", took, span))
 
     from models.adapters.frame_features import FrameFeatures, compute_frame_features
-    from models.triggers import detect_cuts, detect_triggers
+    from perception.triggers import detect_cuts, detect_triggers
 
     def describe() -> FrameFeatures:
         return FrameFeatures.concat(compute_frame_features(t, f) for t, f in batches)
@@ -145,7 +145,7 @@ def run(video: Path, profile: str, seconds: float | None, clip_choice: str, dete
     features, took_features = timed(describe)
     results.append(StageResult("frame descriptors (histogram + thumbnail)", len(features), "frames", took_features, span))
     if detector is not None:
-        from models.actors import build_actors, split_at_cuts
+        from perception.actors import build_actors, split_at_cuts
 
         actors, took = timed(lambda: build_actors(split_at_cuts(tracks, [c.time for c in detect_cuts(features)])))
         results.append(StageResult(f"actors (re-id + behaviours, {len(actors)} from {len(tracks)} tracks)",

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from memory.segments import speech_within
-from models.triggers import segment_index, shot_boundaries
+from perception.triggers import segment_index, shot_boundaries
 from core.types import format_timestamp
 
 CLUSTERING_VERSION = 3  # 3: showings cut at every shot boundary

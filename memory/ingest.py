@@ -431,8 +431,8 @@ class _Run:
     def actors(self, key: str, settings: Settings) -> None:
         """Split tracks at shot cuts, merge them into actors by appearance, read behaviours from pose."""
         from memory.video_memory import VideoMemory
-        from models.actors import build_actors, looks_like_a_person, split_at_cuts
-        from models.triggers import detect_cuts
+        from perception.actors import build_actors, looks_like_a_person, split_at_cuts
+        from perception.triggers import detect_cuts
 
         started, run_id = time.perf_counter(), _run_id()
         memory = VideoMemory(settings, self.manifest)
@@ -452,7 +452,7 @@ class _Run:
     def triggers(self, key: str, settings: Settings) -> None:
         """Fuse shot boundaries, novelty, actors entering/leaving and speech onsets into budgeted triggers."""
         from memory.video_memory import VideoMemory
-        from models.triggers import actor_intervals_of, detect_triggers
+        from perception.triggers import actor_intervals_of, detect_triggers
 
         started, run_id = time.perf_counter(), _run_id()
         memory = VideoMemory(settings, self.manifest)
@@ -621,7 +621,7 @@ def _trigger_head(settings: Settings, models: ModelCache) -> Any:
     """The configured trained head, checked against the features this run can give it."""
     if settings.trigger_head is None:
         return None
-    from models.trigger_head import checkpoint_feature, feature_dim, load_trigger_head
+    from perception.trigger_head import checkpoint_feature, feature_dim, load_trigger_head
 
     feature = checkpoint_feature(settings.trigger_head)
     clip = models.clip() if feature == "clip" else None

@@ -40,7 +40,7 @@ def transcript_view(memory: VideoMemory) -> dict[str, Any]:
 
 def triggers_view(memory: VideoMemory) -> dict[str, Any]:
     """The seed's trigger JSON: video_path, num_frames_analyzed, num_triggers_detected, triggers, video_summary."""
-    from models.triggers import trigger_report
+    from perception.triggers import trigger_report
 
     summary = memory.summary("triggers")
     frames = int(summary.get("frames_analyzed", 0))

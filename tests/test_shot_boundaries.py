@@ -15,7 +15,7 @@ from memory.views import triggers_view
 from models.loading.cache import ModelCache
 from models.loading.registry import ModelPlan
 from core.settings import Settings
-from models.triggers import allowed_segments
+from perception.triggers import allowed_segments
 from tools import build_tools
 from ui.timeline_lanes import timeline_lanes
 

@@ -19,14 +19,14 @@ from core.errors import InvalidRequest, MemoryCorrupt, ModelUnavailable
 from models.adapters.frame_features import HIST_DIM, FrameFeatures, compute_frame_features
 from models.loading.registry import ModelSpec, package_file, resolve
 from core.settings import Settings
-from models.trigger_head import (
+from perception.trigger_head import (
     FORMAT,
     feature_dim,
     load_trigger_head,
     read_annotations,
     train_trigger_head,
 )
-from models.triggers import (
+from perception.triggers import (
     Candidate,
     actor_events,
     actor_intervals_of,

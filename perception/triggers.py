@@ -9,7 +9,7 @@ Each cue proposes candidates (time, reason, strength in [0, 1]):
   given, else colour histograms);
 - `actor_enter` / `actor_exit`: an actor's first appearance and final disappearance;
 - `speech_onset`: speech starting after at least `SPEECH_SILENCE_S` of silence (or the first speech);
-- `trained_head`: a peak of the optional trained head (models/trigger_head.py).
+- `trained_head`: a peak of the optional trained head (perception/trigger_head.py).
 
 `detect_triggers` merges candidates within `MERGE_S` into one trigger that keeps every reason,
 scores it by a noisy-OR of its reasons' weighted strengths, drops those under the threshold, then
@@ -35,7 +35,7 @@ from models.adapters.frame_features import FrameFeatures, hist_distance
 from core.types import Actor, Track, TranscriptSpan, Trigger
 
 if TYPE_CHECKING:
-    from models.trigger_head import TriggerHead
+    from perception.trigger_head import TriggerHead
 
 REASONS: tuple[str, ...] = (
     "shot_cut",

@@ -1,5 +1,5 @@
 """The optional trained trigger head: a small MLP over frozen per-frame features that learns where
-people want triggers, used by `models.triggers.detect_triggers` as the `trained_head` reason.
+people want triggers, used by `perception.triggers.detect_triggers` as the `trained_head` reason.
 
 Annotation format (JSON):
 
