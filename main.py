@@ -136,9 +136,9 @@ def _progress(args: argparse.Namespace) -> ConsoleProgress:
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Ingest each path; a bad file is reported and skipped (exit 2 at the end); damaged memory, a server that
     does not answer or a missing model stops the run with its own exit code (4, 5, 3)."""
-    from memory.ingest import ingest_video
-    from memory.sources import expand_sources
     from core.errors import VidsageError
+    from memory.ingest.pipeline import ingest_video
+    from memory.ingest.sources import expand_sources
     from models.loading.cache import ModelCache
     from models.loading.registry import ModelPlan
 
@@ -275,7 +275,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def _ingested_memory(args: argparse.Namespace) -> Any:
     """The memory of `args.video`, ingesting it first (with progress) when it is not current."""
-    from memory.ingest import ingest_video
+    from memory.ingest.pipeline import ingest_video
     from memory.video_memory import VideoMemory
 
     settings = _settings(args)
@@ -406,9 +406,9 @@ def cmd_train_triggers(args: argparse.Namespace) -> int:
 
 def _retriever(args: argparse.Namespace, progress: ConsoleProgress) -> Any:
     """The TempMe-STOP retriever on the profile's CLIP, with the --config file (seed JSON) if given."""
-    from models.retrieval.event_retrieval import create_unified_model
     from models.loading.cache import ModelCache
     from models.loading.registry import ModelPlan
+    from models.retrieval.event_retrieval import create_unified_model
 
     settings = _settings(args)
     models = ModelCache(ModelPlan(settings, notify=progress.notice))
@@ -674,7 +674,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with _progress(args) as progress:
         models = ModelCache(ModelPlan(settings, progress.notice))
         started = time.perf_counter()
-        from memory.ingest import ingest_video
+        from memory.ingest.pipeline import ingest_video
 
         first = ingest_video(video_path, settings, models=models, progress=progress)
         second = ingest_video(video_path, settings, models=models, progress=progress)

@@ -8,7 +8,6 @@ is data: narration that says "ignore your instructions" is only something said i
 from __future__ import annotations
 
 import dataclasses
-
 import json
 import re
 from collections.abc import Sequence
@@ -23,11 +22,11 @@ from agent.needs import SEEING, SHOWN, question_needs
 from agent.rule_planner import named_memory, question_form
 from agent.senses import blind_spots
 from agent.state import AgentState
-from memory.ingest import manifest_notes
-from memory.video_memory import VideoMemory
 from core.errors import VidsageError
 from core.types import Evidence, failure_lines, format_timestamp
 from core.usage import metered
+from memory.notes import manifest_notes
+from memory.video_memory import VideoMemory
 from prompts import render
 from tools.frames import decode_frames
 from tools.timecodes import parse_time

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agent.session import Session
-from memory.progress import ProgressReporter
-from models.loading.cache import ModelCache
+from core.progress import ProgressReporter
 from core.settings import Settings
 from core.types import Answer
+from models.loading.cache import ModelCache
 
 
 def ask(

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.types import Evidence
 from memory.text_search import content_tokens
 from models.loading.cache import ModelCache
-from core.types import Evidence
 
 TIME_TOLERANCE_S = 2.0
 KEYWORD_WEIGHT = 0.5

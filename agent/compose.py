@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from memory.text_search import QUESTION_FRAME_WORDS, content_tokens
 from core.types import Evidence, format_timestamp
+from memory.text_search import QUESTION_FRAME_WORDS, content_tokens
 from prompts import render
 
 if TYPE_CHECKING:

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 from langchain_core.tools import BaseTool
 
 from agent.budget import Budget
-from memory.video_memory import VideoMemory
-from models.loading.cache import ModelCache
 from core.settings import Settings
 from core.usage import Usage
+from memory.video_memory import VideoMemory
+from models.loading.cache import ModelCache
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel

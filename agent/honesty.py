@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agent.needs import Need, Needs
-from memory.text_search import QUESTION_FRAME_WORDS, content_tokens
 from core.types import Evidence
+from memory.text_search import QUESTION_FRAME_WORDS, content_tokens
 from prompts import render
 
 

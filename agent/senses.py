@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from agent.context import AgentContext
 from agent.needs import Need
-from memory.ingest import manifest_notes
+from memory.notes import manifest_notes
 from memory.video_memory import VideoMemory
 
 

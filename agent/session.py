@@ -24,18 +24,18 @@ from agent.events import AgentEvent, AnswerReady, event_from
 from agent.graph import build_graph
 from agent.state import CHECKPOINT_TYPES, Turn
 from agent.thread_lock import thread_turn
-from memory.ingest import ingest_video
-from memory.layout import DataLayout, private_data_dir
-from memory.manifest import Manifest
-from memory.progress import ProgressReporter, SilentProgress
-from memory.video_memory import VideoMemory
-from models.vlm.chat_model import load_chat_model
 from core.errors import InvalidRequest, MemoryCorrupt
-from models.loading.cache import ModelCache
 from core.process_env import prepare_process
-from models.loading.registry import ModelPlan
+from core.progress import ProgressReporter, SilentProgress
 from core.settings import Settings
 from core.types import Answer
+from memory.ingest.pipeline import ingest_video
+from memory.layout import DataLayout, private_data_dir
+from memory.manifest import Manifest
+from memory.video_memory import VideoMemory
+from models.loading.cache import ModelCache
+from models.loading.registry import ModelPlan
+from models.vlm.chat_model import load_chat_model
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel

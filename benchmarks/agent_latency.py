@@ -22,9 +22,9 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from agent import Session
+from core.settings import Settings
 from evaluation.meeting_scenario import make_meeting_video
 from evaluation.sample_video import make_sample_video
-from core.settings import Settings
 
 SAMPLE_QUESTIONS = (
     "What does the narrator say about the budget?",

@@ -24,6 +24,7 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from benchmarks.device_timing import peak_memory_mib, synchronize  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from models.adapters.captioner import (  # noqa: E402
     FRAMES_PER_CLIP,
     VIDEOMAE_MEAN,
@@ -35,7 +36,6 @@ from models.adapters.captioner import (  # noqa: E402
     tiny_tokenizer,
 )
 from models.loading.registry import ModelSpec  # noqa: E402
-from core.settings import Settings  # noqa: E402
 
 CPU_BATCHES = (1, 4, 16)
 GPU_BATCHES = (1, 8, 32)

@@ -96,10 +96,10 @@ def run(video: Path, profile: str, seconds: float | None, clip_choice: str, dete
     """Measure every stage once over the first `seconds` of `video` (all of it when None)."""
     import torch
 
-    from models.loading.cache import ModelCache
-    from models.loading.registry import ModelPlan
     from core.settings import Settings
     from models.adapters.video import frame_indices, iter_audio, iter_frames, probe, sample_times
+    from models.loading.cache import ModelCache
+    from models.loading.registry import ModelPlan
 
     data_dir = Path(tempfile.mkdtemp(prefix="vidsage-bench-"))
     settings = Settings(profile=profile, data_dir=data_dir)  # type: ignore[arg-type]

@@ -29,14 +29,14 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
+from core.settings import Settings  # noqa: E402
+from core.types import VideoRef  # noqa: E402
 from memory.layout import DataLayout, write_json_atomic  # noqa: E402
 from memory.library import Library  # noqa: E402
 from memory.manifest import Manifest  # noqa: E402
 from memory.store import VectorStore, collection_name  # noqa: E402
 from models.loading.cache import ModelCache  # noqa: E402
 from models.loading.registry import ModelPlan  # noqa: E402
-from core.settings import Settings  # noqa: E402
-from core.types import VideoRef  # noqa: E402
 
 TOPICS = {
     "harbour": "ferry boats sail out of the harbour past the lighthouse",

@@ -38,11 +38,11 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from benchmarks.device_timing import peak_memory_mib, reset_peak_memory, synchronize  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from core.types import VideoRef  # noqa: E402
 from models.adapters.clip import ClipEncoder  # noqa: E402
 from models.retrieval.config import UnifiedModelConfig  # noqa: E402
 from models.retrieval.segment_encoder import SegmentEncoder  # noqa: E402
-from core.settings import Settings  # noqa: E402
-from core.types import VideoRef  # noqa: E402
 
 CPU_BATCHES = (12, 48, 96)
 GPU_BATCHES = (64, 128, 256, 512)
@@ -181,8 +181,8 @@ def photo_video(cache_dir: Path) -> Path:
 
 def window_indices(ref: VideoRef, config: UnifiedModelConfig) -> np.ndarray:
     """Frame indices (windows, max_frames) that `encode_video` samples from this video."""
-    from models.retrieval.event_retrieval import window_bounds, window_frame_times
     from models.adapters.video import frame_indices
+    from models.retrieval.event_retrieval import window_bounds, window_frame_times
 
     bounds = window_bounds(ref.duration, config, ref.num_frames)
     times = window_frame_times(bounds, config.max_frames)
@@ -344,8 +344,8 @@ def measure_video(
 ) -> list[VideoTiming]:
     """encode_video end to end on the whole video, merging on and off: one warm-up run each, then
     `repeats` runs of each, alternating, so drift on a shared machine hits both alike."""
-    from models.retrieval.event_retrieval import UnifiedRetriever
     from models.adapters.video import probe
+    from models.retrieval.event_retrieval import UnifiedRetriever
 
     started = time.perf_counter()
     ref = probe(video)
@@ -381,7 +381,6 @@ def profile_forwards(functions: dict[str, Forward], encoders: dict[str, SegmentE
     transformer blocks, token merging (intra-frame and cross-clip) and the rest."""
     from unittest import mock
 
-    import torch
     from torch.profiler import ProfilerActivity, profile, record_function
 
     import models.retrieval.segment_encoder as segment_encoder

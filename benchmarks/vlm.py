@@ -37,8 +37,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from benchmarks.device_timing import peak_memory_mib, synchronize  # noqa: E402
-from models.loading.registry import ModelSpec
 from core.settings import Settings
+from models.loading.registry import ModelSpec
 from models.vlm.local import TransformersVLM, load_transformers_vlm
 
 CPU_BATCHES = (1, 4, 16)

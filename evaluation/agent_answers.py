@@ -7,14 +7,14 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.errors import InvalidRequest
+from core.progress import ProgressReporter, SilentProgress
+from core.settings import Settings
 from evaluation.datasets.item import QAItem
 from evaluation.judge import make_judge
 from evaluation.scoring import Judge
-from memory.progress import ProgressReporter, SilentProgress
-from core.errors import InvalidRequest
 from models.loading.cache import ModelCache
 from models.loading.registry import ModelPlan
-from core.settings import Settings
 
 if TYPE_CHECKING:
     from agent.session import Session

@@ -16,11 +16,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from core.errors import InvalidRequest, VidsageError
+from core.types import format_timestamp
 from evaluation.datasets.item import QAItem
 from evaluation.datasets.native import write_native
 from evaluation.sample_video import NarrationLine, SampleVideo, Scene, description_path
-from core.errors import InvalidRequest, VidsageError
-from core.types import format_timestamp
 
 NOT_MENTIONED = "not mentioned"
 NOT_SHOWN = "does not appear"

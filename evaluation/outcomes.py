@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from core.errors import VidsageError
 from evaluation.datasets.native import load_native
 from evaluation.results import RESULTS_NAME, latest_rows
 from evaluation.runner import RUN_NAME
@@ -29,7 +30,6 @@ from evaluation.scoring import (
     says_absent,
     yes_no,
 )
-from core.errors import VidsageError
 
 OUTCOMES = ("right", "abstained", "wrong", "error")
 RAN = frozenset({"ran", "ok"})

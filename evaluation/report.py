@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from core.errors import InvalidRequest
 from evaluation.plots import plot_accuracy_by_type, plot_latency
 from evaluation.results import RESULTS_NAME, latest_rows
 from evaluation.runner import RUN_NAME
-from core.errors import InvalidRequest
 
 UNTYPED = "(untyped)"
 COST_KEYS = ("tool_calls", "vlm_calls", "tokens", "prompt_tokens", "completion_tokens", "images")

@@ -4,7 +4,6 @@ and appended to results.jsonl as soon as it is done; a re-run skips what is alre
 from __future__ import annotations
 
 import dataclasses
-
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -15,12 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.errors import InvalidRequest
 from evaluation.datasets.item import Dataset, QAItem
 from evaluation.prediction import Prediction
 from evaluation.results import RESULTS_NAME, ResultsWriter, latest_rows
 from evaluation.scoring import DEFAULT_TOLERANCE_S, Judge, score
 from evaluation.video_files import VideoIndex, VideoOutsideRoot
-from core.errors import InvalidRequest
 
 RUN_NAME = "run.json"
 """The run's dataset and configuration, and one entry per session (start, end, what it ran)."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from evaluation.datasets.item import QAItem
 from core.errors import InvalidRequest
+from evaluation.datasets.item import QAItem
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov")
 """File types the index holds, in the order preferred when one stem has several files."""

@@ -44,9 +44,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import networkx as nx
 import numpy as np
 
-from memory.layout import read_json, write_json_atomic
 from core.errors import InvalidRequest, MemoryCorrupt
 from core.types import Actor, Track, TranscriptSpan, VideoRef, format_timestamp
+from memory.layout import read_json, write_json_atomic
 
 if TYPE_CHECKING:
     from memory.video_memory import VideoMemory

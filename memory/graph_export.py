@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
-from memory.actor_graph import build_actor_graph
 from core.types import Track, format_timestamp
+from memory.actor_graph import build_actor_graph
 
 if TYPE_CHECKING:
     from memory.video_memory import VideoMemory

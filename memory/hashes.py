@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from memory.layout import DataLayout, read_json, write_json_atomic
 from core.errors import MemoryCorrupt
+from memory.layout import DataLayout, read_json, write_json_atomic
 from models.adapters.video import content_hash
 
 

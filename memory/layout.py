@@ -12,7 +12,6 @@ from typing import Any
 
 from core.errors import MemoryCorrupt
 
-
 TEMP_PREFIX = "."
 """Temp files of atomic writes are hidden files beside their target (`.<name>.<random>`)."""
 

@@ -27,6 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from core.errors import InvalidRequest
+from core.settings import Settings
+from core.types import Evidence, format_timestamp
 from memory.layout import DataLayout, read_json, write_json_atomic
 from memory.locks import hash_cache_lock, video_lock
 from memory.manifest import STAGES, Manifest
@@ -34,10 +37,7 @@ from memory.retrieval import DENSE_MIN_SIMILARITY, VISUAL_MIN_SIMILARITY
 from memory.store import VectorStore
 from memory.text_search import KeywordIndex, reciprocal_rank_fusion
 from memory.video_memory import VideoMemory
-from core.errors import InvalidRequest
 from models.loading.cache import ModelCache
-from core.settings import Settings
-from core.types import Evidence, format_timestamp
 
 CANDIDATES = 50
 """Results each channel contributes before fusion."""
@@ -135,7 +135,7 @@ class Library:
 
     def states(self) -> dict[str, str]:
         """Video id -> complete, unfinished or stale (complete under settings older than the current ones)."""
-        from memory.ingest import stage_keys
+        from memory.ingest.stage_keys import stage_keys
 
         keys = stage_keys(self.settings, self.models.plan)
         return {i: self.memory(i).manifest.state(keys) for i in self.layout.video_ids()}

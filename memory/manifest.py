@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from memory.layout import DataLayout, read_json, write_json_atomic
 from core.types import VideoRef
+from memory.layout import DataLayout, read_json, write_json_atomic
 
 MANIFEST_VERSION = 2  # 2: checksums per stage
 

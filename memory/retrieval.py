@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.types import Actor, Evidence, format_timestamp
 from memory.store import VectorStore, run_filter
 from memory.text_search import bm25_scores, reciprocal_rank_fusion
 from memory.video_memory import VideoMemory
 from models.loading.cache import ModelCache
-from core.types import Actor, Evidence, format_timestamp
 
 DENSE_MIN_SIMILARITY = 0.35
 """all-MiniLM-L6-v2 cosine above which a transcript span counts as about the query (paraphrases

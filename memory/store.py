@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from memory.layout import DataLayout, private_data_dir
-from memory.store_errors import damaged_store, store_failures
 from core.errors import BackendUnreachable
 from core.settings import Settings
+from memory.layout import DataLayout, private_data_dir
+from memory.store_errors import damaged_store, store_failures
 
 _ADD_BATCH = 1000
 

@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from memory.layout import DataLayout
 from core.errors import BackendUnreachable, MemoryCorrupt, VidsageError
+from memory.layout import DataLayout
 
 
 def server_url(client: Any) -> str:

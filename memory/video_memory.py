@@ -12,19 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from core.errors import InvalidRequest, MemoryCorrupt
+from core.settings import Settings
+from core.types import Actor, Track, TranscriptSpan, Trigger, VideoRef
 from memory.hashes import file_hash
 from memory.layout import DataLayout, read_json
 from memory.manifest import Manifest
 from memory.segments import SegmentRecord
-from core.errors import InvalidRequest, MemoryCorrupt
-from core.settings import Settings
-from core.types import Actor, Track, TranscriptSpan, Trigger, VideoRef
 from models.adapters.video import check_path
 
 if TYPE_CHECKING:
     from memory.actor_graph import ActorGraph
-    from memory.captioning import SegmentCaption
-    from memory.clustering import ClusterResult
+    from memory.records import ClusterResult, SegmentCaption
     from models.adapters.frame_features import FrameFeatures
 
 
@@ -97,7 +96,7 @@ class VideoMemory:
         captions = self._captions
         if not captions:
             return triggers
-        from memory.captioning import triggered_segments
+        from memory.records import triggered_segments
 
         described: list[Trigger] = []
         placed = triggered_segments([(c.t0, c.t1) for c in captions], triggers)
@@ -115,7 +114,7 @@ class VideoMemory:
 
     @functools.cached_property
     def _captions(self) -> list["SegmentCaption"]:
-        from memory.captioning import SegmentCaption
+        from memory.records import SegmentCaption
 
         return [SegmentCaption.from_dict(item) for item in self._caption_file["segments"]]
 
@@ -158,7 +157,7 @@ class VideoMemory:
 
     def clusters(self) -> "ClusterResult":
         """Scene clusters across the timeline (per-segment ids, clusters with labels); empty before that stage."""
-        from memory.clustering import ClusterResult
+        from memory.records import ClusterResult
 
         data = self._stage_file("clusters")
         if not isinstance(data, dict):

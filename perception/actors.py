@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from models.adapters.appearance import normalise
 from core.types import Actor, Behaviour, Track
+from models.adapters.appearance import normalise
 
 SIMILARITY_THRESHOLD = 0.9
 """Least appearance cosine (average linkage) for two groups of tracks to be one individual. Tuned on the

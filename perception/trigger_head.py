@@ -40,8 +40,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core.errors import InvalidRequest, ModelUnavailable
-from models.adapters.frame_features import FrameFeatures, HIST_DIM, compute_frame_features, hist_distance
 from core.settings import Settings
+from models.adapters.frame_features import HIST_DIM, FrameFeatures, compute_frame_features, hist_distance
 
 if TYPE_CHECKING:
     import torch

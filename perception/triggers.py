@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core.errors import InvalidRequest
-from models.adapters.frame_features import FrameFeatures, hist_distance
 from core.types import Actor, Track, TranscriptSpan, Trigger
+from models.adapters.frame_features import FrameFeatures, hist_distance
 
 if TYPE_CHECKING:
     from perception.trigger_head import TriggerHead

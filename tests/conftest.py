@@ -35,11 +35,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from core.settings import Settings
 from evaluation.sample_video import SampleVideo, espeak_available, make_sample_video
-from memory.ingest import IngestReport, ingest_video
+from memory.ingest.pipeline import ingest_video
+from memory.ingest.report import IngestReport
 from models.loading.cache import ModelCache
 from models.loading.registry import ModelPlan
-from core.settings import Settings
 
 if TYPE_CHECKING:
     from evaluation.meeting_scenario import MeetingScenario

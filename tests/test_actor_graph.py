@@ -5,9 +5,8 @@ interaction threshold and speaker confidence on synthetic tracks."""
 
 from __future__ import annotations
 
-import math
-
 import json
+import math
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +16,9 @@ import networkx as nx
 import pytest
 from conftest import IngestedMeetingVideo
 
+from core.errors import InvalidRequest, MemoryCorrupt
+from core.settings import Settings
+from core.types import Actor, Track, TranscriptSpan, VideoRef
 from evaluation.meeting_scenario import MeetingScenario
 from memory.actor_graph import (
     GRAPH_VERSION,
@@ -33,9 +35,6 @@ from memory.actor_graph import (
 )
 from memory.graph_export import seed_graph_json
 from memory.video_memory import VideoMemory
-from core.errors import InvalidRequest, MemoryCorrupt
-from core.settings import Settings
-from core.types import Actor, Track, TranscriptSpan, VideoRef
 from ui.graph_picture import draw_actor_graph
 
 TOLERANCE_S = 1.0

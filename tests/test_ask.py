@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import IngestedSample, run_cli
 
 from agent import ask
-from conftest import IngestedSample, run_cli
 
 BUDGET_LINE = 1
 MUSEUM_LINE = 2

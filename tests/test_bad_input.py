@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import IngestedSample, cli_env, run_cli
 from helpers import faststart_copy, snapshot, truncated_copy
-from memory.ingest import ingest_video
+
 from core.errors import VideoUnreadable
 from core.settings import Settings
+from memory.ingest.pipeline import ingest_video
 from models.adapters.video import probe
 
 

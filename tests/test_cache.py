@@ -8,11 +8,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import IngestedSample, run_cli
-from memory.ingest import STAGES, ingest_video
-from memory.video_memory import VideoMemory
+
 from core.settings import Settings
+from memory.ingest.pipeline import STAGES, ingest_video
+from memory.video_memory import VideoMemory
 
 
 def test_first_ingest_ran_every_stage(offline_memory: IngestedSample) -> None:

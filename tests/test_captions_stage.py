@@ -13,15 +13,17 @@ import pytest
 from conftest import IngestedSample, ServedModel
 from logging_proxy import LoggingProxy
 
-from evaluation.sample_video import espeak_available
-from evaluation.trigger_scenario import TriggerScenario, make_trigger_video
-from memory.captioning import triggered_segments, vlm_frame_times
-from memory.ingest import ingest_video, manifest_notes
-from memory.video_memory import VideoMemory
-from memory.views import captions_view, triggers_view
 from core.errors import BackendUnreachable
 from core.settings import Settings
 from core.types import Trigger, format_timestamp
+from evaluation.sample_video import espeak_available
+from evaluation.trigger_scenario import TriggerScenario, make_trigger_video
+from memory.ingest.captioning import vlm_frame_times
+from memory.ingest.pipeline import ingest_video
+from memory.notes import manifest_notes
+from memory.records import triggered_segments
+from memory.video_memory import VideoMemory
+from memory.views import captions_view, triggers_view
 from models.vlm.server import free_port
 
 

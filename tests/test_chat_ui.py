@@ -15,12 +15,12 @@ from conftest import IngestedSample
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from core.errors import BackendUnreachable, VidsageError
+from core.settings import Settings
 from evaluation.sample_video import SampleVideo
 from memory.hashes import file_hash
 from memory.layout import DataLayout
 from memory.manifest import Manifest
-from core.errors import BackendUnreachable, VidsageError
-from core.settings import Settings
 from ui.chat import ChatApp, run_chat
 from ui.chat.conversation import ChatLog, ChatTurn
 from ui.chat.evidence import EvidenceList

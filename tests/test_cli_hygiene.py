@@ -23,12 +23,12 @@ from textual.widgets import Static
 
 from agent import ask
 from agent.session import check_question
-from evaluation.sample_video import SampleVideo
 from core.errors import InvalidRequest, VideoUnreadable
+from core.settings import Settings
+from evaluation.sample_video import SampleVideo
+from models.adapters.video import iter_frames, probe, sample_times
 from models.loading.cache import ModelCache
 from models.loading.registry import ModelPlan
-from core.settings import Settings
-from models.adapters.video import iter_frames, probe, sample_times
 from ui.chat import ChatApp
 from ui.chat.conversation import ChatLog
 from ui.terminal_text import terminal_line, terminal_safe

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evaluation.recurring_scenes import RecurringVideo, make_recurring_video
-from memory.clustering import choose_clusters, showings
-from memory.ingest import ingest_video
-from memory.video_memory import VideoMemory
 from core.settings import Settings
+from evaluation.recurring_scenes import RecurringVideo, make_recurring_video
+from memory.ingest.clustering import choose_clusters, showings
+from memory.ingest.pipeline import ingest_video
+from memory.video_memory import VideoMemory
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from core.errors import ModelUnavailable
-from models.loading.registry import ModelSpec, gpu_present, package_file
 from core.settings import Settings
 from core.types import Track, VideoRef
+from models.loading.registry import ModelSpec, gpu_present, package_file
 
 if TYPE_CHECKING:
     from models.adapters.detector import Detector

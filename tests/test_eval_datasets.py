@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import InvalidRequest
 from evaluation.datasets import (
     detect_format,
     load_activitynet,
@@ -20,7 +21,6 @@ from evaluation.datasets import (
     write_native,
 )
 from evaluation.video_files import VideoIndex, resolve_video
-from core.errors import InvalidRequest
 
 NEXTQA_HEADER = [
     "video",

@@ -11,12 +11,12 @@ from types import SimpleNamespace
 
 import pytest
 
+from core.errors import InvalidRequest
+from core.types import Answer, Evidence
 from evaluation.datasets import Dataset, QAItem, load_dataset
 from evaluation.prediction import Prediction
 from evaluation.report import compare_runs, write_reports
 from evaluation.runner import run_evaluation
-from core.errors import InvalidRequest
-from core.types import Answer, Evidence
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ROWS = [

@@ -8,11 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evaluation.photo_scenes import PhotoVideo, make_photo_video
 from core.errors import ModelUnavailable
-from models.retrieval.event_retrieval import UnifiedRetriever, batch_retrieve_events, create_unified_model, window_bounds
-from models.retrieval.config import UnifiedModelConfig
 from core.settings import Settings
+from evaluation.photo_scenes import PhotoVideo, make_photo_video
+from models.retrieval.config import UnifiedModelConfig
+from models.retrieval.event_retrieval import (
+    UnifiedRetriever,
+    batch_retrieve_events,
+    create_unified_model,
+    window_bounds,
+)
 from tests.conftest import run_cli
 
 SEED_RESULT_KEYS = {"video_path", "query", "frames", "times", "scores", "inference_time", "status"}

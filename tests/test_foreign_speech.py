@@ -7,13 +7,14 @@ from dataclasses import dataclass
 
 import pytest
 
+from core.settings import Settings
 from evaluation.sample_video import SampleVideo, espeak_available, make_sample_video
-from memory.ingest import IngestReport, ingest_video
+from memory.ingest.pipeline import ingest_video
+from memory.ingest.report import IngestReport
 from memory.video_memory import VideoMemory
 from models.adapters.asr import SpeechConfidence, reads_as_english
 from models.loading.cache import ModelCache
 from models.loading.registry import ModelPlan
-from core.settings import Settings
 
 GERMAN = [
     (0.5, "Willkommen zur Hafenrundfahrt."),

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from evaluation.sample_video import SampleVideo
 from core.errors import VideoUnreadable
+from evaluation.sample_video import SampleVideo
 from models.adapters.video import AUDIO_RATE, iter_frames, load_audio, probe, sample_times
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed (make test installs it)")

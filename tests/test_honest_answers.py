@@ -17,9 +17,9 @@ import pytest
 from conftest import IngestedSample, cli_env, run_cli
 
 from agent import Session, ask
-from evaluation.sample_video import SampleVideo, make_sample_video
-from memory.ingest import ingest_video
 from core.settings import Settings
+from evaluation.sample_video import SampleVideo, make_sample_video
+from memory.ingest.pipeline import ingest_video
 
 CLOCK_LINE = "We meet at four o'clock in the old square."
 MARKET_LINE = "The market sells coins and stamps."

@@ -9,18 +9,18 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, cli_env
+
+from core.progress import SilentProgress
+from core.settings import Settings
 from evaluation.recurring_scenes import make_recurring_video
-from memory.checkpoints import KILL_AT_ENV
-from memory.ingest import STAGES, ingest_video
+from memory.ingest.checkpoints import KILL_AT_ENV
+from memory.ingest.pipeline import STAGES, ingest_video
+from memory.ingest.visual_progress import PROGRESS_FILE
 from memory.layout import DataLayout
 from memory.manifest import Manifest
-from memory.progress import SilentProgress
 from memory.video_memory import VideoMemory
-from memory.visual_progress import PROGRESS_FILE
 from memory.views import VIEWS
-from core.settings import Settings
 
 
 def _views(settings: Settings, video: Path) -> dict[str, object]:

@@ -6,15 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import cli_env, run_cli
-from evaluation.sample_video import espeak_available, make_sample_video
-from memory.ingest import ingest_video
-from memory.library import Library
+
 from core.errors import InvalidRequest
+from core.settings import Settings
+from evaluation.sample_video import espeak_available, make_sample_video
+from memory.ingest.pipeline import ingest_video
+from memory.library import Library
 from models.loading.cache import ModelCache
 from models.loading.registry import ModelPlan
-from core.settings import Settings
 
 SENTENCES = (
     "The ferry to the island leaves the harbour at nine.",

@@ -10,16 +10,16 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, IngestedSample, cli_env, run_cli
+
+from core.errors import VideoUnreadable
+from core.progress import SilentProgress
+from core.settings import Settings
 from evaluation.sample_video import make_sample_video
-from memory.ingest import STAGES, ingest_video
+from memory.ingest.pipeline import STAGES, ingest_video
 from memory.library import Library
-from memory.progress import SilentProgress
 from memory.store import VectorStore
 from memory.video_memory import VideoMemory
-from core.errors import VideoUnreadable
-from core.settings import Settings
 
 
 class _Notices(SilentProgress):

@@ -12,7 +12,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from netrecorder import Recording, record, unavailable
 from traced_cli import REPO, UserRun, user_env, user_run
 

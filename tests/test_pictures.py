@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from conftest import IngestedSample, run_cli
 from PIL import Image
 
-from conftest import IngestedSample, run_cli
 from memory.video_memory import VideoMemory
 
 

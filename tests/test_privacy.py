@@ -7,9 +7,9 @@ import stat
 from pathlib import Path
 
 import pytest
+from traced_cli import user_run
 
 from memory.layout import private_data_dir
-from traced_cli import user_run
 
 OTHERS = stat.S_IRWXG | stat.S_IRWXO
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from models.loading.registry import ModelPlan, host_reachable, resolve
 from core.settings import Settings
+from models.loading.registry import ModelPlan, host_reachable, resolve
 
 
 def test_auto_offline_uses_shipped_weights_and_disables_clip(tmp_path: Path) -> None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import IngestedSample
 from helpers import snapshot
-from memory.ingest import ingest_video
+
+from core.settings import Settings
+from memory.ingest.pipeline import ingest_video
 from memory.video_memory import VideoMemory
 from models.loading.cache import ModelCache
 from models.loading.registry import ModelPlan
-from core.settings import Settings
 
 
 class _Crash(RuntimeError):
@@ -28,7 +28,7 @@ def test_crash_in_a_late_stage_keeps_memory_readable_and_resumes(
     def explode(*args: object, **kwargs: object) -> None:
         raise _Crash("power cut")
 
-    monkeypatch.setattr("memory.ingest._Run._segments", explode)
+    monkeypatch.setattr("memory.ingest.pipeline._Run._segments", explode)
     with pytest.raises(_Crash):
         ingest_video(offline_memory.video.path, changed, models=models)
     monkeypatch.undo()

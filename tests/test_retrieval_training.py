@@ -14,17 +14,17 @@ import numpy as np
 import pytest
 import torch
 
+from core.errors import InvalidRequest
+from core.settings import Settings
 from evaluation.sample_video import VIDEO_CODECS, letterbox, pick_codec, write_video
 from models.adapters.clip import ClipEncoder
-from core.errors import InvalidRequest
+from models.adapters.video import iter_frames, probe
 from models.loading.cache import ModelCache
 from models.loading.registry import ModelPlan
 from models.retrieval.adapters import RetrievalAdapters
 from models.retrieval.config import TempMeConfig, UnifiedModelConfig
-from models.retrieval.training import TrainingOptions, TrainingResult, read_pairs, train_retrieval
 from models.retrieval.segment_encoder import SegmentEncoder
-from core.settings import Settings
-from models.adapters.video import iter_frames, probe
+from models.retrieval.training import TrainingOptions, TrainingResult, read_pairs, train_retrieval
 
 CLIPS = (
     ("rocket", "a rocket standing on the launch pad"),

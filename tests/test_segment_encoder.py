@@ -9,16 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.errors import InvalidRequest
+from core.settings import Settings
 from evaluation.photo_scenes import PhotoVideo, make_photo_video
 from models.adapters.clip import ClipEncoder
-from core.errors import InvalidRequest
+from models.adapters.video import iter_frames, probe
 from models.loading.cache import ModelCache
 from models.loading.registry import ModelPlan
 from models.retrieval.adapters import RetrievalAdapters
 from models.retrieval.config import TempMeConfig, UnifiedModelConfig
 from models.retrieval.segment_encoder import SegmentEncoder
-from core.settings import Settings
-from models.adapters.video import iter_frames, probe
 
 SEED_CONFIG = {
     "tempme": {"base_encoder": "ViT-B/32", "lora_dim": 8, "merge_frame_num": "2-2-2", "merge_layer": [6, 8, 10],

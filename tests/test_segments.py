@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from evaluation.sample_video import SampleVideo
-from memory.ingest import ingest_video
+from memory.ingest.pipeline import ingest_video
 from memory.retrieval import search_segments
 from memory.segments import segment_bounds
 from memory.video_memory import VideoMemory
 from models.loading.cache import ModelCache
 from models.loading.registry import ModelPlan
-from core.settings import Settings
 from tools.video_tools import build_tools
 
 
@@ -71,9 +71,8 @@ def test_segment_vectors_come_from_the_tempme_encoder(tiny_memory: tuple[VideoMe
     """Ingest encodes each segment's frames together (token merging): stored vectors are the encoder's."""
     import numpy as np
 
-    from memory.segment_encoding import segment_encoder
-    from memory.store import VectorStore
-    from memory.store import run_filter
+    from memory.ingest.segment_encoding import segment_encoder
+    from memory.store import VectorStore, run_filter
     from models.adapters.video import iter_frames, probe
 
     memory, models = tiny_memory

@@ -3,18 +3,16 @@ timeline, while the trigger budget still caps the moments sent to expensive anal
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from langchain_core.messages import ToolMessage
 
+from core.settings import Settings
 from evaluation.photo_scenes import make_photo_video
-from memory.ingest import ingest_video
+from memory.ingest.pipeline import ingest_video
 from memory.video_memory import VideoMemory
 from memory.views import triggers_view
 from models.loading.cache import ModelCache
 from models.loading.registry import ModelPlan
-from core.settings import Settings
 from perception.triggers import allowed_segments
 from tools import build_tools
 from ui.timeline_lanes import timeline_lanes

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import InvalidRequest
+from core.settings import Settings
 from evaluation.meeting_scenario import make_meeting_video
 from evaluation.reid_scenario import make_two_people_video
-from memory.ingest import ingest_video
+from memory.ingest.pipeline import ingest_video
 from memory.library import Library
 from memory.video_memory import VideoMemory
-from core.errors import InvalidRequest
 from models.loading.cache import ModelCache
 from models.loading.registry import ModelPlan
-from core.settings import Settings
 
 
 def _actor_at(memory: VideoMemory, t: float) -> int:

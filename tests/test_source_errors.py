@@ -20,10 +20,10 @@ import pytest
 from conftest import IngestedSample, cli_env, run_cli
 
 from agent import Session
-from memory.store import VectorStore
 from core.errors import BackendUnreachable, MemoryCorrupt
 from core.settings import Settings
 from core.types import Answer
+from memory.store import VectorStore
 from models.vlm.server import ManagedServer, free_port
 
 SPEECH = "What does the narrator say about the budget?"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import IngestedSample
+
 from evaluation.sample_video import SampleVideo
 from memory.text_search import normalise_tokens
 from memory.video_memory import VideoMemory

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import IngestedSample
 
-from memory.ingest import ingest_video
+from memory.ingest.pipeline import ingest_video
 from models.adapters.video import iter_frames, probe, sample_times
 
 pytestmark = pytest.mark.skipif(

@@ -18,13 +18,13 @@ from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 
 import prompts
+from core.settings import Settings
+from core.types import format_timestamp
 from evaluation.photo_scenes import make_photo_video
-from memory.ingest import ingest_video
+from memory.ingest.pipeline import ingest_video
 from memory.video_memory import VideoMemory
 from models.loading.cache import ModelCache
 from models.loading.registry import ModelPlan
-from core.settings import Settings
-from core.types import format_timestamp
 from tools import build_tools
 from tools.describe import DESCRIPTIONS
 from tools.frames import decode_frames

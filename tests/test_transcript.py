@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import IngestedSample
+
 from memory.text_search import normalise_tokens
 from memory.video_memory import VideoMemory
 

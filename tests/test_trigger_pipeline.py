@@ -7,15 +7,15 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli
+
+from core.errors import ModelUnavailable
+from core.settings import Settings
 from evaluation.sample_video import espeak_available
 from evaluation.trigger_scenario import TriggerScenario, make_trigger_video
-from memory.ingest import ingest_video
+from memory.ingest.pipeline import ingest_video
 from memory.video_memory import VideoMemory
 from memory.views import triggers_view
-from core.settings import Settings
-from core.errors import ModelUnavailable
 
 
 @pytest.fixture(scope="module")

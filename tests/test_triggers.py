@@ -12,13 +12,15 @@ import numpy as np
 import pytest
 import torch
 
+from core.errors import InvalidRequest, MemoryCorrupt, ModelUnavailable
+from core.settings import Settings
+from core.types import Track, TranscriptSpan, Trigger, VideoRef
 from evaluation.sample_video import espeak_available
 from evaluation.trigger_scenario import TriggerScenario, make_trigger_video
 from models.adapters.clip import load_clip
-from core.errors import InvalidRequest, MemoryCorrupt, ModelUnavailable
 from models.adapters.frame_features import HIST_DIM, FrameFeatures, compute_frame_features
+from models.adapters.video import iter_frames, load_audio, probe, sample_times
 from models.loading.registry import ModelSpec, package_file, resolve
-from core.settings import Settings
 from perception.trigger_head import (
     FORMAT,
     feature_dim,
@@ -40,8 +42,6 @@ from perception.triggers import (
     speech_onsets,
     trigger_report,
 )
-from core.types import Track, TranscriptSpan, Trigger, VideoRef
-from models.adapters.video import iter_frames, load_audio, probe, sample_times
 
 DECODE_FPS = 5.0
 DETECTOR_EVERY = 2

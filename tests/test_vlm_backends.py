@@ -9,8 +9,8 @@ import pytest
 from conftest import ServedModel
 
 from core.errors import BackendUnreachable, InvalidRequest
-from models.loading.registry import ModelPlan, resolve
 from core.settings import Settings
+from models.loading.registry import ModelPlan, resolve
 from models.vlm.backend import load_vlm
 from models.vlm.local import hf_conversation
 from models.vlm.server import vllm_command

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.loading.registry import ModelSpec
 from core.settings import Settings
+from models.loading.registry import ModelSpec
 
 torch = pytest.importorskip("torch")
 
@@ -22,8 +22,8 @@ pytestmark = [
 
 
 def test_tiny_llava_on_cuda_answers_a_batch_like_one_by_one(tmp_path: Path) -> None:
-    from models.vlm.tiny_llava import build_tiny_llava
     from models.vlm.local import load_transformers_vlm
+    from models.vlm.tiny_llava import build_tiny_llava
 
     directory = build_tiny_llava(tmp_path / "weights")
     spec = ModelSpec("vlm", "tiny", str(directory), "tiny LLaVA-OneVision")

@@ -25,8 +25,8 @@ from logging_proxy import LoggingProxy
 from PIL import Image
 
 from core.errors import BackendUnreachable, InvalidRequest
-from models.loading.registry import ModelSpec
 from core.settings import Settings
+from models.loading.registry import ModelSpec
 from models.vlm.client import VLMClient
 from models.vlm.server import free_port
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from netrecorder import Recording, record, unavailable
 
 from evaluation.sample_video import espeak_available, make_sample_video
-from netrecorder import Recording, record, unavailable
 
 REPO = Path(__file__).resolve().parent.parent
 NARRATION = ((0.5, "The budget for the bridge is ten dollars."),)

@@ -15,10 +15,10 @@ from typing import Literal
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
-from memory.actor_graph import ActorGraph, build_actor_graph
-from memory.ingest import manifest_notes
-from memory.video_memory import VideoMemory
 from core.types import Actor, Evidence, format_timestamp
+from memory.actor_graph import ActorGraph, build_actor_graph
+from memory.notes import manifest_notes
+from memory.video_memory import VideoMemory
 from tools.binding import VIDEO_FIELD_HELP, ToolError, ToolResult, VideoSet, check_within, make_tool
 from tools.render import render_evidence
 from tools.timecodes import Seconds, TimeRange

@@ -18,11 +18,11 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, ValidationError
 
+from core.errors import InvalidRequest, VidsageError
+from core.types import Evidence, format_timestamp
 from memory.library import Library
 from memory.video_memory import VideoMemory
-from core.errors import InvalidRequest, VidsageError
 from models.loading.cache import ModelCache
-from core.types import Evidence, format_timestamp
 
 ToolResult = tuple[str, list[Evidence]]
 VIDEO_FIELD_HELP = "Which video: its file name or id. Omit it for the first (or only) video."

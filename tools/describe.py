@@ -16,9 +16,9 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field, model_validator
 
 import prompts
-from memory.captioning import vlm_frame_times
-from memory.video_memory import VideoMemory
 from core.types import Evidence, format_timestamp
+from memory.ingest.captioning import vlm_frame_times
+from memory.video_memory import VideoMemory
 from models.adapters.video import iter_frames
 from tools.binding import VIDEO_FIELD_HELP, ToolError, ToolResult, VideoSet, check_within, make_tool
 from tools.frames import decode_frames

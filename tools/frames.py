@@ -14,8 +14,8 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field, StringConstraints
 
 import prompts
-from memory.video_memory import VideoMemory
 from core.types import Evidence, format_timestamp
+from memory.video_memory import VideoMemory
 from models.adapters.video import frame_indices, iter_frames
 from tools.binding import VIDEO_FIELD_HELP, ToolResult, VideoSet, check_within, make_tool
 from tools.render import render_evidence

@@ -14,9 +14,9 @@ from typing import Annotated
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 
+from core.types import Evidence
 from memory.library import Library
 from memory.retrieval import search_transcript as transcript_hits
-from core.types import Evidence
 from tools.binding import ToolResult, VideoSet, check_within, make_tool
 from tools.render import render_evidence
 from tools.timecodes import TimeRange

@@ -6,10 +6,10 @@ import csv
 from collections.abc import Callable
 from pathlib import Path
 
+from core.errors import InvalidRequest
 from evaluation.datasets import activitynet, egoschema, msrvtt, native, nextqa, videomme
 from evaluation.datasets.files import dataset_error, read_json
 from evaluation.datasets.item import Dataset
-from core.errors import InvalidRequest
 
 LOADERS: dict[str, Callable[[Path], Dataset]] = {
     native.FORMAT: native.load_native,

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.errors import ModelUnavailable
-from models.loading.registry import ModelSpec
 from core.settings import Settings
 from core.types import TranscriptSpan, Word
 from models.adapters.video import AUDIO_RATE
+from models.loading.registry import ModelSpec
 
 ProgressFn = Callable[[float], None]
 

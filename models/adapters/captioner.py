@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from core.errors import InvalidRequest, ModelUnavailable, VideoUnreadable
-from models.loading.registry import CAPTIONER_PROCESSOR, CAPTIONER_TOKENIZER, REAL_CAPTIONER, ModelSpec, resolve
 from core.settings import Settings
 from core.types import VideoRef
 from models.adapters.video import iter_frames
+from models.loading.registry import CAPTIONER_PROCESSOR, CAPTIONER_TOKENIZER, REAL_CAPTIONER, ModelSpec, resolve
 
 REAL_REPO = REAL_CAPTIONER
 PROCESSOR_REPO = CAPTIONER_PROCESSOR

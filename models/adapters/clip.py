@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from core.errors import ModelUnavailable
-from models.loading.registry import ModelSpec
 from core.settings import Settings
+from models.loading.registry import ModelSpec
 
 TINY_CONFIG = Path(__file__).parent / "configs" / "vidsage-tiny-clip.json"
 TINY_ARCH = "vidsage-tiny-clip"

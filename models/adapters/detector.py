@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from models.adapters.appearance import crop_descriptors, crops, normalise
-from models.loading.device import pick_device
 from core.errors import ModelUnavailable
-from models.loading.registry import REAL_DETECTOR, ModelSpec
 from core.settings import Settings
 from core.types import Track
+from models.adapters.appearance import crop_descriptors, crops, normalise
+from models.loading.device import pick_device
+from models.loading.registry import REAL_DETECTOR, ModelSpec
 
 if TYPE_CHECKING:
     from ultralytics import YOLO

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from core.errors import ModelUnavailable
-from models.loading.registry import ModelSpec
 from core.settings import Settings
+from models.loading.registry import ModelSpec
 
 
 @dataclass

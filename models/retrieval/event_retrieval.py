@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from core.errors import InvalidRequest, ModelUnavailable, VidsageError
-from models.retrieval.config import UnifiedModelConfig, load_config
-from models.retrieval.segment_encoder import SegmentEncoder
 from core.types import VideoRef
 from models.adapters.video import frame_indices, iter_frames, probe
+from models.retrieval.config import UnifiedModelConfig, load_config
+from models.retrieval.segment_encoder import SegmentEncoder
 
 Query = str | np.ndarray
 Progress = Callable[[float, float], None]
@@ -257,9 +257,9 @@ def create_unified_model(
 
     Raises ModelUnavailable when the profile has no CLIP weights (never random weights outside `tiny`).
     """
+    from core.settings import Settings
     from models.loading.cache import ModelCache
     from models.loading.registry import ModelPlan
-    from core.settings import Settings
 
     if not isinstance(config, UnifiedModelConfig):
         config = load_config(config)

@@ -19,12 +19,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.adapters.clip import ClipEncoder
 from core.errors import InvalidRequest, ModelUnavailable
+from models.adapters.clip import ClipEncoder
 from models.retrieval.adapters import RetrievalAdapters
 from models.retrieval.config import UnifiedModelConfig
 from models.retrieval.tempme import PAD_LOG_SIZE, MergePlan, plan_merges, reduce_tokens
-
 
 #: CUDA graphs kept per encoder (one per batch shape; a video's windows need at most two shapes).
 MAX_GRAPHS = 4

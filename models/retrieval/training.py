@@ -26,15 +26,15 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from core.errors import InvalidRequest, VideoUnreadable
-from models.retrieval.config import UnifiedModelConfig
 from models.adapters.video import iter_frames, probe
+from models.retrieval.config import UnifiedModelConfig
 
 if TYPE_CHECKING:
     import torch

@@ -12,8 +12,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from core.errors import BackendUnreachable
-from models.loading.registry import ModelSpec
 from core.settings import Settings
+from models.loading.registry import ModelSpec
 from models.vlm.client import Messages
 
 

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from core.errors import InvalidRequest, ModelUnavailable
-from models.loading.registry import ModelSpec
 from core.settings import Settings
 from core.usage import record
+from models.loading.registry import ModelSpec
 from models.vlm.client import Messages, fit_image
 
 DEFAULT_MAX_NEW_TOKENS = 256

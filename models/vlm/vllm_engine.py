@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from core.errors import ModelUnavailable
-from models.loading.registry import ModelSpec
 from core.settings import Settings
 from core.usage import record
+from models.loading.registry import ModelSpec
 from models.vlm.client import Messages, chat_messages
 
 DEFAULT_MAX_TOKENS = 256

@@ -23,13 +23,13 @@ from textual.worker import get_current_worker
 
 from agent.events import AgentEvent, AnswerReady, AnswerToken, StepStarted, ToolFinished, ToolStarted
 from agent.session import Session
-from memory.ingest import ingest_video
-from memory.video_memory import VideoMemory
 from core.errors import VidsageError
-from models.loading.cache import ModelCache
-from models.loading.registry import ModelPlan
 from core.settings import Settings
 from core.types import Evidence, format_timestamp
+from memory.ingest.pipeline import ingest_video
+from memory.video_memory import VideoMemory
+from models.loading.cache import ModelCache
+from models.loading.registry import ModelPlan
 from ui.chat.conversation import ChatLog, ChatTurn
 from ui.chat.evidence import EvidenceList
 from ui.chat.ingest_view import IngestView

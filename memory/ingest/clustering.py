@@ -13,14 +13,14 @@ shot boundary (cut or dissolve, never budgeted), so the scene list shows the vid
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from core.types import format_timestamp
+from memory.records import ClusterResult, SceneCluster
 from memory.segments import speech_within
 from perception.triggers import segment_index, shot_boundaries
-from core.types import format_timestamp
 
 CLUSTERING_VERSION = 3  # 3: showings cut at every shot boundary
 TEXT_WEIGHT = 0.3
@@ -36,81 +36,6 @@ MIN_SCENE_DISTANCE = 0.02
 shot segments differ by ~0.003, a reframed showing of the same place by ~0.05, different places by 0.2+."""
 MAX_CLUSTERS = 24
 LABEL_CHARS = 120
-
-
-@dataclass(frozen=True)
-class SceneCluster:
-    """One scene cluster: its segments, the time spans they cover, a label and representative keyframes."""
-
-    cluster_id: int
-    label: str
-    segments: tuple[int, ...]
-    spans: tuple[tuple[float, float], ...]
-    """[t0, t1) showings in time order: runs of the cluster's segments, cut at every shot boundary."""
-    central_segment: int
-    keyframes: tuple[float, ...]
-
-    @property
-    def recurs(self) -> bool:
-        """True when the scene appears at separate times (other scenes in between), not only in consecutive shots."""
-        return any(later[0] > earlier[1] for earlier, later in zip(self.spans, self.spans[1:]))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "cluster_id": self.cluster_id, "label": self.label, "segments": list(self.segments),
-            "spans": [list(s) for s in self.spans], "central_segment": self.central_segment,
-            "keyframes": list(self.keyframes),
-        }  # fmt: skip
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SceneCluster:
-        return cls(
-            int(data["cluster_id"]), data["label"], tuple(data["segments"]),
-            tuple((float(a), float(b)) for a, b in data["spans"]), int(data["central_segment"]),
-            tuple(float(k) for k in data["keyframes"]),
-        )  # fmt: skip
-
-
-@dataclass
-class ClusterResult:
-    """Per-segment cluster ids and the clusters, with how they were found."""
-
-    labels: list[int]
-    clusters: list[SceneCluster]
-    method: str = "agglomerative-average-cosine"
-    descriptor: str = ""
-    silhouette: float | None = None
-    chosen_by: str = "silhouette"
-    scores: dict[int, float] = field(default_factory=dict)
-    boundaries: list[float] = field(default_factory=list)
-    """Every shot boundary (cut or dissolve) by time; each starts a new showing."""
-
-    @property
-    def count(self) -> int:
-        return len(self.clusters)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "labels": self.labels, "clusters": [c.to_dict() for c in self.clusters], "method": self.method,
-            "descriptor": self.descriptor, "silhouette": self.silhouette, "chosen_by": self.chosen_by,
-            "scores": {str(k): v for k, v in self.scores.items()}, "boundaries": self.boundaries,
-        }  # fmt: skip
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ClusterResult:
-        return cls(
-            labels=[int(v) for v in data["labels"]],
-            clusters=[SceneCluster.from_dict(c) for c in data["clusters"]],
-            method=data.get("method", ""), descriptor=data.get("descriptor", ""),
-            silhouette=data.get("silhouette"), chosen_by=data.get("chosen_by", ""),
-            scores={int(k): float(v) for k, v in data.get("scores", {}).items()},
-            boundaries=[float(t) for t in data.get("boundaries", [])],
-        )  # fmt: skip
-
-    def summary(self) -> dict[str, Any]:
-        return {"clusters": self.count, "segments": len(self.labels), "descriptor": self.descriptor,
-                "silhouette": self.silhouette, "chosen_by": self.chosen_by,
-                "shot_boundaries": len(self.boundaries)}  # fmt: skip
 
 
 def _unit_rows(matrix: np.ndarray) -> np.ndarray:

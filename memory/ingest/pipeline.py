@@ -22,191 +22,37 @@ from __future__ import annotations
 import functools
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from memory.checkpoints import checkpoint
+from core.errors import MemoryCorrupt, ModelUnavailable
+from core.process_env import prepare_process
+from core.progress import ProgressReporter, SilentProgress
+from core.settings import Settings
+from core.types import VideoRef
 from memory.hashes import file_hash, remember
-from memory.integrity import damaged_stages, file_checksums, sweep_leftovers
+from memory.ingest.checkpoints import checkpoint
+from memory.ingest.indexing import index_actors, index_captions
+from memory.ingest.integrity import damaged_stages, file_checksums, sweep_leftovers
+from memory.ingest.report import IngestReport
+from memory.ingest.stage_keys import stage_keys, with_dependents
+from memory.ingest.visual_progress import VisualProgress, clear_progress, load_progress, progress_key, save_progress
 from memory.layout import DataLayout, private_data_dir, write_json_atomic
 from memory.locks import video_lock
 from memory.manifest import STAGES, Manifest
-from memory.progress import ProgressReporter, SilentProgress
+from memory.notes import manifest_notes, untranscribed_note
 from memory.segments import segment_bounds, segment_keyframes
 from memory.store import VectorStore, collection_name
-from memory.visual_progress import VisualProgress, clear_progress, load_progress, progress_key, save_progress
-from models.adapters.asr import language_name
-from core.errors import MemoryCorrupt, ModelUnavailable
-from models.loading.cache import ModelCache
-from core.process_env import prepare_process
-from models.loading.registry import ModelPlan
-from core.settings import Settings
-from core.types import VideoRef
 from models.adapters.video import check_path, frame_indices, iter_audio, iter_frames, probe, sample_times
+from models.loading.cache import ModelCache
+from models.loading.registry import ModelPlan
 
 if TYPE_CHECKING:
-    from memory.segment_encoding import EncodedSegments
+    from memory.ingest.segment_encoding import EncodedSegments
 
 VISUAL_STAGES: tuple[str, ...] = ("segments", "tracks", "frames")
-DEPENDS: dict[str, tuple[str, ...]] = {
-    "transcript_index": ("transcript",),
-    "actors": ("tracks", "frames"),
-    "triggers": ("frames", "actors", "transcript", "segments"),
-    "captions": ("segments", "triggers"),
-    "graph": ("actors", "transcript"),
-    "clusters": ("segments", "frames", "transcript", "captions"),
-}
-"""Stage -> the stages whose output it reads."""
-STAGE_VERSION = 1
-TRANSCRIPT_VERSION = 2
-"""2: speech an English-only model cannot read is withheld and noted, not stored as English guesses."""
-
-
-@dataclass
-class IngestReport:
-    """What one ingest did: the video, which stages ran or were reused, notes for the user, time taken."""
-
-    video: VideoRef
-    ran: list[str]
-    reused: list[str]
-    notes: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def cached(self) -> bool:
-        return not self.ran
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "video": self.video.to_dict(),
-            "video_id": self.video.video_id,
-            "ran": self.ran,
-            "reused": self.reused,
-            "cached": self.cached,
-            "notes": self.notes,
-            "seconds": round(self.seconds, 3),
-        }
-
-
-def stage_keys(settings: Settings, plan: ModelPlan) -> dict[str, str]:
-    """The settings key of each stage: it changes exactly when that stage's output would."""
-    transcript = settings.stage_hash(
-        "asr_language", "asr_chunk_seconds", extra={"model": plan.key("asr"), "v": TRANSCRIPT_VERSION}
-    )
-    keys = {
-        "transcript": transcript,
-        "transcript_index": settings.stage_hash(
-            extra={"transcript": transcript, "model": plan.key("text_embedder"), "v": STAGE_VERSION}
-        ),
-        "segments": settings.stage_hash(
-            "segment_seconds",
-            "clip_fps",
-            extra={"model": plan.key("clip"), "encoder": _file_stamp(settings.retrieval_config), "v": 2},  # 2: TempMe
-        ),
-        "tracks": settings.stage_hash(
-            "detector_fps",
-            "detector_imgsz",
-            "detector_confidence",
-            "min_track_frames",
-            extra={"model": plan.key("detector"), "clip": plan.key("clip"), "v": 2},  # 2: 240-dim descriptor
-        ),
-        "frames": settings.stage_hash("trigger_fps", extra={"v": STAGE_VERSION}),
-    }
-    keys["actors"] = settings.stage_hash(
-        "reid_threshold", "min_track_frames", extra={"tracks": keys["tracks"], "frames": keys["frames"], "v": 2}
-    )
-    head_stamp = _file_stamp(settings.trigger_head)
-    keys["triggers"] = settings.stage_hash(
-        "trigger_threshold",
-        "trigger_budget",
-        extra={"head": head_stamp, "v": 1, **{stage: keys[stage] for stage in DEPENDS["triggers"]}},
-    )
-    keys["captions"] = settings.stage_hash(
-        "vlm_frames_per_caption",
-        "vlm_caption_tokens",
-        "vlm_image_side",
-        extra={
-            "captioner": plan.key("captioner"),
-            "vlm": plan.key("vlm"),
-            "embedder": plan.key("text_embedder"),
-            "prompts": prompt_stamp("vlm_caption", "video_summary"),
-            "v": 1,
-            **{stage: keys[stage] for stage in DEPENDS["captions"]},
-        },
-    )
-    from memory.actor_graph import GRAPH_VERSION
-    from memory.clustering import CLUSTERING_VERSION
-
-    keys["graph"] = settings.stage_hash(
-        extra={"v": GRAPH_VERSION, "actor_rows": 1, **{stage: keys[stage] for stage in DEPENDS["graph"]}}
-    )
-    keys["clusters"] = settings.stage_hash(
-        "scene_clusters",
-        extra={
-            "v": CLUSTERING_VERSION,
-            "embedder": plan.key("text_embedder"),
-            **{stage: keys[stage] for stage in DEPENDS["clusters"]},
-        },
-    )
-    return keys
-
-
-def prompt_stamp(*names: str) -> str:
-    """Identity of prompt templates for stage keys: a changed prompt re-runs the stage that sends it."""
-    import hashlib
-
-    import prompts
-
-    return hashlib.sha256("\0".join(prompts.load(name) for name in names).encode()).hexdigest()[:12]
-
-
-def _file_stamp(path: Path | None) -> str:
-    """Identity of an optional settings file for stage keys: its path and modification time."""
-    return f"{path}:{path.stat().st_mtime_ns}" if path is not None and path.is_file() else str(path)
-
-
-def untranscribed_note(summary: dict[str, Any]) -> str:
-    """'speech in German, not transcribed (...)': why heard speech is missing from the transcript.
-
-    The language is named when the model detected it; an English-only model cannot, so it says "a language
-    other than English". The model is named without its source ("faster-whisper tiny.en").
-    """
-    code = summary.get("language")
-    language = language_name(code) if code else "a language other than English"
-    model = str(summary.get("model", "the speech model")).split(" (")[0]
-    reads = "reads English only" if summary.get("english_only") else "cannot read it"
-    return f"speech in {language}, not transcribed (the speech model, {model}, {reads})"
-
-
-def manifest_notes(manifest: Manifest) -> list[str]:
-    """User-facing notes derived from stage summaries (no speech, roles disabled)."""
-    notes: list[str] = []
-    transcript = manifest.stages.get("transcript")
-    if transcript is not None:
-        summary = transcript.summary
-        if not summary.get("has_audio", True):
-            notes.append("the video has no audio track: there is no speech to search")
-        elif summary.get("disabled"):
-            notes.append("no speech model: the audio was not transcribed")
-        elif summary.get("untranscribed"):
-            notes.append(untranscribed_note(summary))
-        elif summary.get("spans", 0) == 0:
-            notes.append("no speech was recognised in the audio")
-    segments = manifest.stages.get("segments")
-    if segments is not None and segments.summary.get("disabled"):
-        notes.append("no CLIP model: visual search is disabled for this video")
-    tracks = manifest.stages.get("tracks")
-    if tracks is not None and tracks.summary.get("disabled"):
-        notes.append("no detector: people were not tracked")
-    captions = manifest.stages.get("captions")
-    if captions is not None and not captions.summary.get("captioner") and not captions.summary.get("vlm"):
-        notes.append("no captioner or VLM: segments were not described")
-    return notes
-
-
 class _Run:
     """One ingest of one video: owns the manifest and writes each stage's output atomically."""
 
@@ -305,7 +151,7 @@ class _Run:
 
     def visual(self, keys: dict[str, str], stages: list[str], settings: Settings) -> None:
         """Decode frames once for `segments`, `tracks` and/or `frames` and feed each its own grid."""
-        from memory.segment_encoding import SegmentAccumulator, segment_encoder
+        from memory.ingest.segment_encoding import SegmentAccumulator, segment_encoder
         from models.adapters.frame_features import FrameFeatures, compute_frame_features
 
         started = time.perf_counter()
@@ -484,7 +330,7 @@ class _Run:
 
     def captions(self, key: str, settings: Settings) -> None:
         """Clip captions for every segment, VLM dense captions for triggered ones, and the video summary."""
-        from memory.captioning import caption_video
+        from memory.ingest.captioning import caption_video
         from memory.video_memory import VideoMemory
 
         started, run_id = time.perf_counter(), _run_id()
@@ -518,36 +364,8 @@ class _Run:
             "vlm_requests": result.vlm_requests,
             "vlm_images": result.vlm_images,
         }
-        summary.update(self._index_captions(run_id, result.segments))
+        summary.update(index_captions(self.store, self.models, self.ref, run_id, result.segments))
         self.commit("captions", key, run_id, started, summary)
-
-    def _index_captions(self, run_id: str, segments: list[Any]) -> dict[str, Any]:
-        """Text-embed the captions into Chroma (one row per caption kind) when a text embedder exists."""
-        rows = [
-            (s, kind, text) for s in segments for kind, text in (("caption", s.caption), ("dense", s.dense)) if text
-        ]
-        embedder = self.models.text_embedder() if rows else None
-        if embedder is None:
-            return {}
-        name = collection_name("captions", embedder.spec.key)
-        self.store.add(
-            name,
-            ids=[f"{self.ref.video_id}:{run_id}:{s.index}:{kind}" for s, kind, _ in rows],
-            embeddings=embedder.encode([text for _, _, text in rows]),
-            documents=[text for _, _, text in rows],
-            metadatas=[
-                {
-                    "video_id": self.ref.video_id,
-                    "run_id": run_id,
-                    "segment": s.index,
-                    "t0": s.t0,
-                    "t1": s.t1,
-                    "kind": kind,
-                }
-                for s, kind, _ in rows
-            ],
-        )
-        return {"collection": name, "rows": len(rows)}
 
     def graph(self, key: str, settings: Settings) -> None:
         """Build the actor graph from actors, their boxes and the transcript, and persist it."""
@@ -561,52 +379,12 @@ class _Run:
         save_graph(graph, self.directory / f"graph-{run_id}.json")
         self.progress.finish("actor graph", f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges")
         summary = {"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges()}
-        summary.update(self._index_actors(run_id, memory))
+        summary.update(index_actors(self.store, self.models, self.ref, run_id, memory))
         self.commit("graph", key, run_id, started, summary)
-
-    def _index_actors(self, run_id: str, memory: Any) -> dict[str, Any]:
-        """Put each actor's appearance (its tracks' descriptors, weighted by length) in Chroma, so the same
-        person can be found in other videos; one collection per descriptor kind and size."""
-        from memory.retrieval import describe_actor
-
-        tracks = {t.track_id: t for t in memory.tracks()}
-        rows = []
-        for actor in memory.actors():
-            members = [tracks[i] for i in actor.track_ids if i in tracks and tracks[i].appearance]
-            if not members:
-                continue
-            weights = np.array([len(t.times) for t in members], dtype=np.float64)
-            vector = (np.array([t.appearance for t in members], dtype=np.float64) * weights[:, None]).sum(axis=0)
-            if np.linalg.norm(vector) > 0:
-                rows.append((actor, vector / np.linalg.norm(vector)))
-        if not rows:
-            return {}
-        dim = len(rows[0][1])
-        name = collection_name("actors", f"{self.models.plan.key('clip')}:{dim}")
-        self.store.add(
-            name,
-            ids=[f"{self.ref.video_id}:{run_id}:{actor.actor_id}" for actor, _ in rows],
-            embeddings=np.stack([vector for _, vector in rows]),
-            documents=[describe_actor(actor) for actor, _ in rows],
-            metadatas=[
-                {
-                    "video_id": self.ref.video_id,
-                    "run_id": run_id,
-                    "actor_id": actor.actor_id,
-                    "label": actor.label,
-                    "t0": actor.t0,
-                    "t1": actor.t1,
-                    "screen_time": round(actor.screen_time, 3),
-                    "keyframe": actor.keyframe if actor.keyframe is not None else actor.t0,
-                }
-                for actor, _ in rows
-            ],
-        )
-        return {"collection": name, "actors_indexed": len(rows), "appearance_dim": dim}
 
     def clusters(self, key: str, settings: Settings) -> None:
         """Cluster the segments across the whole timeline so recurring scenes share a cluster."""
-        from memory.clustering import cluster_video
+        from memory.ingest.clustering import cluster_video
         from memory.video_memory import VideoMemory
 
         started, run_id = time.perf_counter(), _run_id()
@@ -628,19 +406,6 @@ def _trigger_head(settings: Settings, models: ModelCache) -> Any:
     if feature == "clip" and clip is None:
         raise ModelUnavailable(f"{settings.trigger_head}: this trigger head needs CLIP, which this profile lacks")
     return load_trigger_head(settings.trigger_head, feature_dim(feature, clip.dim if clip is not None else 0))
-
-
-def _with_dependents(pending: list[str]) -> list[str]:
-    """Add every stage that reads a pending stage's output (new inputs need a new run), in stage order."""
-    chosen = set(pending)
-    changed = True
-    while changed:
-        changed = False
-        for stage, inputs in DEPENDS.items():
-            if stage not in chosen and chosen & set(inputs):
-                chosen.add(stage)
-                changed = True
-    return [stage for stage in STAGES if stage in chosen]
 
 
 def _run_id() -> str:
@@ -710,7 +475,7 @@ def _ingest_locked(
     if manifest is None:
         manifest = Manifest(video=ref)
     manifest.video = ref
-    pending = _with_dependents(pending)
+    pending = with_dependents(pending)
     run = _Run(layout, manifest, models, progress, settings)
     steps: dict[str, Any] = {
         "transcript": lambda: run.transcript(keys["transcript"]),

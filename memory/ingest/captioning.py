@@ -17,41 +17,14 @@ from typing import Any
 import numpy as np
 
 import prompts
-from memory.progress import ProgressReporter
+from core.progress import ProgressReporter
 from core.types import Trigger, VideoRef, format_timestamp
+from memory.records import SegmentCaption, triggered_segments
 from models.adapters.video import frame_indices, iter_frames
 from models.vlm.client import fit_image
 
 DECODE_BATCH = 32
 SUMMARY_TOKENS = 256
-
-
-@dataclass(frozen=True)
-class SegmentCaption:
-    """What the captioning models said about one segment."""
-
-    index: int
-    t0: float
-    t1: float
-    caption: str = ""
-    """SpaceTimeGPT's clip caption (empty without a captioner)."""
-    dense: str = ""
-    """The VLM's dense description; only triggered segments have one."""
-    frames: tuple[float, ...] = ()
-    """Times of the keyframes the VLM was shown."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "index": self.index, "t0": self.t0, "t1": self.t1,
-            "caption": self.caption, "dense": self.dense, "frames": list(self.frames),
-        }  # fmt: skip
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SegmentCaption:
-        return cls(
-            int(data["index"]), float(data["t0"]), float(data["t1"]), data.get("caption", ""),
-            data.get("dense", ""), tuple(float(t) for t in data.get("frames", ())),
-        )  # fmt: skip
 
 
 @dataclass
@@ -63,18 +36,6 @@ class CaptionResult:
     vlm_requests: int = 0
     vlm_images: int = 0
     notes: list[str] = field(default_factory=list)
-
-
-def triggered_segments(bounds: Sequence[tuple[float, float]], triggers: Sequence[Trigger]) -> dict[int, list[float]]:
-    """Segment index -> the (sorted) trigger times inside it, for segments that hold a trigger."""
-    found: dict[int, list[float]] = defaultdict(list)
-    for trigger in triggers:
-        for index, (t0, t1) in enumerate(bounds):
-            last = index == len(bounds) - 1
-            if t0 <= trigger.timestamp < t1 or (last and trigger.timestamp == t1):
-                found[index].append(float(trigger.timestamp))
-                break
-    return {index: sorted(times) for index, times in sorted(found.items())}
 
 
 def vlm_frame_times(t0: float, t1: float, trigger_times: Sequence[float], count: int) -> list[float]:

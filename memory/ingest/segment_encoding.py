@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from core.settings import Settings
 from models.adapters.clip import ClipEncoder
 from models.retrieval.config import load_config
 from models.retrieval.segment_encoder import SegmentEncoder
-from core.settings import Settings
 
 _ENCODERS: dict[tuple[int, str], SegmentEncoder] = {}
 
