@@ -79,14 +79,7 @@ def load_egoschema(path: Path | str) -> Dataset:
             )
         )
     ensure_unique([(item.qid, None) for item in items], questions_path)
-    return Dataset(
-        format=FORMAT,
-        title=TITLE,
-        source=questions_path,
-        items=items,
-        skipped=skipped,
-        skipped_reason=f"no answer in {answers_path.name}" if skipped else "",
-    )
+    return Dataset.with_answer_file(FORMAT, TITLE, questions_path, answers_path, items, skipped)
 
 
 def _answers(path: Path) -> dict[str, int]:

@@ -69,6 +69,14 @@ class Dataset:
     def __iter__(self) -> Iterator[QAItem]:
         return iter(self.items)
 
+    @classmethod
+    def with_answer_file(
+        cls, format: str, title: str, questions: Path, answers: Path, items: list[QAItem], skipped: int
+    ) -> Dataset:
+        """A set whose gold answers come in a separate file: questions it has no answer for are skipped."""
+        reason = f"no answer in {answers.name}" if skipped else ""
+        return cls(format=format, title=title, source=questions, items=items, skipped=skipped, skipped_reason=reason)
+
     def describe(self) -> str:
         """One line for people: format, how many questions, from where, and what was skipped."""
         text = f"{self.title} ({self.format}): {len(self.items)} questions from {self.source}"
