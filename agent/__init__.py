@@ -1,4 +1,5 @@
-"""The agent: question -> plan -> tools over memory -> grounded answer. Public API: `ask`, `Session`."""
+"""The agent: question -> plan -> tools over memory -> grounded answer. Public API: `ask`, `Session` (opened with
+`Session.open(videos, settings=..., progress=...)`, which ingests what memory lacks first), `agent.events`."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from agent.context import AgentContext
 from agent.events import emit
 from agent.honesty import HonestText, honest_text, sight_of, yes_no_lead
 from agent.needs import SEEING, SHOWN, question_needs
-from agent.rule_planner import named_memory, question_form
+from agent.question import form_of
 from agent.senses import blind_spots
 from agent.state import AgentState
 from core.errors import VidsageError
@@ -28,6 +28,7 @@ from core.usage import metered
 from memory.notes import manifest_notes
 from memory.video_memory import VideoMemory
 from prompts import render
+from tools.binding import tool_info
 from tools.frames import decode_frames
 from tools.timecodes import parse_time
 
@@ -51,16 +52,6 @@ SETTLED_CONFIDENCE = 0.8
 """Confidence of an option the open answer settles (a yes/no from the detector or the transcript search)."""
 BLIND_CONFIDENCE = 0.3
 """The most confidence a choice gets when a sense its question needs is blind (the evidence is only a hint)."""
-_SEARCHED_NAMES = {
-    "search_transcript": "the transcript",
-    "read_transcript": "the transcript",
-    "query_actors": "the tracked people",
-    "search_segments": "the visual index",
-    "list_scenes": "the scenes",
-    "get_triggers": "the key moments",
-    "describe_segment": "the segment descriptions",
-    "look_at_frames": "the frames",
-}
 
 
 @dataclass
@@ -205,11 +196,12 @@ def with_sources(text: str, cited: Sequence[Evidence], names: dict[str, str] | N
 def compose_by_rules(state: AgentState, context: AgentContext, evidence: list[Evidence]) -> Composed:
     """The rule composition of the evidence, made honest: it says what the loaded models cannot see, abstains
     rather than guess, and in multiple-choice mode picks only an option the evidence tells apart."""
-    form = question_form(state, context)
+    form = form_of(state, context)
     needs = question_needs(form, state.options)
     gaps = blind_spots(context, _asked_memories(state, context))
     sight = sight_of(needs, gaps)
-    searched = [_SEARCHED_NAMES.get(r.name, r.name) for r in state.tool_calls if r.status in ("ok", "error")]
+    searched = [tool_info(context.tools[r.name]).searched if r.name in context.tools else r.name
+                for r in state.tool_calls if r.status in ("ok", "error")]  # fmt: skip
     people_failed = any(e.source == "query_actors" for e in state.errors)  # no "nobody was tracked" then
     in_order = any(r.name == "read_transcript" for r in state.tool_calls)
     notes = [n for m in context.memories for n in manifest_notes(m.manifest)] + list(state.notes)
@@ -230,7 +222,7 @@ def compose_by_rules(state: AgentState, context: AgentContext, evidence: list[Ev
     settled = settled_choice(state.options, lead, composition.cited, on_screen_people)
     if settled is not None:
         index, why = settled
-        text = render("choice_lead", letter=option_letter(index), option=state.options[index]) + f" ({why})"
+        text = f"{option_letter(index)}. {state.options[index]} ({why})"
         text += "\n\n" + honest.text
         emit("token", text=text)
         return Composed(text, index, composition.cited, confidence=SETTLED_CONFIDENCE)
@@ -279,8 +271,8 @@ def _choose_by_rules(
     letter, option = option_letter(picked.index), options[picked.index]
     limits = honest.limitations
     if picked.supported and not limits:
-        template = "choice_weak" if picked.weak else "choice_lead"
-        lead = render(template, letter=letter, option=option, confidence=picked.confidence)
+        lead = (render("choice_weak", letter=letter, option=option, confidence=picked.confidence) if picked.weak
+                else f"{letter}. {option}")  # fmt: skip
         text = f"{lead}\n\n{support}"
         emit("token", text=text)
         return Composed(text, picked.index, picked.support, confidence=picked.confidence)
@@ -310,7 +302,7 @@ def _choose_by_rules(
 
 def _asked_memories(state: AgentState, context: AgentContext) -> list[VideoMemory]:
     """The videos the question is about: the one it names, else every video of the conversation."""
-    named = named_memory(state.question, context)
+    named = context.named_memory(state.question)
     return [named] if named is not None else list(context.memories)
 
 

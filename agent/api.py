@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from agent.session import Session
+from agent.session import Session, check_question
 from core.progress import ProgressReporter
 from core.settings import Settings
 from core.types import Answer
-from models.loading.cache import ModelCache
+from models.cache import ModelCache
 
 
 def ask(
@@ -30,10 +30,8 @@ def ask(
     the options apart unless `force_choice` asks for a pick anyway, marked `Answer.forced`); `thread_id` continues
     a conversation kept in the data dir, so "and what happens after that?" resolves against it.
     For many questions keep a `Session`, which loads models and memory once."""
-    from agent.session import check_question
-
-    check_question(question, options)
-    with Session(video, settings=settings, progress=progress, models=models, top_k=top_k) as session:
+    checked = check_question(question, options)  # before any slow ingest
+    with Session.open(video, settings=settings, progress=progress, models=models, top_k=top_k) as session:
         if thread_id is not None:
             session.thread_id = thread_id
-        return session.ask(question, options=options, force_choice=force_choice)
+        return session.ask(checked, force_choice=force_choice)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import openai
 
 from agent.context import AgentContext
-from agent.rule_planner import question_form
+from agent.question import form_of
 from agent.state import AgentState
 from core.errors import VidsageError
 from core.usage import metered
@@ -40,7 +40,7 @@ def missing_needs(state: AgentState, context: AgentContext) -> tuple[str, ...]:
 
     A question naming no kind of evidence is covered by speech or pictures, whichever answers; a notes-only
     answer from the actor graph ("nobody is on screen at 0:30") is itself an answer about people."""
-    form = question_form(state, context)
+    form = form_of(state, context)
     kinds = {e.kind for e in state.evidence}
     people_answered = any(r.name == "query_actors" and r.status == "ok" for r in state.tool_calls)
     covered = {

@@ -15,7 +15,7 @@ import numpy as np
 
 from core.types import Evidence
 from memory.text_search import content_tokens
-from models.loading.cache import ModelCache
+from models.cache import ModelCache
 
 TIME_TOLERANCE_S = 2.0
 KEYWORD_WEIGHT = 0.5

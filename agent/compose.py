@@ -29,6 +29,12 @@ SCENE_PRESENCE_S = 1.0
 SCENE_PRESENCE_SHARE = 0.3
 """A person on screen this long (and this share of the scene) counts the scene as one with a person; a track
 running a moment past a cut does not count the next scene."""
+SPEECH_LEAD = "What is said:"
+SPEAKERS_LEAD = "Who speaks:"
+PEOPLE_LEAD = "Who is on screen:"
+VISUAL_LEAD = "Where it is seen:"
+NOTES_LEAD = "Also found:"
+"""Headings of the rule answer's blocks (its layout is code; prompts/ holds what a model reads)."""
 
 
 @dataclass(frozen=True)
@@ -97,27 +103,27 @@ def compose_answer(
     if counted:
         blocks.append(counted)
     if first and people:
-        blocks.append(render("first_item", cite=people[0].cite(names), text=people[0].text))
+        blocks.append(f"First: {people[0].cite(names)} {people[0].text}")
     if speech:
-        lines = [render("speech_item", cite=e.cite(names), text=e.text.strip()) for e in speech]
-        blocks.append("\n".join([render("speech_lead"), *lines]))
+        lines = [f"- {e.cite(names)} “{e.text.strip()}”" for e in speech]
+        blocks.append("\n".join([SPEECH_LEAD, *lines]))
     if speakers:
-        lines = [render("note_item", cite=e.cite(names), text=e.text) for e in speakers]
-        blocks.append("\n".join([render("speakers_lead"), *lines]))
+        lines = [f"- {e.cite(names)} {e.text}" for e in speakers]
+        blocks.append("\n".join([SPEAKERS_LEAD, *lines]))
     if people:
-        lines = [render("people_item", text=_named(e, names) + e.text) for e in people]
-        blocks.append("\n".join([render("people_lead"), *lines]))
+        lines = [f"- {_named(e, names)}{e.text}" for e in people]
+        blocks.append("\n".join([PEOPLE_LEAD, *lines]))
     elif asked_people and "the tracked people" in searched and not tool_notes and not speakers and not any(
         e.source == "query_actors" for e in evidence
     ):  # "nobody was tracked" only from the actor graph's own answer
         reason = "".join(f" ({note})" for note in notes if "tracked" in note)
         blocks.append(render("no_people", reason=reason))
     if visual:
-        lines = [render("visual_item", span=_span(e, names), text=e.text) for e in visual]
-        blocks.append("\n".join([render("visual_lead"), *lines]))
+        lines = [f"- {_span(e, names)} {e.text}" for e in visual]
+        blocks.append("\n".join([VISUAL_LEAD, *lines]))
     if tool_notes:
-        lines = [render("note_item", cite=_span(e, names), text=e.text) for e in tool_notes]
-        blocks.append("\n".join([render("notes_lead"), *lines]))
+        lines = [f"- {_span(e, names)} {e.text}" for e in tool_notes]
+        blocks.append("\n".join([NOTES_LEAD, *lines]))
     cited = [*speech, *speakers, *people, *visual, *tool_notes]
     if not cited and not (asked_people and blocks):
         searched_text = join_names(searched) if searched else "the video's memory"
@@ -145,7 +151,7 @@ def _count(count_of: str | None, evidence: list[Evidence], topic: str = "") -> s
         if wanted:
             lines = {(t0, text) for t0, text in lines if wanted & set(content_tokens(text))}
             n, noun = len(lines), f"lines of speech that say {' / '.join(sorted(wanted))}"
-            return render("count_lead", count=n, noun=noun)
+            return f"Counted: {n} {noun}."
         n, noun = len(lines), "lines of speech"
     elif count_of == "scenes":
         n, noun = len([e for e in evidence if e.kind == "scene"]), "scenes"
@@ -156,12 +162,12 @@ def _count(count_of: str | None, evidence: list[Evidence], topic: str = "") -> s
                 if any(_overlap(t0, t1, p.t0, p.t1) >= max(SCENE_PRESENCE_S, SCENE_PRESENCE_SHARE * (t1 - t0))
                        for p in people))  # fmt: skip
         noun = "scenes with a tracked person on screen"
-        return render("count_lead", count=n, noun=noun) if scenes else ""
+        return f"Counted: {n} {noun}." if scenes else ""
     elif count_of == "people":
         n, noun = len({e.text.split(" on screen")[0] for e in evidence if e.kind == "actor"}), "tracked people"
     else:
         return ""
-    return render("count_lead", count=n, noun=noun) if n else ""
+    return f"Counted: {n} {noun}." if n else ""
 
 
 def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:

@@ -4,6 +4,7 @@ chat model and the question's usage meter (passed as LangGraph context, never ch
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,7 @@ from agent.budget import Budget
 from core.settings import Settings
 from core.usage import Usage
 from memory.video_memory import VideoMemory
-from models.loading.cache import ModelCache
+from models.cache import ModelCache
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -53,6 +54,20 @@ class AgentContext:
 
     def memory_of(self, video_id: str) -> VideoMemory | None:
         return next((m for m in self.memories if m.video_id == video_id), None)
+
+    @property
+    def video_names(self) -> tuple[str, ...]:
+        """The videos' file names and stems, which a question may use to name a video."""
+        return tuple(name for m in self.memories for name in (m.ref.path.name, m.ref.path.stem))
+
+    def named_memory(self, question: str) -> VideoMemory | None:
+        """The video a question names by file name or stem ("in panel.mp4", "in the panel video"), if any."""
+        lowered = question.lower()
+        for memory in self.memories:
+            name, stem = memory.ref.path.name.lower(), memory.ref.path.stem.lower()
+            if name in lowered or (len(stem) >= 3 and re.search(rf"\b{re.escape(stem)}\b", lowered)):
+                return memory
+        return None
 
     def vlm(self) -> VisionLanguageModel | None:
         """The VLM, loaded on first use; None when the profile has none."""

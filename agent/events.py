@@ -11,18 +11,8 @@ from typing import Any
 
 from langgraph.config import get_stream_writer
 
+from agent.state import ToolRecord
 from core.types import Answer
-
-TOOL_ACTIVITY = {
-    "search_transcript": "searching the transcript",
-    "read_transcript": "reading the transcript",
-    "search_segments": "searching the pictures",
-    "query_actors": "asking the actor graph",
-    "list_scenes": "listing the scenes",
-    "describe_segment": "describing a segment",
-    "look_at_frames": "looking at frames",
-    "get_triggers": "reading the key moments",
-}
 
 
 @dataclass(frozen=True)
@@ -35,24 +25,18 @@ class StepStarted:
 
 @dataclass(frozen=True)
 class ToolStarted:
+    """A tool call began; `activity` is the tool's own line for it ("searching the transcript")."""
+
     name: str
     args: dict[str, Any]
     round: int
     why: str = ""
-
-    @property
-    def activity(self) -> str:
-        return TOOL_ACTIVITY.get(self.name, f"running {self.name}")
+    activity: str = ""
 
 
-@dataclass(frozen=True)
-class ToolFinished:
-    name: str
-    args: dict[str, Any]
-    round: int
-    status: str
-    results: int
-    seconds: float
+ToolFinished = ToolRecord
+"""A tool call ended: the same record the graph keeps in `AgentState.tool_calls` (name, args, status, results,
+seconds, what it answered)."""
 
 
 @dataclass(frozen=True)
@@ -88,5 +72,7 @@ def event_from(payload: Any) -> AgentEvent | None:
     """The event a custom-stream payload carries, or None for anything else."""
     if not isinstance(payload, dict) or payload.get("event") not in _KINDS:
         return None
+    if payload["event"] == "tool_finished":
+        return payload["record"] if isinstance(payload.get("record"), ToolRecord) else None
     fields = {k: v for k, v in payload.items() if k != "event"}
     return _KINDS[payload["event"]](**fields)

@@ -26,27 +26,30 @@ from agent.budget import Remaining, remaining
 from agent.context import AgentContext
 from agent.events import emit
 from agent.llm_planner import MODEL_WHY, plan_with_model, scratchpad, unknown_tool_text
+from agent.question import read_question
 from agent.rule_planner import plan_first_round, plan_widening
 from agent.state import AgentState, ToolCall, ToolRecord, Turn
-from core.errors import VidsageError
+from core.errors import InvalidRequest, VidsageError
 from core.types import Evidence, SourceError
 from core.usage import metered
 from models.vlm.client import one_line
-from tools.binding import is_source_failure
+from tools.binding import is_source_failure, tool_info
 
-VLM_TOOLS = ("look_at_frames", "describe_segment")
-"""Tools that may call the VLM (and send it frames)."""
 MAX_PARALLEL_TOOLS = 4
 Node = Callable[[AgentState, Runtime[Any]], dict[str, Any]]
 
 
-def _context(runtime: Runtime[Any], state: AgentState) -> AgentContext:
-    """The run's AgentContext; a run without one (LangGraph's dev server) gets one from `agent.studio`."""
+ContextResolver = Callable[[AgentState, Any], AgentContext]
+"""Makes the AgentContext of a run started without one (LangGraph's dev server) from its state and raw context."""
+
+
+def _context(runtime: Runtime[Any], state: AgentState, resolve: ContextResolver | None) -> AgentContext:
+    """The run's AgentContext, or the one `resolve` makes when the run was started without it."""
     if isinstance(runtime.context, AgentContext):
         return runtime.context
-    from agent.studio import context_for
-
-    return context_for(state, runtime.context)
+    if resolve is None:
+        raise InvalidRequest("this graph was run without an AgentContext; run it through Session or agent.studio")
+    return resolve(state, runtime.context)
 
 
 def _left(state: AgentState, context: AgentContext) -> Remaining:
@@ -59,33 +62,45 @@ def _answer_reserve(context: AgentContext) -> int:
     return 1 if context.has_vlm else 0
 
 
-def timed(step: str) -> Callable[[Callable[[AgentState, AgentContext], dict[str, Any]]], Node]:
-    """Run a node with its context, announce it on the stream, and append its timing to `steps`."""
+Step = Callable[[AgentState, AgentContext], dict[str, Any]]
 
-    def wrap(function: Callable[[AgentState, AgentContext], dict[str, Any]]) -> Node:
-        def node(state: AgentState, runtime: Runtime[Any]) -> dict[str, Any]:
-            context = _context(runtime, state)
-            emit("step", step=step, round=state.round)
-            started = time.perf_counter()
-            update = function(state, context)
-            steps = update.pop("steps", state.steps)
-            entry = {"step": step, "round": update.get("round", state.round),
-                     "seconds": round(time.perf_counter() - started, 4)}  # fmt: skip
-            return update | {"steps": [*steps, entry]}
 
-        # not functools.wraps: LangGraph reads the signature to pass `runtime`, and must see this one
-        node.__name__, node.__doc__ = function.__name__, function.__doc__
-        return node
+def timed(step: str) -> Callable[[Step], Step]:
+    """Mark a graph step with its name; `build_graph` turns it into a node that times and announces it."""
 
-    return wrap
+    def mark(function: Step) -> Step:
+        function.step_name = step  # type: ignore[attr-defined]
+        return function
+
+    return mark
+
+
+def _node(function: Step, resolve: ContextResolver | None) -> Node:
+    """Run a step with its context, announce it on the stream, and append its timing to `steps`."""
+    step: str = function.step_name  # type: ignore[attr-defined]
+
+    def node(state: AgentState, runtime: Runtime[Any]) -> dict[str, Any]:
+        context = _context(runtime, state, resolve)
+        emit("step", step=step, round=state.round)
+        started = time.perf_counter()
+        update = function(state, context)
+        steps = update.pop("steps", state.steps)
+        entry = {"step": step, "round": update.get("round", state.round),
+                 "seconds": round(time.perf_counter() - started, 4)}  # fmt: skip
+        return update | {"steps": [*steps, entry]}
+
+    # not functools.wraps: LangGraph reads the signature to pass `runtime`, and must see this one
+    node.__name__, node.__doc__ = function.__name__, function.__doc__
+    return node
 
 
 @timed("start")
 def start(state: AgentState, context: AgentContext) -> dict[str, Any]:
     """Reset the per-question fields (the thread's turns stay) and start the clock."""
     planner = "llm" if context.chat_model is not None else "rules"
+    question = " ".join(state.question.split())
     return {
-        "question": " ".join(state.question.split()), "round": 0, "pending": [], "evidence": [], "tool_calls": [],
+        "question": question, "form": read_question(question, context.video_names), "round": 0, "pending": [], "evidence": [], "tool_calls": [],
         "messages": [], "actors": [], "planner": planner, "ready": False, "verdict": "", "missing": [],
         "notes": [], "answer": "", "choice": None, "cited": [], "steps": [], "started": time.time(), "usage": {},
         "errors": [], "abstained": False, "limitations": [], "confidence": None, "forced": False,
@@ -152,7 +167,8 @@ def plan(state: AgentState, context: AgentContext) -> dict[str, Any]:
 
 def _vlm_gate(call: ToolCall, context: AgentContext, room: list[int]) -> tuple[ToolCall | None, str]:
     """A VLM-using call trimmed to the frames and calls left (room = [calls, frames]), or why it is skipped."""
-    if call.name not in VLM_TOOLS or not context.has_vlm:
+    tool = context.tools.get(call.name)
+    if tool is None or not tool_info(tool).uses_vlm or not context.has_vlm:
         return call, ""
     if room[0] <= 0:
         return None, "skipped: the VLM-call budget is spent"
@@ -174,9 +190,10 @@ def _run_tool(
 ) -> tuple[ToolRecord, list[Evidence], SourceError | None]:
     """Invoke one tool as a model would (a tool call) and keep its text and Evidence artifact; a failed
     source becomes a `failed` record and a SourceError (its text still tells the planner what failed)."""
-    emit("tool_started", name=call.name, args=call.args, round=round_number, why=call.why)
-    started = time.perf_counter()
     tool = context.tools.get(call.name)
+    activity = tool_info(tool).activity if tool is not None else f"running {call.name}"
+    emit("tool_started", name=call.name, args=call.args, round=round_number, why=call.why, activity=activity)
+    started = time.perf_counter()
     failure: SourceError | None = None
     if tool is None:
         text, evidence, status = unknown_tool_text(call.name, context), [], "error"
@@ -196,8 +213,7 @@ def _run_tool(
             status = "error" if message.status == "error" else "ok"
     seconds = round(time.perf_counter() - started, 4)
     record = ToolRecord(call.name, call.args, round_number, status, len(evidence), seconds, text, call.why, call.id)
-    emit("tool_finished", name=call.name, args=call.args, round=round_number, status=status,
-         results=len(evidence), seconds=seconds)  # fmt: skip
+    emit("tool_finished", record=record)
     return record, evidence, failure
 
 
@@ -293,14 +309,18 @@ def after_answer(state: AgentState) -> Literal["plan", "__end__"]:
     return END if state.ready else "plan"
 
 
-def build_graph(checkpointer: Checkpointer = None, context_schema: type | None = AgentContext) -> CompiledStateGraph:
-    """start -> plan -> act -> assess -> (plan | answer) -> end; answer may loop back once the self-check asks."""
+def build_graph(
+    checkpointer: Checkpointer = None,
+    context_schema: type | None = AgentContext,
+    resolve_context: ContextResolver | None = None,
+) -> CompiledStateGraph:
+    """start -> plan -> act -> assess -> (plan | answer) -> end; answer may loop back once the self-check asks.
+
+    `resolve_context` makes the AgentContext of runs started without one (the dev server's, see agent.studio).
+    """
     graph = StateGraph(AgentState, context_schema=context_schema)
-    graph.add_node("start", start)
-    graph.add_node("plan", plan)
-    graph.add_node("act", act)
-    graph.add_node("assess", assess)
-    graph.add_node("answer", answer)
+    for step in (start, plan, act, assess, answer):
+        graph.add_node(step.step_name, _node(step, resolve_context))  # type: ignore[attr-defined]
     graph.add_edge(START, "start")
     graph.add_edge("start", "plan")
     graph.add_conditional_edges("plan", after_plan)

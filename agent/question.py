@@ -8,8 +8,13 @@ read as asking about both the speech and the picture.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from agent.context import AgentContext
+    from agent.state import AgentState
 
 CountOf = Literal["people", "scenes", "people_scenes", "speech"]
 ActorAsk = Literal["who", "when", "with_whom", "first_meeting", "trajectory", "said", "speakers"]
@@ -368,8 +373,14 @@ def _actor_ask(text: str, people: bool, first: bool, when: bool, appear: bool, s
     return "who"
 
 
-def read_question(question: str) -> QuestionForm:
-    """Classify a question by its form (several cue families per need, so paraphrases read alike)."""
+def read_question(question: str, video_names: Sequence[str] = ()) -> QuestionForm:
+    """Classify a question by its form (several cue families per need, so paraphrases read alike).
+
+    The videos' file names are blanked first: "meeting.mp4" is not a question about a meeting. The graph's
+    first step reads each question once and keeps the form in the state (`AgentState.form`)."""
+    for name in video_names:
+        if len(name) >= 3:
+            question = re.sub(rf"\b{re.escape(name)}\b", " ", question, flags=re.IGNORECASE)
     text = " ".join(question.split())
     quoted = tuple(a or b for a, b in QUOTED.findall(text))
     speech = bool(SPEECH.search(text)) or bool(quoted) or bool(AUDIO_ONLY.search(text))
@@ -412,3 +423,8 @@ def read_question(question: str) -> QuestionForm:
         count_of=_count_of(text),
         during=_during(text),
     )
+
+
+def form_of(state: AgentState, context: AgentContext) -> QuestionForm:
+    """The question's form as the graph's start step read it; read here only for a state built outside the graph."""
+    return state.form if state.form is not None else read_question(state.question, context.video_names)

@@ -9,13 +9,12 @@ question, every object class for a people question. A call already made is never
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from agent.context import AgentContext
-from agent.question import QuestionForm, content_words, read_question
+from agent.question import QuestionForm, content_words, form_of
 from agent.references import PersonRef, find_people, mentioned_moment, mentioned_range, most_present, person_actors
 from agent.state import AgentState, ToolCall, ToolRecord, Turn
 from memory.video_memory import VideoMemory
@@ -100,30 +99,10 @@ def _is_follow_up(form: QuestionForm, turn: Turn | None) -> bool:
     return form.back_reference or vague or form.text.lower().startswith(("and ", "then ", "so "))
 
 
-def question_form(state: AgentState, context: AgentContext) -> QuestionForm:
-    """The question's form, read with the videos' file names blanked ("meeting.mp4" is not a meeting)."""
-    text = state.question
-    for memory in context.memories:
-        for name in (memory.ref.path.name, memory.ref.path.stem):
-            if len(name) >= 3:
-                text = re.sub(rf"\b{re.escape(name)}\b", " ", text, flags=re.IGNORECASE)
-    return read_question(text)
-
-
-def named_memory(question: str, context: AgentContext) -> VideoMemory | None:
-    """The video a question names by file name or stem ("in panel.mp4", "in the panel video"), if any."""
-    lowered = question.lower()
-    for memory in context.memories:
-        name, stem = memory.ref.path.name.lower(), memory.ref.path.stem.lower()
-        if name in lowered or (len(stem) >= 3 and re.search(rf"\b{re.escape(stem)}\b", lowered)):
-            return memory
-    return None
-
-
 def target_memory(state: AgentState, context: AgentContext) -> VideoMemory:
     """The video a question is about: the one it names; else the video of the previous answer in this thread
     (a follow-up, "actor 3", "she" stay there); else the first."""
-    named = named_memory(state.question, context)
+    named = context.named_memory(state.question)
     if named is not None:
         return named
     turn = previous_turn(state, context)
@@ -145,7 +124,7 @@ def _span_args(t_range: tuple[float, float] | None) -> dict[str, Any]:
 
 def plan_first_round(state: AgentState, context: AgentContext) -> Plan:
     """The calls the question's form asks for."""
-    form = question_form(state, context)
+    form = form_of(state, context)
     memory = target_memory(state, context)
     duration = memory.ref.duration
     done = state.tool_calls
@@ -332,7 +311,7 @@ def _plan_actor_question(
 
 def plan_widening(state: AgentState, context: AgentContext, missing: Sequence[str]) -> Plan:
     """Broader calls for what the gathered evidence still lacks."""
-    form = question_form(state, context)
+    form = form_of(state, context)
     done = state.tool_calls
     plan = Plan(actors=list(state.actors))
     keywords = " ".join(content_words(" ".join(form.quoted) or form.text))

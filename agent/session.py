@@ -1,7 +1,7 @@
 """A conversation over one or more videos: models, memories and tools loaded once, questions answered
 in threads that a SQLite checkpointer keeps in the data dir, answers streamed as they are written.
 
-    with Session(["talk.mp4"]) as session:
+    with Session.open(["talk.mp4"], progress=reporter) as session:   # ingests what memory lacks first
         first = session.ask("What does the speaker say about the budget?")
         later = session.ask("And what happens after that?")   # same thread: resolves "that"
         for event in session.stream("Who is on screen at 0:30?"): ...
@@ -12,9 +12,9 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -33,12 +33,14 @@ from memory.ingest.pipeline import ingest_video
 from memory.layout import DataLayout, private_data_dir
 from memory.manifest import Manifest
 from memory.video_memory import VideoMemory
-from models.loading.cache import ModelCache
-from models.loading.registry import ModelPlan
+from models.cache import ModelCache
 from models.vlm.chat_model import load_chat_model
 
 if TYPE_CHECKING:
+    import numpy as np
     from langchain_core.language_models import BaseChatModel
+
+    from memory.ingest.report import IngestReport
 
 RECURSION_LIMIT = 64
 """Graph steps one question may take (the budgets end it long before)."""
@@ -52,9 +54,14 @@ def _paths(videos: Path | str | Sequence[Path | str]) -> list[Path | str]:
     return items
 
 
-def check_question(
-    question: str, options: Sequence[str] | None, *, max_chars: int = 2_000
-) -> tuple[str, list[str] | None]:
+class CheckedQuestion(NamedTuple):
+    """A question and its options that passed `check_question`; `Session.ask` takes it without checking again."""
+
+    text: str
+    options: list[str] | None
+
+
+def check_question(question: str, options: Sequence[str] | None, *, max_chars: int = 2_000) -> CheckedQuestion:
     """The question and options, cleaned; InvalidRequest for an empty or too long question (over `max_chars`:
     a pasted document is no question, and would be searched for seconds) or unusable options."""
     if not question or not question.strip():
@@ -64,7 +71,7 @@ def check_question(
             f"the question is {len(question.strip()):,} characters long; ask it in at most {max_chars:,} characters"
         )
     if options is None:
-        return question.strip(), None
+        return CheckedQuestion(question.strip(), None)
     cleaned = [" ".join(str(o).split()) for o in options]
     if len(cleaned) < 2:
         raise InvalidRequest("a multiple-choice question needs at least two options")
@@ -72,7 +79,18 @@ def check_question(
         raise InvalidRequest("a multiple-choice option is empty")
     if len(cleaned) > 26:
         raise InvalidRequest("a multiple-choice question may have at most 26 options")
-    return question.strip(), cleaned
+    return CheckedQuestion(question.strip(), cleaned)
+
+
+def check_videos(videos: Path | str | Sequence[Path | str]) -> list[Path]:
+    """The video paths, expanded; VideoUnreadable for one that is missing, a directory or empty, and InvalidRequest
+    for none at all: what a caller checks before it starts anything slow."""
+    from models.adapters.video import check_path
+
+    paths = [Path(v).expanduser() for v in _paths(videos)]
+    for path in paths:
+        check_path(path)
+    return paths
 
 
 class Session:
@@ -88,18 +106,31 @@ class Session:
         top_k: int = 5,
         persist: bool = True,
         chat_model: BaseChatModel | None = None,
+        on_video: Callable[[int, int, Path], None] | None = None,
+        on_ingested: Callable[[int, IngestReport], None] | None = None,
     ) -> None:
-        """Ingest `videos` as needed and get ready to answer. `chat_model` replaces the planner model the
-        settings name (any LangChain chat model with tool calling); `persist=False` keeps threads in memory."""
+        """Ingest `videos` as needed and get ready to answer (`Session.open` says the same by name). `chat_model`
+        replaces the planner model the settings name (any LangChain chat model with tool calling);
+        `persist=False` keeps threads in memory; `on_video(index, count, path)` is called before each video's
+        ingest and `on_ingested(index, report)` after it."""
         self.settings = settings or Settings()
         prepare_process(self.settings.data_dir)  # before any model loads: no telemetry, no files outside the data dir
         self.progress = progress or SilentProgress()
-        self.models = models or ModelCache(ModelPlan(self.settings, self.progress.notice))
+        self.models = models or ModelCache.for_settings(self.settings, self.progress.notice)
         started = time.perf_counter()
         self.memories: list[VideoMemory] = []
+        """The open videos' memories, in the order given (a video named twice once)."""
+        self.ingest_reports: list[IngestReport] = []
+        """What each video's ingest did (ran or reused stages, seconds), in the order given."""
         layout = DataLayout(self.settings.data_dir)
-        for video in _paths(videos):
+        items = _paths(videos)
+        for index, video in enumerate(items):
+            if on_video is not None:
+                on_video(index, len(items), Path(video).expanduser())
             report = ingest_video(video, self.settings, models=self.models, progress=self.progress)
+            self.ingest_reports.append(report)
+            if on_ingested is not None:
+                on_ingested(index, report)
             manifest = Manifest.load(layout, report.video.video_id)
             if manifest is None:
                 raise MemoryCorrupt(f"{video}: memory vanished right after ingest (was the data dir removed?)")
@@ -132,6 +163,47 @@ class Session:
         self.thread_id = new_thread_id()
         self._asked = 0
 
+    @classmethod
+    def open(
+        cls,
+        videos: Path | str | Sequence[Path | str],
+        *,
+        settings: Settings | None = None,
+        progress: ProgressReporter | None = None,
+        models: ModelCache | None = None,
+        top_k: int = 5,
+        persist: bool = True,
+        chat_model: BaseChatModel | None = None,
+        on_video: Callable[[int, int, Path], None] | None = None,
+        on_ingested: Callable[[int, IngestReport], None] | None = None,
+    ) -> Session:
+        """Ingest each of `videos` that memory lacks, reporting its stages and notices to `progress` (a file that is
+        no video raises its VidsageError before anything is written), then open a Session over them.
+
+        `models` reuses a ModelCache (by default one is built on the settings' model plan, its notices going to
+        `progress`); `on_video(index, count, path)` is called before each video's ingest, `on_ingested(index,
+        report)` after it; each IngestReport is kept in `session.ingest_reports`. The other options are the
+        Session's own."""
+        return cls(videos, settings=settings, progress=progress, models=models, top_k=top_k, persist=persist,
+                   chat_model=chat_model, on_video=on_video, on_ingested=on_ingested)  # fmt: skip
+
+    # --- what is open ----------------------------------------------------------------------------
+
+    def memory(self, video_id: str) -> VideoMemory | None:
+        """The memory of one open video (by its id), or None when no open video has that id."""
+        return next((m for m in self.memories if m.video_id == video_id), None)
+
+    def keyframe(self, video_id: str, time: float) -> np.ndarray | None:
+        """The frame of an open video nearest to `time` (RGB uint8), or None when the video is not open or the
+        decoder returns nothing; a moved or damaged file raises its VidsageError."""
+        from tools.frames import decode_frames
+
+        memory = self.memory(video_id)
+        if memory is None:
+            return None
+        _, frames = decode_frames(memory, [time])
+        return frames[0] if frames else None
+
     # --- conversation ----------------------------------------------------------------------------
 
     def new_thread(self) -> str:
@@ -147,7 +219,7 @@ class Session:
 
     def ask(
         self,
-        question: str,
+        question: str | CheckedQuestion,
         *,
         options: Sequence[str] | None = None,
         thread_id: str | None = None,
@@ -164,7 +236,7 @@ class Session:
 
     def stream(
         self,
-        question: str,
+        question: str | CheckedQuestion,
         *,
         options: Sequence[str] | None = None,
         thread_id: str | None = None,
@@ -174,7 +246,7 @@ class Session:
 
         Questions of one thread take turns (agent.thread_lock): one asked while another of its thread runs, in
         this process or another sharing the data dir, waits for it, so every turn is kept."""
-        question, cleaned = check_question(question, options)
+        question, cleaned = question if isinstance(question, CheckedQuestion) else check_question(question, options)
         thread = thread_id or self.thread_id
         context = self._context.for_question()
         started = time.perf_counter()

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from langchain_core.messages import BaseMessage
 
+from agent.question import QuestionForm
 from core.types import Evidence, SourceError
 
 
@@ -67,6 +68,8 @@ class AgentState:
 
     question: str = ""
     """The user's question, as asked."""
+    form: QuestionForm | None = None
+    """The question's form, read once by the graph's start step (planner, assessment and answer share it)."""
     options: list[str] | None = None
     """Multiple-choice options, when the question has them."""
     force_choice: bool = False
@@ -127,6 +130,7 @@ CHECKPOINT_TYPES: tuple[tuple[str, str], ...] = (
     ("agent.state", "ToolRecord"),
     ("agent.state", "Turn"),
     ("agent.state", "AgentState"),
+    ("agent.question", "QuestionForm"),
     ("core.types", "Evidence"),
     ("core.types", "SourceError"),
 )

@@ -51,5 +51,5 @@ def context_for(state: AgentState, raw: Any) -> AgentContext:
     return _RUNS[run]
 
 
-graph = build_graph(context_schema=StudioContext)
+graph = build_graph(context_schema=StudioContext, resolve_context=context_for)
 """The compiled graph; the dev server adds its own checkpointer."""

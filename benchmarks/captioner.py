@@ -35,7 +35,7 @@ from models.adapters.captioner import (  # noqa: E402
     load_captioner,
     tiny_tokenizer,
 )
-from models.loading.registry import ModelSpec  # noqa: E402
+from models.registry import ModelSpec  # noqa: E402
 
 CPU_BATCHES = (1, 4, 16)
 GPU_BATCHES = (1, 8, 32)
@@ -58,7 +58,7 @@ def random_spacetimegpt(settings: Settings) -> Captioner:
     """SpaceTimeGPT's architecture with random weights (bf16 on GPU), using the tiny tokenizer's special ids."""
     from transformers import GPT2Config, TimesformerConfig, VideoMAEImageProcessor
 
-    from models.loading.device import inference_dtype, pick_device
+    from models.device import inference_dtype, pick_device
 
     tokenizer = tiny_tokenizer()
     encoder = TimesformerConfig(image_size=224, patch_size=16, num_frames=FRAMES_PER_CLIP)

@@ -69,8 +69,8 @@ def _random_clip(settings: Any) -> Any:
     import torch
 
     from models.adapters.clip import ClipEncoder
-    from models.loading.device import inference_dtype, pick_device
-    from models.loading.registry import ModelSpec
+    from models.device import inference_dtype, pick_device
+    from models.registry import ModelSpec
 
     device = pick_device(settings)
     dtype = inference_dtype(device)
@@ -86,7 +86,7 @@ def _random_yolo11s(settings: Any) -> Any:
     from ultralytics import YOLO
 
     from models.adapters.detector import Detector, choose_device
-    from models.loading.registry import ModelSpec
+    from models.registry import ModelSpec
 
     spec = ModelSpec("detector", "tiny", "yolo11s.yaml", "yolo11s, random weights (benchmark only)")
     return Detector(YOLO("yolo11s.yaml"), spec, settings, choose_device(settings))
@@ -98,12 +98,11 @@ def run(video: Path, profile: str, seconds: float | None, clip_choice: str, dete
 
     from core.settings import Settings
     from models.adapters.video import frame_indices, iter_audio, iter_frames, probe, sample_times
-    from models.loading.cache import ModelCache
-    from models.loading.registry import ModelPlan
+    from models.cache import ModelCache
 
     data_dir = Path(tempfile.mkdtemp(prefix="vidsage-bench-"))
     settings = Settings(profile=profile, data_dir=data_dir)  # type: ignore[arg-type]
-    models = ModelCache(ModelPlan(settings, lambda note: print(f"  {note}", file=sys.stderr)))
+    models = ModelCache.for_settings(settings, lambda note: print(f"  {note}", file=sys.stderr))
     ref = probe(video)
     span = min(ref.duration, seconds) if seconds else ref.duration
     detect_times = sample_times(span, settings.detector_fps)

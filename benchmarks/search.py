@@ -35,8 +35,7 @@ from memory.layout import DataLayout, write_json_atomic  # noqa: E402
 from memory.library import Library  # noqa: E402
 from memory.manifest import Manifest  # noqa: E402
 from memory.store import VectorStore, collection_name  # noqa: E402
-from models.loading.cache import ModelCache  # noqa: E402
-from models.loading.registry import ModelPlan  # noqa: E402
+from models.cache import ModelCache  # noqa: E402
 
 TOPICS = {
     "harbour": "ferry boats sail out of the harbour past the lighthouse",
@@ -134,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.build_into is not None:
         settings = Settings(profile="tiny", device="cpu", data_dir=args.build_into / "data")
-        build_library(args.build_into, args.videos, args.segments_per_video, ModelCache(ModelPlan(settings)))
+        build_library(args.build_into, args.videos, args.segments_per_video, ModelCache.for_settings(settings))
         return 0
     with tempfile.TemporaryDirectory(prefix="vidsage-search-") as tmp:
         started = time.perf_counter()
@@ -146,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"library: {args.videos} videos, {total} segments, {total} speech spans, {total} captions "
               f"(built in {time.perf_counter() - started:.1f} s)")  # fmt: skip
         settings = Settings(profile="tiny", device="cpu", data_dir=Path(tmp) / "data")
-        models = ModelCache(ModelPlan(settings))
+        models = ModelCache.for_settings(settings)
         library = Library(settings, models)
         first_video = library.video_ids()[0]
         cold = time.perf_counter()

@@ -118,10 +118,9 @@ class VideoTiming:
 
 def tiny_clip(device: str) -> ClipEncoder:
     """The `tiny` profile's CLIP (seeded random weights), as the tests load it."""
-    from models.loading.cache import ModelCache
-    from models.loading.registry import ModelPlan
+    from models.cache import ModelCache
 
-    clip = ModelCache(ModelPlan(Settings(profile="tiny", device=device))).clip()  # type: ignore[arg-type]
+    clip = ModelCache.for_settings(Settings(profile="tiny", device=device)).clip()  # type: ignore[arg-type]
     if clip is None:
         raise SystemExit("the tiny profile has no CLIP model")
     return clip
@@ -132,8 +131,8 @@ def random_vit_b32(device: str) -> ClipEncoder:
     import open_clip
     import torch
 
-    from models.loading.device import inference_dtype
-    from models.loading.registry import ModelSpec
+    from models.device import inference_dtype
+    from models.registry import ModelSpec
 
     torch.manual_seed(0)
     model, _, _ = open_clip.create_model_and_transforms("ViT-B-32", pretrained=None, device=device)

@@ -38,7 +38,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from benchmarks.device_timing import peak_memory_mib, synchronize  # noqa: E402
 from core.settings import Settings
-from models.loading.registry import ModelSpec
+from models.registry import ModelSpec
 from models.vlm.local import TransformersVLM, load_transformers_vlm
 
 CPU_BATCHES = (1, 4, 16)
@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     if args.random_7b:
-        from models.loading.device import inference_dtype, pick_device
+        from models.device import inference_dtype, pick_device
 
         device = pick_device(Settings(profile="tiny", device="cuda"))
         vlm, name = random_llava_onevision(device, inference_dtype(device)), "random-llava-onevision-7b"

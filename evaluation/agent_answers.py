@@ -13,8 +13,7 @@ from core.settings import Settings
 from evaluation.datasets.item import QAItem
 from evaluation.judge import make_judge
 from evaluation.scoring import Judge
-from models.loading.cache import ModelCache
-from models.loading.registry import ModelPlan
+from models.cache import ModelCache
 
 if TYPE_CHECKING:
     from agent.session import Session
@@ -32,7 +31,7 @@ class AgentAnswerer:
         self.settings = settings
         self.force_choice = force_choice
         self.progress = progress or SilentProgress()
-        self.models = models or ModelCache(ModelPlan(settings, self.progress.notice))
+        self.models = models or ModelCache.for_settings(settings, self.progress.notice)
         self._sessions: dict[Path, Session] = {}
         self._locks: dict[Path, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -46,8 +45,8 @@ class AgentAnswerer:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             if key not in self._sessions:
-                self._sessions[key] = Session(video, settings=self.settings, models=self.models,
-                                              progress=self.progress, persist=False)  # fmt: skip
+                self._sessions[key] = Session.open(video, settings=self.settings, progress=self.progress,
+                                                   models=self.models, persist=False)  # fmt: skip
             return self._sessions[key]
 
     def __call__(self, video: Path, item: QAItem) -> Answer:

@@ -40,7 +40,7 @@ B_END_GAP = 20
 """Pixels between A's right edge and B's left edge when B appears / after the walk (boxes never touch)."""
 CLOSE_DISTANCE = 1.0
 """Centre distance, in mean box heights, under which the scenario counts the two as close (it matches
-memory.actor_graph.INTERACTION_DISTANCE; kept here so evaluation does not read memory constants)."""
+memory.actor_graph.build.INTERACTION_DISTANCE; kept here so evaluation does not read memory constants)."""
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,7 @@ class TriggerScenario:
         return data
 
     def annotations(self) -> dict[str, Any]:
-        """The visual events as trigger-head annotations (perception/trigger_head.py format); speech is left
+        """The visual events as trigger-head annotations (perception/trigger_training.py format); speech is left
         out because the head sees only frames."""
         times = [event.time for event in self.events if event.kind in VISUAL_KINDS]
         return {"feature": "histogram", "videos": [{"video_path": str(self.path), "triggers": times}]}

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from core.types import Track, format_timestamp
-from memory.actor_graph import build_actor_graph
+from memory.actor_graph.build import build_actor_graph
 
 if TYPE_CHECKING:
     from memory.video_memory import VideoMemory

@@ -37,7 +37,7 @@ from memory.retrieval import DENSE_MIN_SIMILARITY, VISUAL_MIN_SIMILARITY
 from memory.store import VectorStore
 from memory.text_search import KeywordIndex, reciprocal_rank_fusion
 from memory.video_memory import VideoMemory
-from models.loading.cache import ModelCache
+from models.cache import ModelCache
 
 CANDIDATES = 50
 """Results each channel contributes before fusion."""
@@ -115,11 +115,10 @@ class Library:
     """All videos under `settings.data_dir`; caches the keyword index until a manifest changes."""
 
     def __init__(self, settings: Settings, models: ModelCache | None = None) -> None:
-        from models.loading.registry import ModelPlan
 
         self.settings = settings
         self.layout = DataLayout(settings.data_dir)
-        self.models = models or ModelCache(ModelPlan(settings))
+        self.models = models or ModelCache.for_settings(settings)
         self._memories: dict[str, VideoMemory] = {}
         self._stamps: dict[str, int] = {}
         self._keyword: tuple[tuple[Any, ...], list[Item], KeywordIndex] | None = None

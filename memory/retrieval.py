@@ -13,7 +13,7 @@ from core.types import Actor, Evidence, format_timestamp
 from memory.store import VectorStore, run_filter
 from memory.text_search import bm25_scores, reciprocal_rank_fusion
 from memory.video_memory import VideoMemory
-from models.loading.cache import ModelCache
+from models.cache import ModelCache
 
 DENSE_MIN_SIMILARITY = 0.35
 """all-MiniLM-L6-v2 cosine above which a transcript span counts as about the query (paraphrases
@@ -56,7 +56,7 @@ def search_transcript(memory: VideoMemory, query: str, models: ModelCache, top_k
             t1=spans[i].t1,
             text=spans[i].text,
             score=round(fused[i], 5),
-            source="search_transcript",
+            source="",
             keyframe=round((spans[i].t0 + spans[i].t1) / 2, 3),
         )
         for i in best
@@ -82,7 +82,7 @@ def search_segments(memory: VideoMemory, query: str, models: ModelCache, top_k: 
             t1=float(hit.metadata["t1"]),
             text=f"looks like {query!r} (CLIP similarity {hit.similarity:.2f})",
             score=round(hit.similarity, 4),
-            source="search_segments",
+            source="",
             keyframe=float(hit.metadata["keyframe"]),
         )
         for hit in hits
@@ -100,28 +100,3 @@ def describe_actor(actor: Actor) -> str:
             f"{b.label.replace('_', ' ')} [{format_timestamp(b.t0)}]-[{format_timestamp(b.t1)}]" for b in moves[:4]
         )
     return text
-
-
-def actor_evidence(
-    memory: VideoMemory, label: str | None = "person", t_range: tuple[float, float] | None = None
-) -> list[Evidence]:
-    """Actors (of `label`, on screen during `t_range`) as evidence, by first appearance."""
-    evidence: list[Evidence] = []
-    for actor in memory.actors():
-        if label is not None and actor.label != label:
-            continue
-        if t_range is not None and not any(a <= t_range[1] and b >= t_range[0] for a, b in actor.intervals):
-            continue
-        evidence.append(
-            Evidence(
-                kind="actor",
-                video_id=memory.video_id,
-                t0=actor.t0,
-                t1=actor.t1,
-                text=describe_actor(actor),
-                score=1.0,
-                source="query_actors",
-                keyframe=actor.keyframe,
-            )
-        )
-    return evidence

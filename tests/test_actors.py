@@ -16,7 +16,7 @@ from core.settings import Settings
 from core.types import Actor, Track
 from evaluation.reid_scenario import ReidVideo, make_reenter_video, make_two_people_video, paste, sprite
 from models.adapters.appearance import DESCRIPTOR_DIM, crop_descriptors, crops
-from models.loading.registry import ModelSpec, package_file
+from models.registry import ModelSpec, package_file
 from perception.actors import SIMILARITY_THRESHOLD, behaviours, build_actors, on_screen_intervals, split_at_cuts
 
 if TYPE_CHECKING:

@@ -83,3 +83,23 @@ def test_empty_question_is_a_clear_error(offline_memory: IngestedSample) -> None
     result = run_cli("ask", str(offline_memory.video.path), "   ", env=offline_memory.env())
     assert result.returncode == 2
     assert result.stderr.strip().endswith("vidsage: error: the question is empty")
+
+
+def test_session_open_reports_each_video_and_shows_its_keyframes(offline_memory: IngestedSample) -> None:
+    from agent import Session
+
+    path = offline_memory.video.path
+    seen: list[tuple[object, ...]] = []
+    settings, models = offline_memory.settings, offline_memory.models
+    session = Session.open([path, path], settings=settings, models=models, persist=False,
+                           on_video=lambda index, count, video: seen.append(("video", index, count, video)),
+                           on_ingested=lambda index, report: seen.append(("ingested", index, report.cached)))
+    with session:
+        assert seen == [("video", 0, 2, path), ("ingested", 0, True), ("video", 1, 2, path), ("ingested", 1, True)]
+        assert [r.cached for r in session.ingest_reports] == [True, True] and len(session.memories) == 1
+        video_id = session.memories[0].video_id
+        assert session.memory(video_id) is session.memories[0] and session.memory("no-such-video") is None
+        frame = session.keyframe(video_id, offline_memory.video.narration[BUDGET_LINE].t0)
+        assert frame is not None and frame.ndim == 3 and frame.shape[2] == 3
+        assert session.keyframe("no-such-video", 1.0) is None
+        assert "million" in session.ask("What does the narrator say about the budget?").text

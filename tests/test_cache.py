@@ -83,7 +83,7 @@ def test_help_is_fast_and_light() -> None:
     import sys
 
     check = subprocess.run(
-        [sys.executable, "-c", "import sys, main; main.build_parser(); print('torch' in sys.modules)"],
+        [sys.executable, "-c", "import sys, main, cli.parser; cli.parser.build_parser(); print('torch' in sys.modules)"],
         capture_output=True, text=True, cwd=Path(__file__).parent.parent, env=dict(os.environ), timeout=60,
     )
     assert check.stdout.strip() == "False"

@@ -12,10 +12,10 @@ import pytest
 from core.errors import ModelUnavailable
 from core.settings import Settings
 from evaluation.sample_video import make_sample_video
+from models import registry
 from models.adapters.captioner import Captioner, captioner_spec, clip_times, load_captioner
 from models.adapters.video import iter_frames, probe
-from models.loading import registry
-from models.loading.registry import ModelSpec
+from models.registry import ModelSpec
 
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 

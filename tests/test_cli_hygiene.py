@@ -27,8 +27,7 @@ from core.errors import InvalidRequest, VideoUnreadable
 from core.settings import Settings
 from evaluation.sample_video import SampleVideo
 from models.adapters.video import iter_frames, probe, sample_times
-from models.loading.cache import ModelCache
-from models.loading.registry import ModelPlan
+from models.cache import ModelCache
 from ui.chat import ChatApp
 from ui.chat.conversation import ChatLog
 from ui.terminal_text import terminal_line, terminal_safe
@@ -67,11 +66,11 @@ def test_cli_lines_show_control_characters_in_file_names_escaped(
 def test_ask_shows_the_question_it_quotes_escaped(
     offline_memory: IngestedSample, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import main
+    from cli.qa import print_answer
 
     answer = ask(offline_memory.video.path, EVIL, settings=offline_memory.settings, models=offline_memory.models)
     assert EVIL in answer.text, "the rule answer quotes the question it could not match"
-    main._print_answer(answer)  # what `ask` prints
+    print_answer(answer)  # what `ask` prints
     out, err = capsys.readouterr()
     assert raw_controls(out + err) == [] and EVIL_SHOWN in out
 
@@ -193,7 +192,7 @@ def test_loading_models_through_the_python_api_draws_no_progress_bar(
     hf_logging.enable_progress_bar()  # as in a user's own program, where nothing turned the bars off
     try:
         settings = Settings(profile="offline", data_dir=tmp_path)  # a new data dir: loaded afresh, not from cache
-        embedder = ModelCache(ModelPlan(settings)).text_embedder()
+        embedder = ModelCache.for_settings(settings).text_embedder()
     finally:
         if not was_enabled:
             hf_logging.disable_progress_bar()

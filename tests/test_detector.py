@@ -16,7 +16,7 @@ import pytest
 from core.errors import ModelUnavailable
 from core.settings import Settings
 from core.types import Track, VideoRef
-from models.loading.registry import ModelSpec, gpu_present, package_file
+from models.registry import ModelSpec, gpu_present, package_file
 
 if TYPE_CHECKING:
     from models.adapters.detector import Detector

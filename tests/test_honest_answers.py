@@ -9,6 +9,7 @@ second narrated video made here (a clock narrated as "four o'clock", then coins)
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,7 +86,7 @@ def test_a_person_on_screen_gets_a_yes(offline_memory: IngestedSample) -> None:
 def test_a_word_inside_another_word_is_found(two_videos: TwoVideos) -> None:
     with Session(two_videos.clock.path, settings=two_videos.settings, persist=False) as session:
         answer = session.ask("When is the clock mentioned?")
-    assert "four o'clock" in answer.text.lower() and not answer.abstained
+    assert re.search(r"\b(four|4) o'clock", answer.text.lower()) and not answer.abstained  # tiny.en writes either
     assert answer.evidence and answer.evidence[0].t0 < 2.0
 
 
@@ -172,7 +173,8 @@ def test_citations_name_their_video_and_follow_ups_stay_in_it(two_videos: TwoVid
         clock_id = session.memories[1].video_id
         follow = session.ask("And what is said before that?")
         assert {e.video_id for e in follow.evidence} == {clock_id}, follow.text
-        assert "four o'clock" in follow.text and "clock.mp4" in follow.text and "sample.mp4" not in follow.text
+        assert re.search(r"\b(four|4) o'clock", follow.text) and "clock.mp4" in follow.text  # tiny.en writes either
+        assert "sample.mp4" not in follow.text
         people = session.ask("Who is on screen?")  # actor references stay in the thread's video
     assert people.evidence and {e.video_id for e in people.evidence} == {clock_id}, people.text
 

@@ -13,8 +13,7 @@ from core.settings import Settings
 from evaluation.sample_video import espeak_available, make_sample_video
 from memory.ingest.pipeline import ingest_video
 from memory.library import Library
-from models.loading.cache import ModelCache
-from models.loading.registry import ModelPlan
+from models.cache import ModelCache
 
 SENTENCES = (
     "The ferry to the island leaves the harbour at nine.",
@@ -36,7 +35,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, list[Pa
         pytest.skip("espeak-ng is not installed")
     root = tmp_path_factory.mktemp("library")
     settings = Settings(data_dir=root / "data", profile="offline", detector_fps=1.0)
-    models = ModelCache(ModelPlan(settings))
+    models = ModelCache.for_settings(settings)
     paths = []
     for index, sentence in enumerate(SENTENCES):
         video = make_sample_video(root / f"news{index}.mp4", narration=[(0.3, sentence)], size=(192, 108),

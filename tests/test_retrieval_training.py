@@ -19,12 +19,12 @@ from core.settings import Settings
 from evaluation.sample_video import VIDEO_CODECS, letterbox, pick_codec, write_video
 from models.adapters.clip import ClipEncoder
 from models.adapters.video import iter_frames, probe
-from models.loading.cache import ModelCache
-from models.loading.registry import ModelPlan
+from models.cache import ModelCache
 from models.retrieval.adapters import RetrievalAdapters
 from models.retrieval.config import TempMeConfig, UnifiedModelConfig
 from models.retrieval.segment_encoder import SegmentEncoder
-from models.retrieval.training import TrainingOptions, TrainingResult, read_pairs, train_retrieval
+from models.retrieval.training import TrainingOptions, TrainingResult, train_retrieval
+from models.retrieval.training_data import read_pairs
 
 CLIPS = (
     ("rocket", "a rocket standing on the launch pad"),
@@ -61,7 +61,7 @@ def one_thread() -> Iterator[None]:
 def clip(tmp_path_factory: pytest.TempPathFactory) -> ClipEncoder:
     """The tiny random CLIP (4-layer ViT, 64 px) on the CPU."""
     settings = Settings(profile="tiny", device="cpu", data_dir=tmp_path_factory.mktemp("data"))
-    encoder = ModelCache(ModelPlan(settings)).clip()
+    encoder = ModelCache.for_settings(settings).clip()
     assert encoder is not None
     return encoder
 
@@ -252,7 +252,7 @@ def test_train_text_fine_tunes_the_text_tower_only(
     pairs_file: Path, config: UnifiedModelConfig, tmp_path: Path
 ) -> None:
     settings = Settings(profile="tiny", device="cpu", data_dir=tmp_path / "data")
-    own_clip = ModelCache(ModelPlan(settings)).clip()
+    own_clip = ModelCache.for_settings(settings).clip()
     assert own_clip is not None
     before = {name: value.clone() for name, value in own_clip.model.state_dict().items()}
     options = TrainingOptions(epochs=2, batch_size=4, train_text=True, text_lr=1e-2, checkpoint_dir=tmp_path, **FAST)
@@ -265,7 +265,7 @@ def test_train_text_fine_tunes_the_text_tower_only(
     assert "token_embedding.weight" in saved and not any(name.startswith("visual.") for name in saved)
     assert all(torch.equal(saved[name], after[name]) for name in saved)
     assert any(not torch.equal(before[name], after[name]) for name in saved)
-    fresh = ModelCache(ModelPlan(Settings(profile="tiny", device="cpu", data_dir=tmp_path / "fresh"))).clip()
+    fresh = ModelCache.for_settings(Settings(profile="tiny", device="cpu", data_dir=tmp_path / "fresh")).clip()
     assert fresh is not None
     shared_before = fresh.encode_texts(["a cat"])
     tuned = SegmentEncoder.build(fresh, replace(config, adapter_path=str(result.adapters_path)))

@@ -14,8 +14,7 @@ from core.settings import Settings
 from evaluation.photo_scenes import PhotoVideo, make_photo_video
 from models.adapters.clip import ClipEncoder
 from models.adapters.video import iter_frames, probe
-from models.loading.cache import ModelCache
-from models.loading.registry import ModelPlan
+from models.cache import ModelCache
 from models.retrieval.adapters import RetrievalAdapters
 from models.retrieval.config import TempMeConfig, UnifiedModelConfig
 from models.retrieval.segment_encoder import SegmentEncoder
@@ -31,7 +30,7 @@ SEED_CONFIG = {
 
 @pytest.fixture(scope="module")
 def clip() -> ClipEncoder:
-    encoder = ModelCache(ModelPlan(Settings(profile="tiny"))).clip()
+    encoder = ModelCache.for_settings(Settings(profile="tiny")).clip()
     assert encoder is not None
     return encoder
 

@@ -12,15 +12,14 @@ from memory.ingest.pipeline import ingest_video
 from memory.retrieval import search_segments
 from memory.segments import segment_bounds
 from memory.video_memory import VideoMemory
-from models.loading.cache import ModelCache
-from models.loading.registry import ModelPlan
+from models.cache import ModelCache
 from tools.video_tools import build_tools
 
 
 @pytest.fixture(scope="module")
 def tiny_memory(silent_sample: SampleVideo, tmp_path_factory: pytest.TempPathFactory) -> tuple[VideoMemory, ModelCache]:
     settings = Settings(profile="tiny", data_dir=tmp_path_factory.mktemp("tiny"), detector_fps=1.0)
-    models = ModelCache(ModelPlan(settings))
+    models = ModelCache.for_settings(settings)
     ingest_video(silent_sample.path, settings, models=models)
     return VideoMemory.for_path(settings, silent_sample.path), models
 
@@ -71,9 +70,10 @@ def test_segment_vectors_come_from_the_tempme_encoder(tiny_memory: tuple[VideoMe
     """Ingest encodes each segment's frames together (token merging): stored vectors are the encoder's."""
     import numpy as np
 
-    from memory.ingest.segment_encoding import segment_encoder
     from memory.store import VectorStore, run_filter
     from models.adapters.video import iter_frames, probe
+    from models.retrieval.config import load_config
+    from models.retrieval.segment_encoder import SegmentEncoder
 
     memory, models = tiny_memory
     clip = models.clip()
@@ -84,7 +84,7 @@ def test_segment_vectors_come_from_the_tempme_encoder(tiny_memory: tuple[VideoMe
     inside = (times >= segment.t0) & (times < segment.t1)
     ref = probe(memory.ref.path)
     frames = np.concatenate([batch for _, batch in iter_frames(ref, times[inside])])
-    expected = segment_encoder(clip, memory.settings).encode(frames[None])
+    expected = SegmentEncoder.for_clip(clip, load_config(memory.settings.retrieval_config)).encode(frames[None])
     np.testing.assert_allclose(vectors[inside], expected.frames[0], atol=1e-4)
     plain = clip.encode_images(frames)
     assert np.abs(vectors[inside] - plain).max() > 1e-3, "frames were merged with their neighbours"

@@ -11,8 +11,7 @@ from evaluation.photo_scenes import make_photo_video
 from memory.ingest.pipeline import ingest_video
 from memory.video_memory import VideoMemory
 from memory.views import triggers_view
-from models.loading.cache import ModelCache
-from models.loading.registry import ModelPlan
+from models.cache import ModelCache
 from perception.triggers import allowed_segments
 from tools import build_tools
 from ui.timeline_lanes import timeline_lanes
@@ -30,7 +29,7 @@ def slideshow(tmp_path_factory: pytest.TempPathFactory) -> tuple[VideoMemory, Mo
     directory = tmp_path_factory.mktemp("slideshow")
     video = make_photo_video(directory / "slides.mp4", photos=SLIDES, seconds_each=SECONDS_EACH, fps=5, size=(160, 120))
     settings = Settings(data_dir=directory / "data", detector_fps=0.5)
-    models = ModelCache(ModelPlan(settings))
+    models = ModelCache.for_settings(settings)
     ingest_video(video.path, settings, models=models)
     return VideoMemory.for_path(settings, video.path), models
 

@@ -13,8 +13,7 @@ from evaluation.reid_scenario import make_two_people_video
 from memory.ingest.pipeline import ingest_video
 from memory.library import Library
 from memory.video_memory import VideoMemory
-from models.loading.cache import ModelCache
-from models.loading.registry import ModelPlan
+from models.cache import ModelCache
 
 
 def _actor_at(memory: VideoMemory, t: float) -> int:
@@ -25,7 +24,7 @@ def _actor_at(memory: VideoMemory, t: float) -> int:
 def two_videos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path, Path, object, object]:
     root = tmp_path_factory.mktemp("people")
     settings = Settings(data_dir=root / "data", profile="offline", detector_fps=2.0)
-    models = ModelCache(ModelPlan(settings))
+    models = ModelCache.for_settings(settings)
     meeting = make_meeting_video(root / "meeting.mp4")
     pair = make_two_people_video(root / "pair.mp4")
     for path in (meeting.path, pair.path):

@@ -104,7 +104,7 @@ def chroma_server(path: Path, log: Path) -> Iterator[ManagedServer]:
 def test_a_chroma_server_that_stops_is_an_error_not_an_absence(
     memory_copy: Settings, offline_memory: IngestedSample, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import main
+    from cli.qa import print_answer
 
     with chroma_server(Path(memory_copy.data_dir) / "chroma", tmp_path / "chroma.log") as server:
         settings = memory_copy.model_copy(update={"chroma_url": server.base_url})
@@ -121,14 +121,14 @@ def test_a_chroma_server_that_stops_is_an_error_not_an_absence(
         with pytest.raises(BackendUnreachable, match=f"Chroma server {server.base_url} does not answer"):
             read()
 
-    main._print_answer(partial)  # what `ask` prints: the answer on stdout, then each error on stderr
+    print_answer(partial)  # what `ask` prints: the answer on stdout, then each error on stderr
     out, err = capsys.readouterr()
     assert "actor 1" in out and server.base_url not in out
     assert err.startswith("vidsage: error: this answer is incomplete: search_transcript failed: Chroma server")
-    main._print_answer(failed)  # nothing answered: one line naming what failed, nothing on stdout
+    print_answer(failed)  # nothing answered: one line naming what failed, nothing on stdout
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1 and err.startswith("vidsage: error: cannot answer: search_transcript")
-    main._print_answer(partial, json_out=True)
+    print_answer(partial, json_out=True)
     assert json.loads(capsys.readouterr().out)["errors"][0]["exit_code"] == 5
 
     env = cli_env(settings) | {"VIDSAGE_CHROMA_URL": server.base_url}

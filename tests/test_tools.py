@@ -23,8 +23,7 @@ from core.types import format_timestamp
 from evaluation.photo_scenes import make_photo_video
 from memory.ingest.pipeline import ingest_video
 from memory.video_memory import VideoMemory
-from models.loading.cache import ModelCache
-from models.loading.registry import ModelPlan
+from models.cache import ModelCache
 from tools import build_tools
 from tools.describe import DESCRIPTIONS
 from tools.frames import decode_frames
@@ -57,7 +56,7 @@ def tiny_photos(tmp_path_factory: pytest.TempPathFactory) -> tuple[VideoMemory, 
     directory = tmp_path_factory.mktemp("tiny-tools")
     video = make_photo_video(directory / "photos.mp4", seconds_each=2.0)
     settings = Settings(profile="tiny", device="cpu", data_dir=directory / "data", detector_fps=1.0)
-    models = ModelCache(ModelPlan(settings))
+    models = ModelCache.for_settings(settings)
     ingest_video(video.path, settings, models=models)
     return VideoMemory.for_path(settings, video.path), models
 

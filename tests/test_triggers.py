@@ -20,14 +20,9 @@ from evaluation.trigger_scenario import TriggerScenario, make_trigger_video
 from models.adapters.clip import load_clip
 from models.adapters.frame_features import HIST_DIM, FrameFeatures, compute_frame_features
 from models.adapters.video import iter_frames, load_audio, probe, sample_times
-from models.loading.registry import ModelSpec, package_file, resolve
-from perception.trigger_head import (
-    FORMAT,
-    feature_dim,
-    load_trigger_head,
-    read_annotations,
-    train_trigger_head,
-)
+from models.registry import ModelSpec, package_file, resolve
+from perception.trigger_head import FORMAT, feature_dim, load_trigger_head
+from perception.trigger_training import read_annotations, train_trigger_head
 from perception.triggers import (
     Candidate,
     actor_events,

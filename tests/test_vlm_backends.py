@@ -10,7 +10,7 @@ from conftest import ServedModel
 
 from core.errors import BackendUnreachable, InvalidRequest
 from core.settings import Settings
-from models.loading.registry import ModelPlan, resolve
+from models.registry import ModelPlan, resolve
 from models.vlm.backend import load_vlm
 from models.vlm.local import hf_conversation
 from models.vlm.server import vllm_command

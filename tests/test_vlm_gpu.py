@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from core.settings import Settings
-from models.loading.registry import ModelSpec
+from models.registry import ModelSpec
 
 torch = pytest.importorskip("torch")
 

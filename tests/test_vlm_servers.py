@@ -26,7 +26,7 @@ from PIL import Image
 
 from core.errors import BackendUnreachable, InvalidRequest
 from core.settings import Settings
-from models.loading.registry import ModelSpec
+from models.registry import ModelSpec
 from models.vlm.client import VLMClient
 from models.vlm.server import free_port
 

@@ -16,10 +16,11 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
 from core.types import Actor, Evidence, format_timestamp
-from memory.actor_graph import ActorGraph, build_actor_graph
+from memory.actor_graph.build import build_actor_graph
+from memory.actor_graph.query import ActorGraph
 from memory.notes import manifest_notes
 from memory.video_memory import VideoMemory
-from tools.binding import VIDEO_FIELD_HELP, ToolError, ToolResult, VideoSet, check_within, make_tool
+from tools.binding import VIDEO_FIELD_HELP, ToolError, ToolInfo, ToolResult, VideoSet, check_within, make_tool
 from tools.render import render_evidence
 from tools.timecodes import Seconds, TimeRange
 
@@ -366,4 +367,5 @@ def query_actors_tool(videos: VideoSet) -> BaseTool:
         "when an actor appears, with whom, when two first meet, where they move, what is said while they are "
         "on screen, who says each line. Actors have ids; `at` names the one on screen at a moment.",
         ActorArgs,
+        ToolInfo("asking the actor graph", "the tracked people"),
     )

@@ -10,8 +10,10 @@ leaves the tool as its VidsageError, so the agent records it as an error and nev
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from core.errors import InvalidRequest, VidsageError
 from core.types import Evidence, format_timestamp
 from memory.library import Library
 from memory.video_memory import VideoMemory
-from models.loading.cache import ModelCache
+from models.cache import ModelCache
 
 ToolResult = tuple[str, list[Evidence]]
 VIDEO_FIELD_HELP = "Which video: its file name or id. Omit it for the first (or only) video."
@@ -115,18 +117,37 @@ def is_source_failure(error: BaseException) -> bool:
     return isinstance(error, VidsageError) and not isinstance(error, InvalidRequest)
 
 
+@dataclass(frozen=True)
+class ToolInfo:
+    """What the agent and the UI need to know about a tool, set where the tool is made."""
+
+    activity: str
+    """What the tool is doing, as a progress line shows it ("searching the transcript")."""
+    searched: str
+    """What it looked through, as an answer names it ("the transcript", "the tracked people")."""
+    uses_vlm: bool = False
+    """It may call the VLM (and send it frames): the agent gates it on the model-call budget."""
+
+
+def tool_info(tool: BaseTool) -> ToolInfo:
+    """The ToolInfo a tool was made with (a plain one, named after the tool, for tools made elsewhere)."""
+    info = (tool.metadata or {}).get("vidsage")
+    return info if isinstance(info, ToolInfo) else ToolInfo(f"running {tool.name}", tool.name)
+
+
 def make_tool(
-    function: Callable[..., ToolResult], name: str, description: str, args_schema: type[BaseModel]
+    function: Callable[..., ToolResult], name: str, description: str, args_schema: type[BaseModel], info: ToolInfo
 ) -> BaseTool:
-    """A StructuredTool answering (text, Evidence list); a bad request becomes a readable tool error, a failed
-    source propagates (see `is_source_failure`)."""
+    """A StructuredTool answering (text, Evidence list), each Evidence's `source` set to the tool's name; a bad
+    request becomes a readable tool error, a failed source propagates (see `is_source_failure`)."""
 
     @functools.wraps(function)
     def run(**kwargs: Any) -> ToolResult:
         try:
-            return function(**kwargs)
+            text, evidence = function(**kwargs)
         except InvalidRequest as error:
             raise ToolError(str(error)) from error
+        return text, [e if e.source == name else dataclasses.replace(e, source=name) for e in evidence]
 
     return StructuredTool.from_function(
         run,
@@ -136,6 +157,7 @@ def make_tool(
         response_format="content_and_artifact",
         handle_tool_error=tool_error_message,
         handle_validation_error=validation_message,
+        metadata={"vidsage": info},
     )
 
 

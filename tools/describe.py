@@ -20,7 +20,7 @@ from core.types import Evidence, format_timestamp
 from memory.ingest.captioning import vlm_frame_times
 from memory.video_memory import VideoMemory
 from models.adapters.video import iter_frames
-from tools.binding import VIDEO_FIELD_HELP, ToolError, ToolResult, VideoSet, check_within, make_tool
+from tools.binding import VIDEO_FIELD_HELP, ToolError, ToolInfo, ToolResult, VideoSet, check_within, make_tool
 from tools.frames import decode_frames
 from tools.render import render_evidence
 from tools.timecodes import Seconds
@@ -148,4 +148,5 @@ def describe_segment_tool(videos: VideoSet) -> BaseTool:
         "Describe what a stretch of the video shows (people, objects, setting, on-screen text), from the stored "
         "captions or, when there are none, by running the captioning model on that span.",
         DescribeArgs,
+        ToolInfo("describing a segment", "the segment descriptions", uses_vlm=True),
     )

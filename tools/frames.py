@@ -17,7 +17,7 @@ import prompts
 from core.types import Evidence, format_timestamp
 from memory.video_memory import VideoMemory
 from models.adapters.video import frame_indices, iter_frames
-from tools.binding import VIDEO_FIELD_HELP, ToolResult, VideoSet, check_within, make_tool
+from tools.binding import VIDEO_FIELD_HELP, ToolInfo, ToolResult, VideoSet, check_within, make_tool
 from tools.render import render_evidence
 from tools.timecodes import Seconds
 
@@ -79,4 +79,5 @@ def look_at_frames_tool(videos: VideoSet) -> BaseTool:
         f"Look at up to {MAX_FRAMES} frames at chosen moments and answer a visual question about them "
         "(a vision-language model; costs one model call).",
         FramesArgs,
+        ToolInfo("looking at frames", "the frames", uses_vlm=True),
     )

@@ -6,7 +6,7 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
 from core.types import Evidence, format_timestamp
-from tools.binding import VIDEO_FIELD_HELP, ToolResult, VideoSet, make_tool
+from tools.binding import VIDEO_FIELD_HELP, ToolInfo, ToolResult, VideoSet, make_tool
 from tools.render import render_evidence
 
 
@@ -43,4 +43,5 @@ def list_scenes_tool(videos: VideoSet) -> BaseTool:
         "every shot cut or dissolve starts a new entry, and a scene that recurs is listed at each showing with the "
         "same scene number.",
         SceneArgs,
+        ToolInfo("listing the scenes", "the scenes"),
     )

@@ -17,7 +17,7 @@ from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 from core.types import Evidence
 from memory.library import Library
 from memory.retrieval import search_transcript as transcript_hits
-from tools.binding import ToolResult, VideoSet, check_within, make_tool
+from tools.binding import ToolInfo, ToolResult, VideoSet, check_within, make_tool
 from tools.render import render_evidence
 from tools.timecodes import TimeRange
 
@@ -69,6 +69,7 @@ def search_transcript_tool(videos: VideoSet) -> BaseTool:
         "search_transcript",
         "Find what is said in the video: the transcript lines about a topic (by keywords and meaning), with times.",
         SearchArgs,
+        ToolInfo("searching the transcript", "the transcript"),
     )
 
 
@@ -85,7 +86,7 @@ def search_segments_tool(videos: VideoSet) -> BaseTool:
             for hit in library.search(query, videos=ids, t_range=t_range, top_k=LIBRARY_CANDIDATES):
                 if hit.kind in VISUAL_KINDS:
                     text = f"looks like {query!r} (visual match)" if hit.kind == "segment" else hit.text
-                    found.append(dataclasses.replace(hit, text=text, source="search_segments"))
+                    found.append(dataclasses.replace(hit, text=text))
         best = _best(found, top_k)
         return render_evidence(best, videos.render_names()), best
 
@@ -94,6 +95,7 @@ def search_segments_tool(videos: VideoSet) -> BaseTool:
         "search_segments",
         "Find the moments whose picture matches a description: visual search (CLIP) and the segments' captions.",
         SearchArgs,
+        ToolInfo("searching the pictures", "the visual index"),
     )
 
 
@@ -138,6 +140,7 @@ def read_transcript_tool(videos: VideoSet) -> BaseTool:
         "Read what is said in a time range (or the whole video), line by line in time order: for summaries and "
         "for what happens before or after a moment.",
         ReadArgs,
+        ToolInfo("reading the transcript", "the transcript"),
     )
 
 

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from core.types import Evidence, format_timestamp
 from models.vlm.client import one_line
-from tools.binding import VIDEO_FIELD_HELP, ToolResult, VideoSet, check_within, make_tool
+from tools.binding import VIDEO_FIELD_HELP, ToolInfo, ToolResult, VideoSet, check_within, make_tool
 from tools.render import render_evidence
 from tools.timecodes import TimeRange
 
@@ -65,4 +65,5 @@ def get_triggers_tool(videos: VideoSet) -> BaseTool:
         "List the key moments of the video (shot cuts, people entering or leaving, speech starting, new "
         "content), with why each was picked and, when available, what the captioning model saw there.",
         TriggerArgs,
+        ToolInfo("reading the key moments", "the key moments"),
     )

@@ -24,7 +24,7 @@ from langchain_core.tools import BaseTool
 
 from memory.library import Library
 from memory.video_memory import VideoMemory
-from models.loading.cache import ModelCache
+from models.cache import ModelCache
 from tools.actors import query_actors_tool
 from tools.binding import VideoSet
 from tools.describe import describe_segment_tool

@@ -26,7 +26,7 @@ from core.types import format_timestamp
 if TYPE_CHECKING:
     import networkx as nx
 
-    from memory.actor_graph import ActorGraph
+    from memory.actor_graph.query import ActorGraph
 
 ACTOR_COLOUR = "#4a7fc1"
 OBJECT_COLOUR = "#e69b3a"

@@ -8,7 +8,7 @@ import numpy as np
 
 from core.types import VideoRef
 from memory.store import VectorStore, collection_name
-from models.loading.cache import ModelCache
+from models.cache import ModelCache
 
 
 def index_captions(store: VectorStore, models: ModelCache, ref: VideoRef, run_id: str, segments: list[Any]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.errors import MemoryCorrupt, ModelUnavailable
+from core.errors import MemoryCorrupt
 from core.process_env import prepare_process
 from core.progress import ProgressReporter, SilentProgress
 from core.settings import Settings
@@ -46,8 +46,7 @@ from memory.notes import manifest_notes, untranscribed_note
 from memory.segments import segment_bounds, segment_keyframes
 from memory.store import VectorStore, collection_name
 from models.adapters.video import check_path, frame_indices, iter_audio, iter_frames, probe, sample_times
-from models.loading.cache import ModelCache
-from models.loading.registry import ModelPlan
+from models.cache import ModelCache
 
 if TYPE_CHECKING:
     from memory.ingest.segment_encoding import EncodedSegments
@@ -151,8 +150,10 @@ class _Run:
 
     def visual(self, keys: dict[str, str], stages: list[str], settings: Settings) -> None:
         """Decode frames once for `segments`, `tracks` and/or `frames` and feed each its own grid."""
-        from memory.ingest.segment_encoding import SegmentAccumulator, segment_encoder
+        from memory.ingest.segment_encoding import SegmentAccumulator
         from models.adapters.frame_features import FrameFeatures, compute_frame_features
+        from models.retrieval.config import load_config
+        from models.retrieval.segment_encoder import SegmentEncoder
 
         started = time.perf_counter()
         ref = self.ref
@@ -168,7 +169,10 @@ class _Run:
         wanted = np.union1d(np.union1d(clip_index, detect_index), feature_index)
         tracking = detector.session(embed_crops=clip.encode_images if clip is not None else None) if detector else None
         segment_bounds_ = segment_bounds(ref.duration, settings.segment_seconds)
-        accumulator = SegmentAccumulator(segment_encoder(clip, settings), segment_bounds_) if clip_index.size else None
+        accumulator = None
+        if clip is not None and clip_index.size:
+            encoder = SegmentEncoder.for_clip(clip, load_config(settings.retrieval_config))
+            accumulator = SegmentAccumulator(encoder, segment_bounds_)
         features: list[FrameFeatures] = []
         progress_id = progress_key(stages, keys, ref.content_hash, settings.batch_size)
         consumed, chunk = 0, 0
@@ -304,7 +308,9 @@ class _Run:
         memory = VideoMemory(settings, self.manifest)
         features = memory.frame_features()
         clip_times, clip_vectors = memory.frame_vectors()
-        head = _trigger_head(settings, self.models)
+        from perception.trigger_head import configured_head
+
+        head = configured_head(settings, self.models)
         triggers = detect_triggers(
             features,
             clip_times=clip_times,
@@ -369,7 +375,8 @@ class _Run:
 
     def graph(self, key: str, settings: Settings) -> None:
         """Build the actor graph from actors, their boxes and the transcript, and persist it."""
-        from memory.actor_graph import build_actor_graph, save_graph
+        from memory.actor_graph.build import build_actor_graph
+        from memory.actor_graph.persist import save_graph
         from memory.video_memory import VideoMemory
 
         started, run_id = time.perf_counter(), _run_id()
@@ -393,19 +400,6 @@ class _Run:
         write_json_atomic(self.directory / f"clusters-{run_id}.json", result.to_dict())
         self.progress.finish("scene clusters", f"{result.count} clusters of {len(result.labels)} segments")
         self.commit("clusters", key, run_id, started, result.summary())
-
-
-def _trigger_head(settings: Settings, models: ModelCache) -> Any:
-    """The configured trained head, checked against the features this run can give it."""
-    if settings.trigger_head is None:
-        return None
-    from perception.trigger_head import checkpoint_feature, feature_dim, load_trigger_head
-
-    feature = checkpoint_feature(settings.trigger_head)
-    clip = models.clip() if feature == "clip" else None
-    if feature == "clip" and clip is None:
-        raise ModelUnavailable(f"{settings.trigger_head}: this trigger head needs CLIP, which this profile lacks")
-    return load_trigger_head(settings.trigger_head, feature_dim(feature, clip.dim if clip is not None else 0))
 
 
 def _run_id() -> str:
@@ -435,7 +429,7 @@ def ingest_video(
     path = Path(path).expanduser()
     check_path(path)
     layout = DataLayout(private_data_dir(settings.data_dir))  # created 0700 before the first write in it
-    models = models or ModelCache(ModelPlan(settings, progress.notice))
+    models = models or ModelCache.for_settings(settings, progress.notice)
     digest = file_hash(layout, path)
     # A file never ingested is probed before anything is written (its lock included): bad input touches nothing.
     ref = None if layout.manifest(digest[:16]).is_file() else probe(path, known_hash=digest)

@@ -13,20 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from core.settings import Settings
-from models.adapters.clip import ClipEncoder
-from models.retrieval.config import load_config
 from models.retrieval.segment_encoder import SegmentEncoder
-
-_ENCODERS: dict[tuple[int, str], SegmentEncoder] = {}
-
-
-def segment_encoder(clip: ClipEncoder, settings: Settings) -> SegmentEncoder:
-    """The TempMe-STOP encoder over a loaded CLIP, configured by `settings.retrieval_config` (cached)."""
-    key = (id(clip), str(settings.retrieval_config))
-    if key not in _ENCODERS:
-        _ENCODERS[key] = SegmentEncoder.build(clip, load_config(settings.retrieval_config))
-    return _ENCODERS[key]
 
 
 @dataclass

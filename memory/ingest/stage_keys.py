@@ -6,7 +6,7 @@ from pathlib import Path
 
 from core.settings import Settings
 from memory.manifest import STAGES
-from models.loading.registry import ModelPlan
+from models.registry import ModelPlan
 
 DEPENDS: dict[str, tuple[str, ...]] = {
     "transcript_index": ("transcript",),
@@ -69,7 +69,7 @@ def stage_keys(settings: Settings, plan: ModelPlan) -> dict[str, str]:
             **{stage: keys[stage] for stage in DEPENDS["captions"]},
         },
     )
-    from memory.actor_graph import GRAPH_VERSION
+    from memory.actor_graph.persist import GRAPH_VERSION
     from memory.ingest.clustering import CLUSTERING_VERSION
 
     keys["graph"] = settings.stage_hash(

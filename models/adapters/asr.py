@@ -16,7 +16,7 @@ from core.errors import ModelUnavailable
 from core.settings import Settings
 from core.types import TranscriptSpan, Word
 from models.adapters.video import AUDIO_RATE
-from models.loading.registry import ModelSpec
+from models.registry import ModelSpec
 
 ProgressFn = Callable[[float], None]
 
@@ -227,7 +227,7 @@ def load_asr(spec: ModelSpec, settings: Settings) -> SpeechRecognizer:
     """Load faster-whisper from a local directory or a hub id/size (downloads only for `real`)."""
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-    from models.loading.device import pick_device
+    from models.device import pick_device
 
     device = pick_device(settings)
     compute_type = "float16" if device == "cuda" else "int8"

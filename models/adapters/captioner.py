@@ -20,7 +20,7 @@ from core.errors import InvalidRequest, ModelUnavailable, VideoUnreadable
 from core.settings import Settings
 from core.types import VideoRef
 from models.adapters.video import iter_frames
-from models.loading.registry import CAPTIONER_PROCESSOR, CAPTIONER_TOKENIZER, REAL_CAPTIONER, ModelSpec, resolve
+from models.registry import CAPTIONER_PROCESSOR, CAPTIONER_TOKENIZER, REAL_CAPTIONER, ModelSpec, resolve
 
 REAL_REPO = REAL_CAPTIONER
 PROCESSOR_REPO = CAPTIONER_PROCESSOR
@@ -279,7 +279,7 @@ def _first_line(error: BaseException) -> str:
 
 def load_captioner(spec: ModelSpec, settings: Settings) -> Captioner:
     """Build the captioner of a spec on the chosen device; raises ModelUnavailable with a one-line reason."""
-    from models.loading.device import inference_dtype, pick_device
+    from models.device import inference_dtype, pick_device
 
     device = pick_device(settings)
     dtype = inference_dtype(device)

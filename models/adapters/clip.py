@@ -16,7 +16,7 @@ import numpy as np
 
 from core.errors import ModelUnavailable
 from core.settings import Settings
-from models.loading.registry import ModelSpec
+from models.registry import ModelSpec
 
 TINY_CONFIG = Path(__file__).parent / "configs" / "vidsage-tiny-clip.json"
 TINY_ARCH = "vidsage-tiny-clip"
@@ -97,7 +97,7 @@ def load_clip(spec: ModelSpec, settings: Settings) -> ClipEncoder:
     import open_clip
     import torch
 
-    from models.loading.device import inference_dtype, pick_device
+    from models.device import inference_dtype, pick_device
 
     device = pick_device(settings)
     dtype = inference_dtype(device)

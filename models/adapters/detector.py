@@ -24,8 +24,8 @@ from core.errors import ModelUnavailable
 from core.settings import Settings
 from core.types import Track
 from models.adapters.appearance import crop_descriptors, crops, normalise
-from models.loading.device import pick_device
-from models.loading.registry import REAL_DETECTOR, ModelSpec
+from models.device import pick_device
+from models.registry import REAL_DETECTOR, ModelSpec
 
 if TYPE_CHECKING:
     from ultralytics import YOLO

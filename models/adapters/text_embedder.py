@@ -10,7 +10,7 @@ import numpy as np
 
 from core.errors import ModelUnavailable
 from core.settings import Settings
-from models.loading.registry import ModelSpec
+from models.registry import ModelSpec
 
 
 @dataclass
@@ -47,7 +47,7 @@ def load_text_embedder(spec: ModelSpec, settings: Settings) -> TextEmbedder:
     """Load from a local directory (offline/tiny) or a hub id (real; cached under data_dir)."""
     from sentence_transformers import SentenceTransformer
 
-    from models.loading.device import pick_device
+    from models.device import pick_device
 
     device = pick_device(settings)
     local_only = spec.source in ("offline", "tiny")

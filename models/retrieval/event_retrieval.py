@@ -258,20 +258,19 @@ def create_unified_model(
     Raises ModelUnavailable when the profile has no CLIP weights (never random weights outside `tiny`).
     """
     from core.settings import Settings
-    from models.loading.cache import ModelCache
-    from models.loading.registry import ModelPlan
+    from models.cache import ModelCache
 
     if not isinstance(config, UnifiedModelConfig):
         config = load_config(config)
     settings = settings or Settings()
-    models = models or ModelCache(ModelPlan(settings))
+    models = models or ModelCache.for_settings(settings)
     clip = models.clip()
     if clip is None:
         raise ModelUnavailable(
             "no CLIP weights available: embedding and retrieval need one (set VIDSAGE_CLIP_MODEL="
             "ViT-B-32:/path/to/open_clip_model.safetensors, or use --profile tiny for a random test model)"
         )
-    return UnifiedRetriever(SegmentEncoder.build(clip, config.for_image_size(clip.image_size)))
+    return UnifiedRetriever(SegmentEncoder.for_clip(clip, config))
 
 
 def extract_video_embedding(video: Path | str, config: UnifiedModelConfig | Path | str | None = None, settings: Any = None) -> np.ndarray:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -71,6 +72,11 @@ def with_text_weights(clip: ClipEncoder, weights: dict[str, Any], source: str) -
     return replace(clip, model=model)
 
 
+_BUILT: dict[tuple[int, str, int], tuple[ClipEncoder, SegmentEncoder]] = {}
+"""Encoders built by `SegmentEncoder.for_clip`, by (CLIP, config, adapter file version); the CLIP is kept beside
+its encoder so an id is never reused for another model while its entry lives."""
+
+
 class SegmentEncoder(nn.Module):
     """Encode (B, N) frame batches into segment and frame vectors with TempMe merging."""
 
@@ -97,8 +103,6 @@ class SegmentEncoder(nn.Module):
         """The encoder, with the trained adapters (and fine-tuned text tower) that `config.adapter_path` names."""
         if not config.adapter_path:
             return cls(clip, config)
-        from pathlib import Path
-
         visual = clip.model.visual
         adapters = RetrievalAdapters(config, len(visual.transformer.resblocks), int(visual.conv1.out_channels))
         record = adapters.load(Path(config.adapter_path))
@@ -107,6 +111,19 @@ class SegmentEncoder(nn.Module):
         encoder = cls(clip, config)
         encoder.attach(adapters)
         return encoder
+
+    @classmethod
+    def for_clip(cls, clip: ClipEncoder, config: UnifiedModelConfig) -> SegmentEncoder:
+        """The one factory of the encoder that ingest and retrieval share: `build` once per loaded CLIP, config and
+        adapter file version (loading adapters is costly); the config records CLIP's own input size."""
+        config = config.for_image_size(clip.image_size)
+        adapters = Path(config.adapter_path) if config.adapter_path else None
+        version = adapters.stat().st_mtime_ns if adapters is not None and adapters.exists() else 0
+        key = (id(clip), repr(config), version)
+        built = _BUILT.get(key)
+        if built is None or built[0] is not clip:
+            built = _BUILT[key] = (clip, cls.build(clip, config))
+        return built[1]
 
     def attach(self, adapters: RetrievalAdapters) -> None:
         """Use trained (or training) adapters from now on; graphs captured without them are dropped."""

@@ -13,7 +13,7 @@ import numpy as np
 
 from core.errors import BackendUnreachable
 from core.settings import Settings
-from models.loading.registry import ModelSpec
+from models.registry import ModelSpec
 from models.vlm.client import Messages
 
 
@@ -32,7 +32,7 @@ def load_vlm(spec: ModelSpec, settings: Settings) -> VisionLanguageModel:
     """The backend for a resolved VLM spec: the endpoint client, vLLM on a GPU when importable, else transformers."""
     if spec.source == "endpoint":
         return _endpoint_client(settings)
-    from models.loading.device import pick_device
+    from models.device import pick_device
     from models.vlm.local import load_transformers_vlm
     from models.vlm.vllm_engine import load_vllm_vlm, vllm_available
 

@@ -18,7 +18,7 @@ import numpy as np
 from core.errors import InvalidRequest, ModelUnavailable
 from core.settings import Settings
 from core.usage import record
-from models.loading.registry import ModelSpec
+from models.registry import ModelSpec
 from models.vlm.client import Messages, fit_image
 
 DEFAULT_MAX_NEW_TOKENS = 256
@@ -162,7 +162,7 @@ def load_transformers_vlm(spec: ModelSpec, settings: Settings, location: str) ->
     """Load a hub id or local model directory in-process; only a `real` spec may download."""
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    from models.loading.device import inference_dtype, pick_device
+    from models.device import inference_dtype, pick_device
 
     device = pick_device(settings)
     dtype = inference_dtype(device)

@@ -17,7 +17,7 @@ import numpy as np
 from core.errors import ModelUnavailable
 from core.settings import Settings
 from core.usage import record
-from models.loading.registry import ModelSpec
+from models.registry import ModelSpec
 from models.vlm.client import Messages, chat_messages
 
 DEFAULT_MAX_TOKENS = 256

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
+from agent.session import check_videos
 from core.errors import InvalidRequest
 from core.settings import Settings
-from models.adapters.video import check_path
 from ui.chat.app import ChatApp
 
 EXIT_CANCELLED = 130
@@ -18,12 +17,9 @@ def run_chat(videos: list[str], settings: Settings, *, thread_id: str | None = N
     """Run the chat until the user quits and return the exit code (0, or 130 after a cancelled ingest).
     A missing or empty file raises its VidsageError before the app starts; an ingest that failed in the
     app (shown there) raises its error once the app has closed, for the caller to print."""
-    paths = [Path(v).expanduser() for v in videos]
-    if not paths:
+    if not videos:
         raise InvalidRequest("chat needs at least one video file")
-    for path in paths:
-        check_path(path)
-    app = ChatApp(paths, settings, thread_id=thread_id)
+    app = ChatApp(check_videos(videos), settings, thread_id=thread_id)
     app.run()
     if app.ingest_error is not None:
         raise app.ingest_error

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from textual import on, work
@@ -26,10 +26,6 @@ from agent.session import Session
 from core.errors import VidsageError
 from core.settings import Settings
 from core.types import Evidence, format_timestamp
-from memory.ingest.pipeline import ingest_video
-from memory.video_memory import VideoMemory
-from models.loading.cache import ModelCache
-from models.loading.registry import ModelPlan
 from ui.chat.conversation import ChatLog, ChatTurn
 from ui.chat.evidence import EvidenceList
 from ui.chat.ingest_view import IngestView
@@ -92,12 +88,12 @@ class ChatApp(App[None]):
         videos: Sequence[Path | str],
         settings: Settings,
         *,
-        models: ModelCache | None = None,
+        models: Any = None,
         thread_id: str | None = None,
         show_timings: bool = True,
     ) -> None:
-        """`models` reuses loaded models; `thread_id` resumes a conversation; `show_timings=False` leaves
-        seconds out of the screen (for pictures that must not change from run to run)."""
+        """`models` reuses loaded models (a ModelCache, handed to Session.open); `thread_id` resumes a conversation;
+        `show_timings=False` leaves seconds out of the screen (for pictures that must not change from run to run)."""
         super().__init__()
         self.videos = [Path(v).expanduser() for v in videos]
         self.settings = settings
@@ -146,14 +142,14 @@ class ChatApp(App[None]):
     def open_session(self, progress: IngestReporter) -> Session:
         """Ingest each video that memory lacks (reporting per video and stage), then open the Session.
         Runs in a worker thread; raises IngestCancelled once the user cancels."""
-        models = self.models or ModelCache(ModelPlan(self.settings, progress.notice))
-        for index, path in enumerate(self.videos):
-            progress.video(path.name, index, len(self.videos))
-            report = ingest_video(path, self.settings, models=models, progress=progress)
+
+        def ingested(index: int, report: Any) -> None:
             if report.cached:
-                progress.notice(f"{path.name}: already in memory")
-        progress.check()
-        session = Session(self.videos, settings=self.settings, models=models, progress=progress)
+                progress.notice(f"{self.videos[index].name}: already in memory")
+
+        session = Session.open(self.videos, settings=self.settings, progress=progress, models=self.models,
+                               on_video=lambda index, count, path: progress.video(path.name, index, count),
+                               on_ingested=ingested)  # fmt: skip
         if progress.cancelled:
             session.close()
             raise IngestCancelled("ingest cancelled")
@@ -310,10 +306,6 @@ class ChatApp(App[None]):
 
     # --- citations, keyframes, the timeline ------------------------------------------------------
 
-    def _memory(self, video_id: str) -> VideoMemory | None:
-        memories = self.session.memories if self.session is not None else []
-        return next((m for m in memories if m.video_id == video_id), None)
-
     def _show_citations(self, evidence: Sequence[Evidence]) -> None:
         memories = self.session.memories if self.session is not None else []
         listing = self.query_one(EvidenceList)
@@ -337,7 +329,7 @@ class ChatApp(App[None]):
         if not 0 <= index < len(listing.evidence):
             return
         evidence = listing.evidence[index]
-        memory = self._memory(evidence.video_id)
+        memory = self.session.memory(evidence.video_id) if self.session is not None else None
         if memory is None:
             return
         if self.session is not None and self.session.memories[self.selected].video_id != memory.video_id:
@@ -349,21 +341,19 @@ class ChatApp(App[None]):
         time = min(max(time, 0.0), max(memory.ref.duration - 1.0 / max(memory.ref.fps, 1.0), 0.0))
         self.query_one(TimelineStrip).move_cursor(time, (evidence.t0, evidence.t1))
         caption = f"{evidence.cite()} {evidence.kind} · keyframe at {format_timestamp(time)}"
-        self._load_keyframe(memory, evidence, time, caption)
+        self._load_keyframe(self.session, evidence, time, caption)
 
     @work(thread=True, exclusive=True, group="keyframe", exit_on_error=False)
-    def _load_keyframe(self, memory: VideoMemory, evidence: Evidence, time: float, caption: str) -> None:
-        from tools.frames import decode_frames
-
+    def _load_keyframe(self, session: Session | None, evidence: Evidence, time: float, caption: str) -> None:
         worker = get_current_worker()
         try:
-            _, frames = decode_frames(memory, [time])
+            frame = session.keyframe(evidence.video_id, time) if session is not None else None
         except Exception as error:  # a moved or damaged file: say so, keep chatting
             if not worker.is_cancelled:
                 self.call_from_thread(self.notify, _describe(error), title="no keyframe", severity="error")
             return
-        if frames and not worker.is_cancelled:
-            self.call_from_thread(self._keyframe_ready, evidence, frames[0], time, caption)
+        if frame is not None and not worker.is_cancelled:
+            self.call_from_thread(self._keyframe_ready, evidence, frame, time, caption)
 
     def _keyframe_ready(self, evidence: Evidence, frame: np.ndarray, time: float, caption: str) -> None:
         if evidence == self._shown:  # not a picture of a citation the user has moved away from
