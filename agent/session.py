@@ -170,22 +170,16 @@ class Session:
         *,
         settings: Settings | None = None,
         progress: ProgressReporter | None = None,
-        models: ModelCache | None = None,
-        top_k: int = 5,
-        persist: bool = True,
-        chat_model: BaseChatModel | None = None,
-        on_video: Callable[[int, int, Path], None] | None = None,
-        on_ingested: Callable[[int, IngestReport], None] | None = None,
+        **options: Any,
     ) -> Session:
         """Ingest each of `videos` that memory lacks, reporting its stages and notices to `progress` (a file that is
         no video raises its VidsageError before anything is written), then open a Session over them.
 
-        `models` reuses a ModelCache (by default one is built on the settings' model plan, its notices going to
-        `progress`); `on_video(index, count, path)` is called before each video's ingest, `on_ingested(index,
-        report)` after it; each IngestReport is kept in `session.ingest_reports`. The other options are the
-        Session's own."""
-        return cls(videos, settings=settings, progress=progress, models=models, top_k=top_k, persist=persist,
-                   chat_model=chat_model, on_video=on_video, on_ingested=on_ingested)  # fmt: skip
+        `options` are the Session's own keywords: `models` reuses a ModelCache (by default one is built on the
+        settings' model plan, its notices going to `progress`), `on_video(index, count, path)` is called before
+        each video's ingest and `on_ingested(index, report)` after it; each IngestReport is kept in
+        `session.ingest_reports`."""
+        return cls(videos, settings=settings, progress=progress, **options)
 
     # --- what is open ----------------------------------------------------------------------------
 

@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import shutil
-import subprocess
 import tempfile
-import wave
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from fractions import Fraction
@@ -21,13 +17,7 @@ from typing import Any
 
 import numpy as np
 
-AUDIO_RATE = 16_000
-"""Sample rate of the narration track: what the ASR stage decodes to, so no resampling is needed."""
-
-ESPEAK = "espeak-ng"
-ESPEAK_VOICE = "en-us"
-ESPEAK_WORDS_PER_MINUTE = 150
-ESPEAK_TIMEOUT_S = 30.0
+from evaluation.speech_synthesis import AUDIO_RATE, ESPEAK_VOICE, require_espeak, speak
 
 DEFAULT_NARRATION: tuple[tuple[float, str], ...] = (
     (1.0, "Welcome to the harbor tour."),
@@ -125,11 +115,6 @@ class SampleVideo:
             video_codec=data["video_codec"],
             audio_codec=data["audio_codec"],
         )
-
-
-def espeak_available() -> bool:
-    """Whether the espeak-ng binary that speaks the narration is on PATH."""
-    return shutil.which(ESPEAK) is not None
 
 
 def description_path(video_path: Path | str) -> Path:
@@ -250,7 +235,9 @@ def _check_timeline(lines: Sequence[NarrationLine], duration: float) -> None:
                 f"but {following.text!r} starts at {following.t0:.2f} s (need a {MIN_GAP_S} s gap)"
             )
     if lines and lines[-1].t1 > duration:
-        raise ValueError(f"narration {lines[-1].text!r} ends at {lines[-1].t1:.2f} s, after the video ends ({duration:.2f} s)")
+        raise ValueError(
+            f"narration {lines[-1].text!r} ends at {lines[-1].t1:.2f} s, after the video ends ({duration:.2f} s)"
+        )
 
 
 # --- narration --------------------------------------------------------------------------------
@@ -260,8 +247,7 @@ def _speak_all(
     cues: Sequence[tuple[float, str]], voice: str = ESPEAK_VOICE
 ) -> tuple[tuple[NarrationLine, ...], list[np.ndarray]]:
     """Speak every cue; return the lines with their real end times and the 16 kHz clips."""
-    if not espeak_available():
-        raise RuntimeError(f"{ESPEAK} is not installed (needed for narration; apt-get install espeak-ng, or pass with_audio=False)")
+    require_espeak()
     lines, clips = [], []
     with tempfile.TemporaryDirectory(prefix="vidsage-espeak-") as workdir:
         for index, (t0, text) in enumerate(cues):
@@ -269,42 +255,6 @@ def _speak_all(
             lines.append(NarrationLine(text=text, t0=t0, t1=round(t0 + len(clip) / AUDIO_RATE, 6)))
             clips.append(clip)
     return tuple(lines), clips
-
-
-def speak(text: str, wav_path: Path, voice: str = ESPEAK_VOICE) -> np.ndarray:
-    """Say `text` with espeak-ng into `wav_path`; return it as float32 mono at `AUDIO_RATE`."""
-    command = [ESPEAK, "-v", voice, "-s", str(ESPEAK_WORDS_PER_MINUTE), "-w", str(wav_path), "--stdin"]
-    try:
-        subprocess.run(command, input=text, text=True, capture_output=True, check=True, timeout=ESPEAK_TIMEOUT_S)
-    except subprocess.TimeoutExpired as error:
-        raise RuntimeError(f"{ESPEAK} took over {ESPEAK_TIMEOUT_S:.0f} s to say {text!r}") from error
-    except subprocess.CalledProcessError as error:
-        raise RuntimeError(f"{ESPEAK} failed on {text!r}: {error.stderr.strip() or error.returncode}") from error
-    samples, rate = _read_wav(wav_path)
-    if samples.size == 0:
-        raise RuntimeError(f"{ESPEAK} produced no audio for {text!r}")
-    return _resample(samples, rate, AUDIO_RATE)
-
-
-def _read_wav(wav_path: Path) -> tuple[np.ndarray, int]:
-    """16-bit PCM wav -> float32 mono in [-1, 1] and its sample rate."""
-    with wave.open(str(wav_path), "rb") as reader:
-        if reader.getsampwidth() != 2:
-            raise RuntimeError(f"{wav_path}: expected 16-bit PCM from {ESPEAK}, got {8 * reader.getsampwidth()}-bit")
-        channels, rate = reader.getnchannels(), reader.getframerate()
-        raw = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2")
-    samples = raw.reshape(-1, channels).mean(axis=1) / 32768.0
-    return samples.astype(np.float32), rate
-
-
-def _resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
-    """Band-limited polyphase resampling (espeak speaks at 22.05 kHz; the track is 16 kHz)."""
-    if rate == target:
-        return samples.astype(np.float32)
-    from scipy.signal import resample_poly
-
-    common = math.gcd(rate, target)
-    return resample_poly(samples, target // common, rate // common).astype(np.float32)
 
 
 def mix_track(lines: Sequence[NarrationLine], clips: Sequence[np.ndarray], duration: float) -> np.ndarray:

@@ -29,7 +29,6 @@ import numpy as np
 
 from evaluation.sample_video import (
     AUDIO_CODECS,
-    AUDIO_RATE,
     VIDEO_CODECS,
     NarrationLine,
     Scene,
@@ -39,9 +38,9 @@ from evaluation.sample_video import (
     mix_track,
     pick_codec,
     render_frame,
-    speak,
     write_video,
 )
+from evaluation.speech_synthesis import AUDIO_RATE, speak
 
 DURATION_S = 40.0
 FPS = 10.0

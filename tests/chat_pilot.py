@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from evaluation.sample_video import SampleVideo, espeak_available, make_sample_video
+from evaluation.sample_video import SampleVideo, make_sample_video
+from evaluation.speech_synthesis import espeak_available
 
 DOOR_LINE = "The red door opens."
 

@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from core.settings import Settings
-from evaluation.sample_video import SampleVideo, espeak_available, make_sample_video
+from evaluation.sample_video import SampleVideo, make_sample_video
+from evaluation.speech_synthesis import espeak_available
 from memory.ingest.pipeline import ingest_video
 from memory.ingest.report import IngestReport
 from models.cache import ModelCache

@@ -16,7 +16,7 @@ from logging_proxy import LoggingProxy
 from core.errors import BackendUnreachable
 from core.settings import Settings
 from core.types import Trigger, format_timestamp
-from evaluation.sample_video import espeak_available
+from evaluation.speech_synthesis import espeak_available
 from evaluation.trigger_scenario import TriggerScenario, make_trigger_video
 from memory.ingest.captioning import vlm_frame_times
 from memory.ingest.pipeline import ingest_video

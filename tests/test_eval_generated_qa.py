@@ -10,8 +10,9 @@ import pytest
 from evaluation.datasets import load_dataset
 from evaluation.generated_qa import build_questions, load_description, main
 from evaluation.prediction import Prediction
-from evaluation.sample_video import NarrationLine, SampleVideo, espeak_available, make_sample_video, plan_scenes
+from evaluation.sample_video import NarrationLine, SampleVideo, make_sample_video, plan_scenes
 from evaluation.scoring import gold_time, score
+from evaluation.speech_synthesis import espeak_available
 from evaluation.video_files import VideoIndex
 
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import pytest
 
 from core.settings import Settings
-from evaluation.sample_video import SampleVideo, espeak_available, make_sample_video
+from evaluation.sample_video import SampleVideo, make_sample_video
+from evaluation.speech_synthesis import espeak_available
 from memory.ingest.pipeline import ingest_video
 from memory.ingest.report import IngestReport
 from memory.video_memory import VideoMemory

@@ -10,7 +10,8 @@ from conftest import cli_env, run_cli
 
 from core.errors import InvalidRequest
 from core.settings import Settings
-from evaluation.sample_video import espeak_available, make_sample_video
+from evaluation.sample_video import make_sample_video
+from evaluation.speech_synthesis import espeak_available
 from memory.ingest.pipeline import ingest_video
 from memory.library import Library
 from models.cache import ModelCache

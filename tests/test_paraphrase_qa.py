@@ -28,15 +28,9 @@ from evaluation.paraphrase_videos import (
     matches_spec,
 )
 from evaluation.prediction import Prediction
-from evaluation.sample_video import (
-    DEFAULT_NARRATION,
-    NarrationLine,
-    SampleVideo,
-    espeak_available,
-    make_sample_video,
-    plan_scenes,
-)
+from evaluation.sample_video import DEFAULT_NARRATION, NarrationLine, SampleVideo, make_sample_video, plan_scenes
 from evaluation.scoring import score
+from evaluation.speech_synthesis import espeak_available
 
 TYPES = {
     "speech",

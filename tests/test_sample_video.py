@@ -9,17 +9,16 @@ import av
 import numpy as np
 import pytest
 
-from evaluation import sample_video
+from evaluation import speech_synthesis
 from evaluation.sample_video import (
-    AUDIO_RATE,
     DEFAULT_NARRATION,
     SampleVideo,
     description_path,
-    espeak_available,
     make_sample_video,
     plan_scenes,
     render_frame,
 )
+from evaluation.speech_synthesis import AUDIO_RATE, espeak_available
 
 needs_espeak = pytest.mark.skipif(not espeak_available(), reason="espeak-ng is not installed")
 
@@ -158,7 +157,7 @@ def test_rendering_is_deterministic_per_seed() -> None:
 
 
 def test_missing_espeak_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sample_video, "ESPEAK", "espeak-ng-not-installed")
+    monkeypatch.setattr(speech_synthesis, "ESPEAK", "espeak-ng-not-installed")
     with pytest.raises(RuntimeError, match="espeak-ng-not-installed"):
         make_sample_video(tmp_path / "x.mp4")
     assert not (tmp_path / "x.mp4").exists()

@@ -11,7 +11,7 @@ from conftest import run_cli
 
 from core.errors import ModelUnavailable
 from core.settings import Settings
-from evaluation.sample_video import espeak_available
+from evaluation.speech_synthesis import espeak_available
 from evaluation.trigger_scenario import TriggerScenario, make_trigger_video
 from memory.ingest.pipeline import ingest_video
 from memory.video_memory import VideoMemory

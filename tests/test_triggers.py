@@ -15,7 +15,7 @@ import torch
 from core.errors import InvalidRequest, MemoryCorrupt, ModelUnavailable
 from core.settings import Settings
 from core.types import Track, TranscriptSpan, Trigger, VideoRef
-from evaluation.sample_video import espeak_available
+from evaluation.speech_synthesis import espeak_available
 from evaluation.trigger_scenario import TriggerScenario, make_trigger_video
 from models.adapters.clip import load_clip
 from models.adapters.frame_features import HIST_DIM, FrameFeatures, compute_frame_features

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from netrecorder import Recording, record, unavailable
 
-from evaluation.sample_video import espeak_available, make_sample_video
+from evaluation.sample_video import make_sample_video
+from evaluation.speech_synthesis import espeak_available
 
 REPO = Path(__file__).resolve().parent.parent
 NARRATION = ((0.5, "The budget for the bridge is ten dollars."),)
