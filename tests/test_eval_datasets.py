@@ -37,27 +37,24 @@ NEXTQA_HEADER = [
     "a3",
     "a4",
 ]
+VIDEOMME_VIDEO = {
+    "video_id": "001",
+    "duration": "short",
+    "domain": "Knowledge",
+    "sub_category": "Humanity & History",
+    "url": "https://www.youtube.com/watch?v=fFjv93ACGo8",
+    "videoID": "fFjv93ACGo8",
+}
+"""The video fields every Video-MME row of one video repeats."""
 VIDEOMME_ROWS = [
-    {
-        "video_id": "001",
-        "duration": "short",
-        "domain": "Knowledge",
-        "sub_category": "Humanity & History",
-        "url": "https://www.youtube.com/watch?v=fFjv93ACGo8",
-        "videoID": "fFjv93ACGo8",
+    VIDEOMME_VIDEO | {
         "question_id": "001-1",
         "task_type": "Counting Problem",
         "question": "When demonstrating the Germany modern Christmas tree is initially decorated with apples, candles and berries, which kind of the decoration has the largest number?",
         "options": ["A. Apples.", "B. Candles.", "C. Berries.", "D. The three kinds are of the same number."],
         "answer": "C",
     },
-    {
-        "video_id": "001",
-        "duration": "short",
-        "domain": "Knowledge",
-        "sub_category": "Humanity & History",
-        "url": "https://www.youtube.com/watch?v=fFjv93ACGo8",
-        "videoID": "fFjv93ACGo8",
+    VIDEOMME_VIDEO | {
         "question_id": "001-2",
         "task_type": "Information Synopsis",
         "question": "What is the genre of this video?",
