@@ -12,9 +12,7 @@ from pathlib import Path
 
 from core.errors import InvalidRequest
 from evaluation.datasets.item import QAItem
-
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov")
-"""File types the index holds, in the order preferred when one stem has several files."""
+from models.adapters.video import VIDEO_SUFFIXES
 
 
 class VideoOutsideRoot(InvalidRequest):
@@ -51,7 +49,7 @@ class VideoIndex:
             return exact
         if self.root is None:
             return None
-        stem = direct.stem if direct.suffix.lower() in VIDEO_EXTENSIONS else direct.name
+        stem = direct.stem if direct.suffix.lower() in VIDEO_SUFFIXES else direct.name
         for key in _stem_variants(stem):
             matches = self._stems().get(key)
             if matches:
@@ -66,10 +64,10 @@ class VideoIndex:
                 for folder, _, files in os.walk(self.root):
                     for file in sorted(files):
                         path = Path(folder) / file
-                        if path.suffix.lower() in VIDEO_EXTENSIONS:
+                        if path.suffix.lower() in VIDEO_SUFFIXES:
                             by_stem.setdefault(path.stem, []).append(path)
             for paths in by_stem.values():
-                paths.sort(key=lambda p: (VIDEO_EXTENSIONS.index(p.suffix.lower()), len(p.parts), str(p)))
+                paths.sort(key=lambda p: (VIDEO_SUFFIXES.index(p.suffix.lower()), len(p.parts), str(p)))
             self._by_stem = by_stem
         return self._by_stem
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from models.retrieval.embedding_export import VIDEO_SUFFIXES, find_videos
+from models.adapters.video import VIDEO_SUFFIXES, find_videos
 
 GLOB_CHARACTERS = frozenset("*?[")
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from core.errors import VideoUnreadable
+from core.errors import InvalidRequest, VideoUnreadable
 from core.types import VideoRef, format_timestamp
 
 AUDIO_RATE = 16_000
@@ -26,6 +26,12 @@ _HASH_CHUNK = 1 << 20
 _TRUNCATION_TOLERANCE_S = 1.0
 #: Decoder threads per reader: all cores up to 8 (H.264 frame threading gains little beyond that).
 DECODE_THREADS = max(1, min(8, os.cpu_count() or 1))
+
+
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts",
+                  ".ogv", ".gif")  # fmt: skip
+"""File endings taken for videos when a folder or a dataset's video root is searched, most preferred first (where
+one name has several files)."""
 
 
 def content_hash(path: Path) -> str:
@@ -409,3 +415,15 @@ def load_audio(ref: VideoRef) -> np.ndarray:
     """The whole audio track as 16 kHz mono float32 in [-1, 1]; empty when the video has no audio."""
     pieces = list(_decoded_audio(ref)) if ref.audio_duration > 0 else []
     return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+
+
+def find_videos(video_dir: Path, recursive: bool = False) -> list[Path]:
+    """Video files under `video_dir` by extension, sorted; hidden files are skipped."""
+    if not video_dir.exists():
+        raise InvalidRequest(f"{video_dir}: no such directory")
+    if not video_dir.is_dir():
+        raise InvalidRequest(f"{video_dir}: is not a directory")
+    pattern = video_dir.rglob("*") if recursive else video_dir.iterdir()
+    return sorted(
+        p for p in pattern if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".")
+    )

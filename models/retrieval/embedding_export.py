@@ -20,10 +20,8 @@ from typing import Any
 import numpy as np
 
 from core.errors import InvalidRequest, VidsageError
+from models.adapters.video import VIDEO_SUFFIXES, find_videos
 
-VIDEO_SUFFIXES = frozenset(
-    {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts", ".ogv", ".gif"}
-)
 FORMATS = ("npy", "json", "both")
 CONSOLIDATED_NAME = "consolidated_embeddings.json"
 SUMMARY_NAME = "processing_summary.json"
@@ -54,18 +52,6 @@ class ExportResult:
             "summary": self.summary,
             "seconds": round(self.seconds, 3),
         }
-
-
-def find_videos(video_dir: Path, recursive: bool = False) -> list[Path]:
-    """Video files under `video_dir` by extension, sorted; hidden files are skipped."""
-    if not video_dir.exists():
-        raise InvalidRequest(f"{video_dir}: no such directory")
-    if not video_dir.is_dir():
-        raise InvalidRequest(f"{video_dir}: is not a directory")
-    pattern = video_dir.rglob("*") if recursive else video_dir.iterdir()
-    return sorted(
-        p for p in pattern if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".")
-    )
 
 
 def output_names(videos: list[Path], root: Path) -> dict[Path, str]:
