@@ -47,6 +47,7 @@ def missing_needs(state: AgentState, context: AgentContext) -> tuple[str, ...]:
         "speech": bool(kinds & set(SPEECH_KINDS)),
         "visual": bool(kinds & set(VISUAL_KINDS)),
         "people": people_answered or "actor" in kinds,
+        "text": "screen_text" in kinds,
     }
     needs: list[str] = []
     if form.people or state.actors:
@@ -55,6 +56,8 @@ def missing_needs(state: AgentState, context: AgentContext) -> tuple[str, ...]:
         needs.append("speech")
     if form.visual or state.options:
         needs.append("visual")
+    if form.written:
+        needs.append("text")
     if "people" in needs:  # for a question about people, the actor graph's answer is the one that counts
         return () if covered["people"] else ("people",)
     return () if not needs or any(covered[n] for n in needs) else tuple(needs)

@@ -24,6 +24,7 @@ MAX_SPEECH_IN_ORDER = 12
 MAX_PEOPLE = 8
 MAX_VISUAL = 3
 MAX_NOTES = 4
+MAX_SCREEN = 8
 VISUAL_KINDS = ("segment", "caption", "dense_caption", "scene")
 SCENE_PRESENCE_S = 1.0
 SCENE_PRESENCE_SHARE = 0.3
@@ -34,6 +35,7 @@ SPEAKERS_LEAD = "Who speaks:"
 PEOPLE_LEAD = "Who is on screen:"
 VISUAL_LEAD = "Where it is seen:"
 NOTES_LEAD = "Also found:"
+SCREEN_LEAD = "What is written on screen:"
 """Headings of the rule answer's blocks (its layout is code; prompts/ holds what a model reads)."""
 
 
@@ -107,6 +109,10 @@ def compose_answer(
     if speech:
         lines = [f"- {e.cite(names)} “{e.text.strip()}”" for e in speech]
         blocks.append("\n".join([SPEECH_LEAD, *lines]))
+    screen = _screen_text(evidence)
+    if screen:
+        lines = [f"- {e.cite(names)} “{e.text.strip()}”" for e in screen]
+        blocks.append("\n".join([SCREEN_LEAD, *lines]))
     if speakers:
         lines = [f"- {e.cite(names)} {e.text}" for e in speakers]
         blocks.append("\n".join([SPEAKERS_LEAD, *lines]))
@@ -124,7 +130,7 @@ def compose_answer(
     if tool_notes:
         lines = [f"- {_span(e, names)} {e.text}" for e in tool_notes]
         blocks.append("\n".join([NOTES_LEAD, *lines]))
-    cited = [*speech, *speakers, *people, *visual, *tool_notes]
+    cited = [*speech, *screen, *speakers, *people, *visual, *tool_notes]
     if not cited and not (asked_people and blocks):
         searched_text = join_names(searched) if searched else "the video's memory"
         text = render("no_evidence", searched=searched_text, question=question.strip())
@@ -133,6 +139,14 @@ def compose_answer(
             text += " Note: " + "; ".join(extra) + "."
         return Composition(text, [])
     return Composition("\n\n".join(blocks), cited)
+
+
+def _screen_text(evidence: list[Evidence]) -> list[Evidence]:
+    """The on-screen texts to quote: in the order shown when they were read in order, else best first."""
+    found = list(dict.fromkeys(e for e in evidence if e.kind == "screen_text"))
+    if any(e.source == "read_screen_text" for e in found):
+        return sorted(found, key=lambda e: (e.t0, e.video_id))[:MAX_SPEECH_IN_ORDER]
+    return sorted(found, key=lambda e: -e.score)[:MAX_SCREEN]
 
 
 COUNT_FRAME = frozenset(

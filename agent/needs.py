@@ -16,11 +16,6 @@ Need = Literal["speech", "people", "pictures", "text", "count", "time"]
 SENSES: tuple[Need, ...] = ("speech", "people", "pictures", "text")
 """The needs that take a model to perceive; counts and times qualify one of them."""
 
-ON_SCREEN_TEXT = re.compile(
-    r"\b(?:titles?|titled|captioned|captions?|on[- ]screen (?:text|words?|caption)|text|written|printed|"
-    r"writing|signs?|signpost|labels?|labell?ed|headlines?|banners?|subtitles?|slogan|logo|spell(?:s|ed)?)\b",
-    re.IGNORECASE,
-)
 SEEING = re.compile(
     r"\b(?:see|seen|sees|shows?|shown|showing|display(?:s|ed|ing)?|depict\w*|pictured|looks? like|visible|visually|"
     r"on (?:the )?screen|the screen|in (?:the )?(?:frame|shot|background|foreground|picture)|fills? the (?:screen|frame)|"
@@ -102,7 +97,7 @@ def question_needs(form: QuestionForm, options: Sequence[str] | None = None) -> 
     seen or shown the pictures, people the person detector. A quoted line is speech."""
     text = form.text
     senses: list[Need] = []
-    if SPEECH.search(text) or form.audio_only or form.quoted or form.count_of == "speech":
+    if form.speech and (SPEECH.search(text) or form.audio_only or form.quoted or form.count_of == "speech"):
         senses.append("speech")
     if form.people:
         senses.append("people")
@@ -115,7 +110,7 @@ def question_needs(form: QuestionForm, options: Sequence[str] | None = None) -> 
         shown_thing = bool(LOOKS.search(text))
     else:
         shown_thing = seen and _thing_beyond_people(form)
-    written = bool(ON_SCREEN_TEXT.search(text)) and not form.audio_only  # counting titled scenes reads the titles
+    written = form.written  # counting titled scenes reads the titles
     if written:
         senses.append("text")
     if shown_thing and not written and not scene_count:

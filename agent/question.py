@@ -265,6 +265,10 @@ class QuestionForm:
     during: str
     """The topic of a "during / while / when the narrator talks about X" clause ('' if none): the moment is
     found in the speech, then asked about."""
+    written: bool = False
+    """It asks about text shown in the picture (a title, a caption, a sign, a score)."""
+    written_topic: str = ""
+    """What the asked-for text is about, without the words that frame it ('' : read all of it)."""
 
 
 GENERAL_FRAME = frozenset(
@@ -373,6 +377,32 @@ def _actor_ask(text: str, people: bool, first: bool, when: bool, appear: bool, s
     return "who"
 
 
+ON_SCREEN_TEXT = re.compile(
+    r"\b(?:titles?|titled|captioned|captions?|on[- ]screen (?:text|words?|captions?|numbers?)|text|written|printed|"
+    r"writing|signs?|signpost|signboard|labels?|labell?ed|headlines?|banners?|subtitles?|slogan|logo|"
+    r"spell(?:s|ed)?|scoreboard|scores?|slides?|placard|poster|"
+    r"name (?:card|tag|caption|under|below|shown))\b",
+    re.IGNORECASE,
+)
+"""Cues that a question asks about text shown in the picture (titles, name captions, signs, scores, slides)."""
+WRITTEN_FRAME = frozenset(
+    "title titles titled caption captions captioned text written printed writing sign signs signpost signboard "
+    "label labels labelled labeled headline headlines banner banners subtitle subtitles slogan logo spell spells "
+    "spelled scoreboard slide slides placard poster name card tag screen on-screen shown displayed display "
+    "read say says word words appear appears".split()
+)
+"""Words that frame a question about on-screen text rather than name what the text is about."""
+TEXT_SAYS = re.compile(
+    r"\b(?:sign|title|caption|label|banner|slide|poster|screen|text|scoreboard|headline|placard|card)s? "
+    r"(?:say|says|said|read|reads|show|shows)\b",
+    re.IGNORECASE,
+)
+"""'What does the sign say': the text's words, not speech."""
+IN_ORDER = re.compile(r"\b(?:at the (?:end|start|beginning)|in the end|final(?:ly)?|last|first|latest|ends? with|"
+                      r"starts? with|changes?|order|sequence|progress(?:es)?|over time)\b", re.IGNORECASE)
+"""A question about text that only its order answers ("the score at the end", "how does the score change")."""
+
+
 def read_question(question: str, video_names: Sequence[str] = ()) -> QuestionForm:
     """Classify a question by its form (several cue families per need, so paraphrases read alike).
 
@@ -402,11 +432,17 @@ def read_question(question: str, video_names: Sequence[str] = ()) -> QuestionFor
     actor_ask = _actor_ask(text, people, first, when, appear, speech)
     if actor_ask is not None:
         people = True
-    unspecific = not (speech or visual or people or summary)
+    written = bool(ON_SCREEN_TEXT.search(text)) and not AUDIO_ONLY.search(text)
+    if written and not quoted and TEXT_SAYS.search(text) and not SPEECH.search(TEXT_SAYS.sub(" ", text)):
+        speech = False  # "what does the sign say" asks for the sign's words
+    unspecific = not (speech or visual or people or summary or written)
+    written_topic = " ".join(w for w in topic if w.lower() not in WRITTEN_FRAME and w.lower() not in GENERAL_FRAME)
+    if written and IN_ORDER.search(text):
+        written_topic = ""  # "the score at the end": read all of it in the order shown
     return QuestionForm(
         text=text,
-        speech=speech or unspecific or (visual and not people),
-        visual=visual or unspecific or summary,
+        speech=speech or unspecific or (visual and not people and not written),
+        visual=(visual and not written) or unspecific or summary,
         people=people,
         actor_ask=actor_ask,
         summary=summary,
@@ -422,6 +458,8 @@ def read_question(question: str, video_names: Sequence[str] = ()) -> QuestionFor
         audio_only=bool(AUDIO_ONLY.search(text)),
         count_of=_count_of(text),
         during=_during(text),
+        written=written,
+        written_topic=written_topic,
     )
 
 

@@ -199,7 +199,16 @@ def plan_first_round(state: AgentState, context: AgentContext) -> Plan:
     if form.visual and not form.summary:
         plan.add("search_segments", {"query": form.topic, "top_k": context.top_k} | _span_args(t_range),
                  "the question asks what is seen", context, done)  # fmt: skip
-    if moment is not None and not form.people:
+    if form.written and not form.summary:
+        if moment is not None and t_range is None:
+            t_range = (moment, moment)  # the text shown at that moment
+        if form.written_topic:
+            plan.add("search_screen_text", {"query": form.written_topic, "top_k": context.top_k} | _span_args(t_range),
+                     "the question asks what is written on screen", context, done)  # fmt: skip
+        else:
+            plan.add("read_screen_text", _span_args(t_range) | _video_arg(memory, context),
+                     "the question asks what is written on screen: read it in the order shown", context, done)  # fmt: skip
+    if moment is not None and not form.people and not form.written:
         window = (max(0.0, moment - MOMENT_WINDOW_S), min(duration, moment + MOMENT_WINDOW_S))
         video = _video_arg(memory, context)
         plan.add("read_transcript", _span_args(window) | video, "the question names a moment", context, done)
@@ -326,6 +335,10 @@ def plan_widening(state: AgentState, context: AgentContext, missing: Sequence[st
         elif need == "visual":
             plan.add("search_transcript", {"query": form.topic, "top_k": context.top_k},
                      "widen: the speech may describe it", context, done)  # fmt: skip
+        elif need == "text":
+            plan.add("read_screen_text", {}, "widen: read everything written on screen", context, done)
+            plan.add("search_transcript", {"query": form.topic, "top_k": context.top_k},
+                     "widen: the speech may say what was written", context, done)  # fmt: skip
         elif need == "people":
             spoken = [e for e in state.evidence if e.kind == "transcript"]
             if form.during and spoken:
@@ -337,4 +350,7 @@ def plan_widening(state: AgentState, context: AgentContext, missing: Sequence[st
             else:
                 plan.add("query_actors", {"ask": "who", "label": "any"}, "widen: every tracked object class",
                          context, done)  # fmt: skip
+        if need in ("speech", "visual") and not form.audio_only:
+            plan.add("search_screen_text", {"query": form.topic, "top_k": context.top_k},
+                     "widen: it may be written on screen", context, done)  # fmt: skip
     return plan

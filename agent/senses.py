@@ -42,8 +42,9 @@ def _pictures_gap(memory: VideoMemory, context: AgentContext) -> str:
     )
 
 
-def _text_gap(context: AgentContext) -> str:
-    if context.has_vlm:
+def _text_gap(memory: VideoMemory, context: AgentContext) -> str:
+    ocr = memory.manifest.stages.get("ocr")
+    if context.has_vlm or (ocr is not None and not ocr.summary.get("disabled")):
         return ""
     return f"I can't read text on screen with the models loaded: no OCR model or VLM (profile {context.settings.profile})"
 
@@ -63,7 +64,7 @@ def blind_spots(context: AgentContext, memories: Sequence[VideoMemory] | None = 
         "speech": _speech_gap,
         "people": _people_gap,
         "pictures": lambda m: _pictures_gap(m, context),
-        "text": lambda m: _text_gap(context),
+        "text": lambda m: _text_gap(m, context),
     }
     for sense, check in checks.items():
         reasons = [check(m) for m in videos]

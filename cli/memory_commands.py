@@ -31,11 +31,33 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     view = VIEWS[args.what](ingested_memory(args))
     if args.json:
         print(terminal_json(view))
+    elif args.what == "screen_text":
+        for line in screen_text_lines(view):
+            print(terminal_line(line))
     else:
         from ui.console import print_view
 
         print_view(args.what, view)
     return 0
+
+
+def screen_text_lines(view: dict[str, Any]) -> list[str]:
+    """The `inspect --what screen_text` view as lines: a heading naming the video, then
+    `[mm:ss-mm:ss] “TEXT” (confidence 0.93)` per text; one line when nothing was (or could be) read."""
+    from core.types import format_timestamp
+
+    name = Path(view["video_path"]).name
+    if not view["read"]:
+        return [f"{name}: text on screen was not read (no on-screen text reader was available when it was ingested)"]
+    items = view["screen_text"]
+    frames = f"{view['frames_read']} frame{'' if view['frames_read'] == 1 else 's'} read"
+    if not items:
+        return [f"{name}: no text was read on screen ({frames})"]
+    lines = [f"text on screen in {name}: {len(items)} text{'' if len(items) == 1 else 's'} ({frames})"]
+    for item in items:
+        span = f"{format_timestamp(item['t0'])}-{format_timestamp(item['t1'])}"
+        lines.append(f"[{span}] “{item['text']}” (confidence {item['confidence']:.2f})")
+    return lines
 
 
 def cmd_search(args: argparse.Namespace) -> int:

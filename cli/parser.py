@@ -56,7 +56,11 @@ COMMAND_EXAMPLES: dict[str, tuple[str, ...]] = {
         "eval egoschema/ --limit 50 --judge",
         "eval --compare runs/baseline runs/no-actors",
     ),
-    "inspect": ("inspect talk.mp4 --what transcript --json", "inspect talk.mp4 --what scenes"),
+    "inspect": (
+        "inspect talk.mp4 --what transcript --json",
+        "inspect talk.mp4 --what screen_text",
+        "inspect talk.mp4 --what scenes",
+    ),
     "search": ('search "the budget for the bridge" --video talk.mp4 --json', 'search "a red car" --between 10 60'),
     "library": ("library ls", "library rm talk.mp4", "library stats --json"),
     "timeline": ("timeline talk.mp4 -o timeline.png",),
@@ -160,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("video", help="video file (ingested first if needed)")
     inspect.add_argument(
         "--what",
-        choices=["transcript", "triggers", "actors", "captions", "scenes", "graph"],
+        choices=["transcript", "screen_text", "triggers", "actors", "captions", "scenes", "graph"],
         default="transcript",
         help="which view (default transcript)",
     )

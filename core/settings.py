@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     """Override the ASR model: a faster-whisper size name, hub id or local directory."""
     text_embedder_model: str | None = None
     """Override the text embedder: a sentence-transformers hub id or local directory."""
+    ocr_model: str | None = None
+    """Override the on-screen text reader: a folder holding PP-OCR `*det*.onnx` and `*rec*.onnx` models."""
+    ocr_fps: float = Field(default=1.0, gt=0.0)
+    """Frames per second swept for on-screen text (besides every shot start and trigger); a frame whose
+    picture has not changed since the last one read is skipped."""
 
     scene_clusters: int | None = Field(default=None, ge=1)
     """Number of scene clusters per video; None chooses it by silhouette score."""

@@ -82,6 +82,33 @@ class TranscriptSpan:
 
 
 @dataclass(frozen=True)
+class ScreenText:
+    """One piece of text shown in the picture (a title, a caption, a sign, a score) and while it is shown."""
+
+    t0: float
+    t1: float
+    """When it was first read, and when it was last seen (halfway to the frame where it was gone: the sweep
+    reads about once a second, so either end may be off by half a second)."""
+    text: str
+    box: tuple[float, float, float, float]
+    """Where it stands (x0, y0, x1, y1 pixels of the frame), as first read."""
+    confidence: float
+    """The reader's best recognition confidence over its reads, 0..1."""
+    reads: int = 1
+    """Frames it was read in."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"t0": self.t0, "t1": self.t1, "text": self.text, "box": list(self.box),
+                "confidence": self.confidence, "reads": self.reads}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScreenText:
+        x0, y0, x1, y1 = (float(v) for v in data["box"])
+        return cls(float(data["t0"]), float(data["t1"]), str(data["text"]), (x0, y0, x1, y1),
+                   float(data["confidence"]), int(data.get("reads", 1)))  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Track:
     """One tracked object: a tracker id, its class and its boxes (x1, y1, x2, y2 pixels) over time."""
 
@@ -246,7 +273,9 @@ class Segment:
     actors: list[int] = field(default_factory=list)
 
 
-EvidenceKind = Literal["transcript", "segment", "actor", "speaker", "caption", "dense_caption", "scene", "note"]
+EvidenceKind = Literal[
+    "transcript", "segment", "actor", "speaker", "caption", "dense_caption", "scene", "screen_text", "note"
+]
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.errors import MemoryCorrupt
 from core.types import VideoRef
 from memory.layout import DataLayout, read_json, write_json_atomic
 
 MANIFEST_VERSION = 2  # 2: checksums per stage
 
 STAGES: tuple[str, ...] = (
-    "transcript", "transcript_index", "segments", "tracks", "frames", "actors", "triggers", "captions", "graph",
-    "clusters",
+    "transcript", "transcript_index", "segments", "tracks", "frames", "actors", "triggers", "ocr", "captions",
+    "graph", "clusters",
 )  # fmt: skip
 """Every ingest stage, in the order they run."""
 
@@ -111,3 +112,12 @@ class Manifest:
         data = read_json(path)
         stages = {name: StageRecord(**record) for name, record in data.get("stages", {}).items()}
         return cls(video=VideoRef.from_dict(data["video"]), stages=stages)
+
+    @classmethod
+    def load_or_rebuild(cls, layout: DataLayout, video_id: str, notice: Callable[[str], None]) -> Manifest | None:
+        """The stored manifest for an ingest to resume; a damaged one is said (`notice`) and the memory rebuilt."""
+        try:
+            return cls.load(layout, video_id)
+        except (MemoryCorrupt, KeyError, TypeError) as error:
+            notice(f"{error}: rebuilding this video's memory")
+            return None

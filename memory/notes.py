@@ -42,6 +42,9 @@ def manifest_notes(manifest: Manifest) -> list[str]:
     tracks = manifest.stages.get("tracks")
     if tracks is not None and tracks.summary.get("disabled"):
         notes.append("no detector: people were not tracked")
+    ocr = manifest.stages.get("ocr")
+    if ocr is not None and ocr.summary.get("disabled"):
+        notes.append("no on-screen text reader: text in the picture was not read")
     captions = manifest.stages.get("captions")
     if captions is not None and not captions.summary.get("captioner") and not captions.summary.get("vlm"):
         notes.append("no captioner or VLM: segments were not described")

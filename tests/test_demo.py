@@ -15,7 +15,7 @@ def test_demo_answers_from_the_narration_with_timestamps(tmp_path: Path) -> None
     result = run_cli("demo", "--out", str(tmp_path / "out"), env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
-    assert out.count("\nQ: ") == 6
+    assert out.count("\nQ: ") == 7
     budget = out.split("Q: What does the narrator say about the budget?")[1].split("\nQ: ")[0]
     assert "million" in budget.lower()
     minutes, seconds = map(int, re.search(r"\[(\d\d):(\d\d)\]", budget).groups())
@@ -25,6 +25,10 @@ def test_demo_answers_from_the_narration_with_timestamps(tmp_path: Path) -> None
     assert "person" in people and "[00:" in people
     after = out.split("Q: And what happens after that?")[1].split("\nQ: ")[0]
     assert "museum" in after.lower() and "budget" not in after.lower(), after
+    titles = out.split("Q: What titles are written on screen?")[1].split("\nQ: ")[0]
+    squeezed = re.sub(r"[^a-z]", "", titles.lower())  # the reader may drop the spaces between words
+    assert all(t in squeezed for t in ("harbortour", "bridgebudget", "sciencemuseum", "gardencafe")), titles
+    assert titles.index("[00:00]") < titles.index("[00:07]") < titles.index("[00:14]"), titles
     rocket = out.split("Q: What color is the rocket?")[1].split("\nQ: ")[0]
     if "clip: disabled" in out:  # no picture model: it says so, never guesses a colour
         assert "I can't tell" in rocket and "can't look at the pictures" in rocket, rocket

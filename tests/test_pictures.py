@@ -9,6 +9,7 @@ from conftest import IngestedSample, run_cli
 from PIL import Image
 
 from memory.video_memory import VideoMemory
+from ui.timeline_lanes import SCREEN_TEXT_COLOUR
 
 
 def _picture(path: Path) -> np.ndarray:
@@ -22,9 +23,13 @@ def test_timeline_draws_scene_lanes_triggers_speech_and_actors(offline_memory: I
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(out)
     image = _picture(out)
-    lanes = 3 + len(VideoMemory.for_path(offline_memory.settings, offline_memory.video.path).actors())
+    memory = VideoMemory.for_path(offline_memory.settings, offline_memory.video.path)
+    assert memory.screen_text(), "the sample's printed titles are read"
+    lanes = 4 + len(memory.actors())  # scenes, triggers, speech, text on screen, the actors
     assert image.shape[1] > 1000 and image.shape[0] > 100 + 30 * lanes
     assert len(np.unique(image.reshape(-1, 3), axis=0)) > 20, "coloured lanes, not a blank canvas"
+    text_lane = np.array([int(SCREEN_TEXT_COLOUR[i : i + 2], 16) for i in (1, 3, 5)])
+    assert (np.abs(image.astype(int) - text_lane).sum(axis=2) < 12).sum() > 1000, "the text-on-screen lane is drawn"
 
 
 def test_graph_draws_the_actor_graph(offline_memory: IngestedSample, tmp_path: Path) -> None:

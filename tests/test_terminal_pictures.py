@@ -3,6 +3,8 @@ timeline strip puts scenes, triggers, speech, actors and the cursor at the colum
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from conftest import IngestedSample
@@ -12,7 +14,15 @@ from rich.text import Text
 
 from memory.video_memory import VideoMemory
 from ui.halfblock import UPPER_HALF, halfblock
-from ui.timeline_lanes import SCENE_COLOURS, ActorLane, SceneSpan, TimelineLanes, TriggerMark, timeline_lanes
+from ui.timeline_lanes import (
+    SCENE_COLOURS,
+    SCREEN_TEXT_COLOUR,
+    ActorLane,
+    SceneSpan,
+    TimelineLanes,
+    TriggerMark,
+    timeline_lanes,
+)
 from ui.timeline_strip import LABEL_WIDTH, timeline_strip
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
@@ -105,6 +115,21 @@ def test_the_cursor_marks_the_chosen_moment_on_every_lane() -> None:
     assert lines[3][LABEL_WIDTH + 6] == "━", "actor 1 is on screen at 3 s: its mark stays, highlighted"
     late = ["".join(c for c, _ in line) for line in cells(timeline_strip(LANES, LABEL_WIDTH + COLUMNS, cursor=9.0))]
     assert late[-2][LABEL_WIDTH:].rstrip().endswith("00:09 ▲"), "near the end the time goes left of the mark"
+
+
+def test_text_on_screen_gets_a_lane_under_speech_only_when_there_is_some() -> None:
+    lanes = replace(LANES, screen_text=((0.0, 1.0), (6.0, 9.0)))
+    grid = cells(timeline_strip(lanes, LABEL_WIDTH + COLUMNS, max_actors=1))
+    lines = ["".join(c for c, _ in line) for line in grid]
+    assert [line[:LABEL_WIDTH].strip() for line in lines[:5]] == ["scenes", "triggers", "speech", "text", "actor 1"]
+    assert lines[3][LABEL_WIDTH:].rstrip() == "╞══" + " " * 9 + "╞══════", "0-1 s and 6-9 s, each start marked"
+    hex_colour = "#%02x%02x%02x" % rgb(grid[3][LABEL_WIDTH][1], "fg")
+    assert hex_colour == SCREEN_TEXT_COLOUR
+    for cursor, column, shown in ((7.0, 14, "═"), (5.0, 10, "┃")):  # on a text span, between two
+        strip = cells(timeline_strip(lanes, LABEL_WIDTH + COLUMNS, cursor=cursor, max_actors=1))
+        assert strip[3][LABEL_WIDTH + column][0] == shown, (cursor, "".join(c for c, _ in strip[3]))
+    plain = ["".join(c for c, _ in line) for line in cells(timeline_strip(LANES, LABEL_WIDTH + COLUMNS))]
+    assert "text" not in [line[:LABEL_WIDTH].strip() for line in plain], "no text read: no lane"
 
 
 def test_the_strip_of_a_real_memory_shows_its_speech_and_scenes(offline_memory: IngestedSample) -> None:

@@ -11,7 +11,8 @@ NOTHING_FOUND = "nothing found"
 LINE_CHARS = 320
 """Longest text per line; evidence text is data from the video, not the place for essays."""
 
-_TAGS = {"transcript": "said: ", "caption": "caption: ", "dense_caption": "description: ", "note": "note: "}
+_TAGS = {"transcript": "said: ", "caption": "caption: ", "dense_caption": "description: ", "note": "note: ",
+         "screen_text": "on screen: "}  # fmt: skip
 
 
 def _printable(text: str) -> str:
@@ -28,7 +29,7 @@ def span_text(t0: float, t1: float) -> str:
 def render_line(evidence: Evidence, video_name: str | None = None, suffix: str = "") -> str:
     """`[mm:ss-mm:ss] (video) kind: text suffix` on one line."""
     text = one_line(_printable(evidence.text), LINE_CHARS)
-    if evidence.kind == "transcript":
+    if evidence.kind in ("transcript", "screen_text"):
         text = f'"{text}"'
     where = f" ({video_name})" if video_name else ""
     return f"{span_text(evidence.t0, evidence.t1)}{where} {_TAGS.get(evidence.kind, '')}{text}{suffix}"

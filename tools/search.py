@@ -45,11 +45,11 @@ class SearchArgs(BaseModel):
     top_k: int = Field(default=5, ge=1, le=50, description="How many results at most.")
 
 
-def _overlaps(evidence: Evidence, t_range: tuple[float, float] | None) -> bool:
+def overlaps(evidence: Evidence, t_range: tuple[float, float] | None) -> bool:
     return t_range is None or (evidence.t0 <= t_range[1] and evidence.t1 >= t_range[0])
 
 
-def _best(found: list[Evidence], top_k: int) -> list[Evidence]:
+def best_first(found: list[Evidence], top_k: int) -> list[Evidence]:
     return sorted(found, key=lambda e: (-e.score, e.video_id, e.t0))[:top_k]
 
 
@@ -60,8 +60,8 @@ def search_transcript_tool(videos: VideoSet) -> BaseTool:
         found: list[Evidence] = []
         for memory in videos.select(video):
             every = transcript_hits(memory, query, videos.models, top_k=max(len(memory.transcript()), 1))
-            found += [e for e in every if _overlaps(e, t_range)]
-        best = _best(found, top_k)
+            found += [e for e in every if overlaps(e, t_range)]
+        best = best_first(found, top_k)
         return render_evidence(best, videos.render_names()), best
 
     return make_tool(
@@ -87,7 +87,7 @@ def search_segments_tool(videos: VideoSet) -> BaseTool:
                 if hit.kind in VISUAL_KINDS:
                     text = f"looks like {query!r} (visual match)" if hit.kind == "segment" else hit.text
                     found.append(dataclasses.replace(hit, text=text))
-        best = _best(found, top_k)
+        best = best_first(found, top_k)
         return render_evidence(best, videos.render_names()), best
 
     return make_tool(
@@ -127,7 +127,7 @@ def read_transcript_tool(videos: VideoSet) -> BaseTool:
             )  # fmt: skip
             for span in memory.transcript()
         ]
-        chosen = [e for e in lines if _overlaps(e, t_range)][:max_lines]
+        chosen = [e for e in lines if overlaps(e, t_range)][:max_lines]
         if not chosen:
             where = "" if t_range is None else f" between {t_range[0]:g} s and {t_range[1]:g} s"
             reason = "has no speech" if not lines else f"has no speech{where}"

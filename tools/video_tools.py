@@ -31,6 +31,7 @@ from tools.describe import describe_segment_tool
 from tools.frames import look_at_frames_tool
 from tools.render import render_evidence
 from tools.scenes import list_scenes_tool
+from tools.screen_text import read_screen_text_tool, search_screen_text_tool
 from tools.search import has_visual_memory, read_transcript_tool, search_segments_tool, search_transcript_tool
 from tools.triggers import get_triggers_tool
 
@@ -47,6 +48,6 @@ def build_tools(
     tools = [search_transcript_tool(videos), read_transcript_tool(videos), query_actors_tool(videos)]
     if has_visual_memory(videos):
         tools.append(search_segments_tool(videos))
-    tools += [list_scenes_tool(videos), describe_segment_tool(videos), look_at_frames_tool(videos),
-              get_triggers_tool(videos)]  # fmt: skip
+    tools += [search_screen_text_tool(videos), read_screen_text_tool(videos), list_scenes_tool(videos),
+              describe_segment_tool(videos), look_at_frames_tool(videos), get_triggers_tool(videos)]  # fmt: skip
     return tools

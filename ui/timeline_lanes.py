@@ -1,8 +1,9 @@
 """What a timeline shows of one video's memory, gathered once for the PNG picture and the terminal strip.
 
 Lanes, top to bottom: segments coloured by scene cluster (a recurring scene has one colour wherever
-it appears) with every shot boundary, trigger moments marked by their first cause, speech spans, and
-one lane per actor with the intervals they are on screen.
+it appears) with every shot boundary, trigger moments marked by their first cause, speech spans, the
+spans text is shown in the picture (only for a video with text read on screen), and one lane per actor
+with the intervals they are on screen.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ SCENE_COLOURS = (
 )  # fmt: skip
 """One colour per scene cluster id (modulo 20): matplotlib's tab20 palette, as hex."""
 UNCLUSTERED_COLOUR = "#cccccc"
+SCREEN_TEXT_COLOUR = "#e6a817"
+"""The lane of text shown in the picture, in both renderers."""
 REASON_COLOURS = {
     "shot_cut": "#d62728", "dissolve": "#ff7f0e", "novelty": "#9467bd", "actor_enter": "#2ca02c",
     "actor_exit": "#8c564b", "speech_onset": "#1f77b4", "trained_head": "#e377c2",
@@ -73,6 +76,8 @@ class TimelineLanes:
     """(cluster id, label) of each scene cluster, in cluster order."""
     shots: tuple[float, ...] = ()
     """Every shot boundary (cut or dissolve), whether or not the trigger budget kept it."""
+    screen_text: tuple[tuple[float, float], ...] = ()
+    """While each text read in the picture is shown (first, last read); empty: no lane is drawn."""
 
     @property
     def scene_count(self) -> int:
@@ -110,4 +115,5 @@ def timeline_lanes(memory: Any, max_actors: int = MAX_ACTOR_LANES) -> TimelineLa
         actor_count=len(actors),
         scene_labels=tuple((c.cluster_id, c.label) for c in clusters.clusters),
         shots=tuple(clusters.boundaries),
+        screen_text=tuple((item.t0, item.t1) for item in memory.screen_text()),
     )

@@ -2,7 +2,8 @@
 
 Lanes, top to bottom: segments coloured by scene cluster (a recurring scene has one colour wherever
 it appears) with every shot boundary as a dark line, trigger moments marked by cause, speech spans,
-and one lane per actor with the intervals they are on screen. The x axis is video time in mm:ss.
+the spans text is shown in the picture ("text on screen", only when some was read), and one lane per
+actor with the intervals they are on screen. The x axis is video time in mm:ss.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from core.types import format_timestamp
-from ui.timeline_lanes import REASON_COLOURS, scene_colour, timeline_lanes
+from ui.timeline_lanes import REASON_COLOURS, SCREEN_TEXT_COLOUR, scene_colour, timeline_lanes
 
 SHOT_COLOUR = "#222222"
+TEXT_LANE = "text on screen"
 
 
 def draw_timeline(memory: Any, out_path: Path) -> Path:
@@ -26,7 +28,8 @@ def draw_timeline(memory: Any, out_path: Path) -> Path:
 
     lanes = timeline_lanes(memory)
     duration = lanes.duration
-    names = ["scenes", "triggers", "speech"] + [f"actor {a.actor_id}" for a in lanes.actors]
+    names = ["scenes", "triggers", "speech"] + ([TEXT_LANE] if lanes.screen_text else [])
+    names += [f"actor {a.actor_id}" for a in lanes.actors]
     height = 1.6 + 0.42 * len(names)
     figure, axis = plt.subplots(figsize=(12, height), dpi=110)
     y = {name: len(names) - 1 - i for i, name in enumerate(names)}
@@ -42,6 +45,10 @@ def draw_timeline(memory: Any, out_path: Path) -> Path:
         axis.plot([trigger.time] * 2, [y["triggers"] - 0.4, y["triggers"] + 0.4], color=trigger.colour, linewidth=2)
     speech = [(t0, max(t1 - t0, 0.05)) for t0, t1 in lanes.speech]
     axis.broken_barh(speech, (y["speech"] - 0.3, 0.6), facecolors="#1f77b4", alpha=0.8)
+    if lanes.screen_text:
+        shown = [(t0, max(t1 - t0, 0.05)) for t0, t1 in lanes.screen_text]
+        axis.broken_barh(shown, (y[TEXT_LANE] - 0.3, 0.6), facecolors=SCREEN_TEXT_COLOUR, edgecolors="white",
+                         linewidth=0.8)  # texts shown back to back stay apart
     for actor in lanes.actors:
         bars = [(a, max(b - a, 0.05)) for a, b in actor.intervals]
         axis.broken_barh(bars, (y[f"actor {actor.actor_id}"] - 0.3, 0.6), facecolors="#2ca02c")

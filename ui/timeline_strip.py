@@ -1,5 +1,5 @@
-"""A video's timeline as a few lines of terminal text: scene colours, trigger marks, speech, actor lanes,
-and a cursor at the moment being looked at, over a mm:ss axis."""
+"""A video's timeline as a few lines of terminal text: scene colours, trigger marks, speech, text on screen
+(when any was read), actor lanes, and a cursor at the moment being looked at, over a mm:ss axis."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ from rich.style import Style
 from rich.text import Text
 
 from core.types import format_timestamp
-from ui.timeline_lanes import TimelineLanes
+from ui.timeline_lanes import SCREEN_TEXT_COLOUR, TimelineLanes
 
 LABEL_WIDTH = 9
 SPEECH_COLOUR = "#4a9fe0"
 ACTOR_COLOUR = "#2ca02c"
 CURSOR_COLOUR = "#ffd700"
 TRIGGER_MARK, SPEECH_MARK, ACTOR_MARK, CURSOR_MARK, CURSOR_LINE, SPAN_MARK = "▼", "▬", "━", "▲", "┃", "─"
+TEXT_MARK, TEXT_START = "═", "╞"
+"""A text shown in the picture; its first column is `TEXT_START`, so texts shown back to back stay apart."""
 
 
 def column_of(t: float, duration: float, columns: int) -> int:
@@ -55,6 +57,13 @@ def timeline_strip(
     for t0, t1 in lanes.speech:
         mark(speech, t0, t1, SPEECH_MARK, Style(color=SPEECH_COLOUR))
     rows: list[tuple[str, list[tuple[str, Style]]]] = [("scenes", scenes), ("triggers", triggers), ("speech", speech)]
+    if lanes.screen_text:
+        shown = blank()
+        for t0, t1 in lanes.screen_text:
+            mark(shown, t0, t1, TEXT_MARK, Style(color=SCREEN_TEXT_COLOUR))
+            if column_of(t1, duration, columns) > column_of(t0, duration, columns):
+                mark(shown, t0, t0, TEXT_START, Style(color=SCREEN_TEXT_COLOUR))
+        rows.append(("text", shown))
     for actor in lanes.actors[:max_actors]:
         cells = blank()
         for t0, t1 in actor.intervals:

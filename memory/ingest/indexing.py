@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -79,3 +80,22 @@ def index_actors(store: VectorStore, models: ModelCache, ref: VideoRef, run_id: 
         ],
     )
     return {"collection": name, "actors_indexed": len(rows), "appearance_dim": dim}
+
+
+def index_texts(
+    store: VectorStore, embedder: Any, ref: VideoRef, run_id: str, kind: str, items: Sequence[tuple[float, float, str]]
+) -> dict[str, Any]:
+    """Text-embed timed texts (transcript spans, on-screen text) into the `kind` collection, one row per item
+    (`span` = its index in the stage's file), so search can rank them by meaning beside keywords."""
+    name = collection_name(kind, embedder.spec.key)
+    store.add(
+        name,
+        ids=[f"{ref.video_id}:{run_id}:{i}" for i in range(len(items))],
+        embeddings=embedder.encode([text for _, _, text in items]),
+        documents=[text for _, _, text in items],
+        metadatas=[
+            {"video_id": ref.video_id, "run_id": run_id, "span": i, "t0": t0, "t1": t1}
+            for i, (t0, t1, _) in enumerate(items)
+        ],
+    )
+    return {"rows": len(items), "collection": name, "model": embedder.spec.description}

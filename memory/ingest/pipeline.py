@@ -27,14 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.errors import MemoryCorrupt
 from core.process_env import prepare_process
 from core.progress import ProgressReporter, SilentProgress
 from core.settings import Settings
 from core.types import VideoRef
 from memory.hashes import file_hash, remember
 from memory.ingest.checkpoints import checkpoint
-from memory.ingest.indexing import index_actors, index_captions
+from memory.ingest.indexing import index_actors, index_captions, index_texts
 from memory.ingest.integrity import damaged_stages, file_checksums, sweep_leftovers
 from memory.ingest.report import IngestReport
 from memory.ingest.stage_keys import stage_keys, with_dependents
@@ -132,20 +131,9 @@ class _Run:
         summary: dict[str, Any] = {"rows": 0}
         if embedder is not None:
             self.progress.start("text index", len(spans), unit="spans")
-            vectors = embedder.encode([s.text for s in spans])
-            name = collection_name("transcript", embedder.spec.key)
-            self.store.add(
-                name,
-                ids=[f"{self.ref.video_id}:{run_id}:{i}" for i in range(len(spans))],
-                embeddings=vectors,
-                documents=[s.text for s in spans],
-                metadatas=[
-                    {"video_id": self.ref.video_id, "run_id": run_id, "span": i, "t0": s.t0, "t1": s.t1}
-                    for i, s in enumerate(spans)
-                ],
-            )
+            rows = [(s.t0, s.t1, s.text) for s in spans]
+            summary = index_texts(self.store, embedder, self.ref, run_id, "transcript", rows)
             self.progress.finish("text index", f"{len(spans)} spans")
-            summary = {"rows": len(spans), "collection": name, "model": embedder.spec.description}
         self.commit("transcript_index", key, run_id, started, summary)
 
     def visual(self, keys: dict[str, str], stages: list[str], settings: Settings) -> None:
@@ -389,6 +377,28 @@ class _Run:
         summary.update(index_actors(self.store, self.models, self.ref, run_id, memory))
         self.commit("graph", key, run_id, started, summary)
 
+    def ocr(self, key: str, settings: Settings) -> None:
+        """Read the text shown in the picture and index it for search (see memory/ingest/screen_text.py)."""
+        from memory.ingest.screen_text import read_screen_text
+        from memory.video_memory import VideoMemory
+
+        started, run_id = time.perf_counter(), _run_id()
+        reader = self.models.ocr()
+        items: list[Any] = []
+        summary: dict[str, Any] = {"disabled": True}
+        if reader is not None:
+            self.progress.start("on-screen text", None, unit="frames")
+            items, summary = read_screen_text(VideoMemory(settings, self.manifest), reader, settings.ocr_fps,
+                                              settings.batch_size, lambda n: self.progress.update("on-screen text", n))
+            embedder = self.models.text_embedder() if items else None
+            if embedder is not None:
+                rows = [(i.t0, i.t1, i.text) for i in items]
+                index = index_texts(self.store, embedder, self.ref, run_id, "screen_text", rows)
+                summary.update(collection=index["collection"], rows=index["rows"], embedder=index["model"])
+            self.progress.finish("on-screen text", f"{len(items)} texts in {summary['frames_read']} frames")
+        write_json_atomic(self.directory / f"ocr-{run_id}.json", [i.to_dict() for i in items])
+        self.commit("ocr", key, run_id, started, summary)
+
     def clusters(self, key: str, settings: Settings) -> None:
         """Cluster the segments across the whole timeline so recurring scenes share a cluster."""
         from memory.ingest.clustering import cluster_video
@@ -404,14 +414,6 @@ class _Run:
 
 def _run_id() -> str:
     return uuid.uuid4().hex[:12]
-
-
-def _load_manifest(layout: DataLayout, video_id: str, progress: ProgressReporter) -> Manifest | None:
-    try:
-        return Manifest.load(layout, video_id)
-    except (MemoryCorrupt, KeyError, TypeError) as error:
-        progress.notice(f"{error}: rebuilding this video's memory")
-        return None
 
 
 def ingest_video(
@@ -449,7 +451,7 @@ def _ingest_locked(
 ) -> IngestReport:
     """The ingest proper, under the video's lock: sweep what killed runs left, check what the manifest claims,
     run every stage that is missing, out of date or damaged (and what depends on it)."""
-    manifest = _load_manifest(layout, digest[:16], progress)
+    manifest = Manifest.load_or_rebuild(layout, digest[:16], progress.notice)
     directory = layout.video_dir(digest[:16])
     sweep_leftovers(directory, manifest)
     keys = stage_keys(settings, models.plan)
@@ -476,6 +478,7 @@ def _ingest_locked(
         "transcript_index": lambda: run.transcript_index(keys["transcript_index"]),
         "actors": lambda: run.actors(keys["actors"], settings),
         "triggers": lambda: run.triggers(keys["triggers"], settings),
+        "ocr": lambda: run.ocr(keys["ocr"], settings),
         "captions": lambda: run.captions(keys["captions"], settings),
         "graph": lambda: run.graph(keys["graph"], settings),
         "clusters": lambda: run.clusters(keys["clusters"], settings),

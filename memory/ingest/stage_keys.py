@@ -12,6 +12,7 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "transcript_index": ("transcript",),
     "actors": ("tracks", "frames"),
     "triggers": ("frames", "actors", "transcript", "segments"),
+    "ocr": ("frames", "triggers"),
     "captions": ("segments", "triggers"),
     "graph": ("actors", "transcript"),
     "clusters": ("segments", "frames", "transcript", "captions"),
@@ -56,6 +57,13 @@ def stage_keys(settings: Settings, plan: ModelPlan) -> dict[str, str]:
         "trigger_budget",
         extra={"head": head_stamp, "v": 1, **{stage: keys[stage] for stage in DEPENDS["triggers"]}},
     )
+    from memory.ingest.screen_text import OCR_VERSION
+
+    keys["ocr"] = settings.stage_hash(
+        "ocr_fps",
+        extra={"model": plan.key("ocr"), "embedder": plan.key("text_embedder"), "v": OCR_VERSION,
+               **{stage: keys[stage] for stage in DEPENDS["ocr"]}},
+    )  # fmt: skip
     keys["captions"] = settings.stage_hash(
         "vlm_frames_per_caption",
         "vlm_caption_tokens",

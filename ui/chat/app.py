@@ -27,7 +27,7 @@ from core.errors import VidsageError
 from core.settings import Settings
 from core.types import Evidence, format_timestamp
 from ui.chat.conversation import ChatLog, ChatTurn
-from ui.chat.evidence import EvidenceList
+from ui.chat.evidence import EvidenceList, kind_tag
 from ui.chat.ingest_view import IngestView
 from ui.chat.keyframe import KeyframeView
 from ui.chat.question_input import QuestionInput
@@ -340,7 +340,7 @@ class ChatApp(App[None]):
         time = evidence.keyframe if evidence.keyframe is not None else evidence.t0
         time = min(max(time, 0.0), max(memory.ref.duration - 1.0 / max(memory.ref.fps, 1.0), 0.0))
         self.query_one(TimelineStrip).move_cursor(time, (evidence.t0, evidence.t1))
-        caption = f"{evidence.cite()} {evidence.kind} · keyframe at {format_timestamp(time)}"
+        caption = f"{evidence.cite()} {kind_tag(evidence.kind)} · keyframe at {format_timestamp(time)}"
         self._load_keyframe(self.session, evidence, time, caption)
 
     @work(thread=True, exclusive=True, group="keyframe", exit_on_error=False)

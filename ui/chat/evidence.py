@@ -14,13 +14,21 @@ from textual.widgets.option_list import Option
 from core.types import Evidence
 from ui.terminal_text import terminal_line
 
+KIND_TAGS: dict[str, str] = {"screen_text": "on screen"}
+"""How the list names an evidence kind that is not a plain word; other kinds show as they are ("transcript")."""
+
+
+def kind_tag(kind: str) -> str:
+    """The tag a citation shows for its evidence kind: "on screen" for screen text, else the kind itself."""
+    return KIND_TAGS.get(kind, kind)
+
 
 def evidence_line(evidence: Evidence, video_name: str | None = None) -> Text:
     """One citation as the list shows it: time, (video,) kind, text."""
     line = Text(evidence.cite(), style="bold")
     if video_name:
         line.append(f" {terminal_line(video_name)}", style="italic")
-    line.append(f" {evidence.kind}", style="dim")
+    line.append(f" {kind_tag(evidence.kind)}", style="dim")
     line.append(f"  {terminal_line(evidence.text)}")
     return line
 
