@@ -119,6 +119,15 @@ def test_a_batch_reads_as_its_frames_do_one_at_a_time(reader: TextReader, readin
     assert reader.read([]) == []
 
 
+def test_spaces_between_words_are_kept(reader: TextReader) -> None:
+    """PP-OCRv4 often drops the space between English words; the reader restores the ones it saw, and adds none
+    inside a word printed without one."""
+    cards = [sign_on_photo("MAIN STREET", 34), captioned_photo("MAYOR ANNA BERG", "City of Lund", 26),
+             title_card("BRIDGEBUDGET", 40)]  # fmt: skip
+    read = [[line.text for line in lines] for lines in reader.read([card.image for card in cards])]
+    assert read == [["MAIN STREET"], ["MAYOR ANNA BERG", "City of Lund"], ["BRIDGEBUDGET"]], read
+
+
 def test_frames_must_be_rgb_uint8(reader: TextReader) -> None:
     with pytest.raises(ValueError, match="RGB uint8"):
         reader.read([np.zeros((360, 640), np.uint8)])
