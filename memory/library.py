@@ -33,7 +33,7 @@ from core.types import Evidence, format_timestamp
 from memory.layout import DataLayout, read_json, write_json_atomic
 from memory.locks import hash_cache_lock, video_lock
 from memory.manifest import STAGES, Manifest
-from memory.retrieval import DENSE_MIN_SIMILARITY, VISUAL_MIN_SIMILARITY
+from memory.retrieval import DENSE_MIN_SIMILARITY, SCREEN_TEXT_MIN_SIMILARITY, VISUAL_MIN_SIMILARITY
 from memory.store import VectorStore
 from memory.text_search import KeywordIndex, reciprocal_rank_fusion
 from memory.video_memory import VideoMemory
@@ -245,18 +245,19 @@ class Library:
         clip = self.models.clip() if any(m.summary("segments").get("collection") for m in memories) else None
         embedder = self.models.text_embedder()
         wanted = [
-            ("segments", "segment", clip, VISUAL_MIN_SIMILARITY if clip is not None and clip.spec.source != "tiny" else -1.0),
-            ("transcript_index", "transcript", embedder, DENSE_MIN_SIMILARITY),
-            ("captions", "caption", embedder, DENSE_MIN_SIMILARITY),
+            ("segments", "segment", clip, VISUAL_MIN_SIMILARITY if clip is not None and clip.spec.source != "tiny" else -1.0, "model"),
+            ("transcript_index", "transcript", embedder, DENSE_MIN_SIMILARITY, "model"),
+            ("captions", "caption", embedder, DENSE_MIN_SIMILARITY, "model"),
+            ("ocr", "screen_text", embedder, SCREEN_TEXT_MIN_SIMILARITY, "embedder"),
         ]  # fmt: skip
         vectors: dict[int, np.ndarray] = {}
-        for stage, kind, model, minimum in wanted:
+        for stage, kind, model, minimum, model_key in wanted:
             if model is None:
                 continue
             by_collection: dict[str, dict[str, str]] = {}
             for memory in memories:
                 summary, run_id = memory.summary(stage), memory.run_id(stage)
-                if summary.get("collection") and run_id and summary.get("model", model.spec.description) == model.spec.description:
+                if summary.get("collection") and run_id and summary.get(model_key, model.spec.description) == model.spec.description:
                     by_collection.setdefault(summary["collection"], {})[memory.video_id] = run_id
             for collection, runs in by_collection.items():
                 if id(model) not in vectors:
@@ -297,7 +298,7 @@ class Library:
     ) -> list[Item]:
         """BM25 over the speech and captions of the chosen videos (index cached per set of runs)."""
         key = tuple(
-            (m.video_id, m.run_id("transcript"), m.run_id("captions"), m.summary("captions").get("random_weights"))
+            (m.video_id, m.run_id("transcript"), m.run_id("ocr"), m.run_id("captions"), m.summary("captions").get("random_weights"))
             for m in memories
         )
         if self._keyword is None or self._keyword[0] != key:
@@ -443,8 +444,10 @@ def _item(kind: str, meta: dict[str, Any], document: str) -> Item:
 
 
 def _text_items(memory: VideoMemory) -> list[Item]:
-    """Speech spans and (meaningful) captions of one video, as keyword-searchable items."""
+    """Speech spans, text on screen and (meaningful) captions of one video, as keyword-searchable items."""
     items = [Item("transcript", memory.video_id, s.t0, s.t1, s.text, round((s.t0 + s.t1) / 2, 3)) for s in memory.transcript()]
+    items += [Item("screen_text", memory.video_id, i.t0, i.t1, i.text, round((i.t0 + i.t1) / 2, 3))
+              for i in memory.screen_text()]  # fmt: skip
     if not memory.summary("captions").get("random_weights", False):
         for caption in memory.captions():
             middle = round((caption.t0 + caption.t1) / 2, 3)

@@ -15,6 +15,7 @@ from core.settings import Settings
 from evaluation.screen_text_video import ScreenTextVideo, make_screen_text_video
 from memory.ingest.pipeline import ingest_video
 from memory.ingest.screen_text import merge_reads
+from memory.library import Library
 from memory.video_memory import VideoMemory
 from models.adapters.ocr import TextBox
 
@@ -97,3 +98,10 @@ def test_the_same_words_elsewhere_on_screen_are_another_item(tmp_path: Path) -> 
     reads = [(0.0, [_box("EXIT", x=10.0), _box("EXIT", x=500.0)]), (1.0, [_box("EXIT", x=10.0)])]
     items = merge_reads(reads)
     assert len(items) == 2 and sorted(i.reads for i in items) == [1, 2]
+
+
+def test_library_search_finds_text_on_screen(ingested: tuple[ScreenTextVideo, Settings]) -> None:
+    video, settings = ingested
+    hits = Library(settings).search("main street", top_k=3)
+    assert hits and hits[0].kind == "screen_text" and found("MAIN STREET", hits[0].text), hits
+    assert abs(hits[0].t0 - video.texts("sign")[0].t0) <= 1.0
