@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from memory.video_memory import VideoMemory
     from models.adapters.ocr import TextBox, TextReader
 
-OCR_VERSION = 1
+OCR_VERSION = 2  # 2: spaces between words restored
 SHOT_SETTLE_S = 0.3
 """Text is read this long after a cut, when a dissolve or a title's fade-in has settled."""
 UNCHANGED_THUMB = 0.03

@@ -38,8 +38,10 @@ WIDTH_STEP = 2.0
 batched with crops of the same padded width: the recogniser's attention sees the padding, so padding to the
 widest crop of a batch (as TextRecognizer does) would make a line's reading depend on its batch mates."""
 MAX_SIDE = 2000
-SPACE_EVIDENCE = 0.02
-"""Least probability of the space class between two letters for a space the recogniser did not emit."""
+SPACE_EVIDENCE = 0.002
+"""Least probability of the space class between two letters for a space the recogniser did not emit, where the
+gap is also at least the line's median letter spacing: 0.003-0.44 at real word gaps (narrow Hershey titles at the
+low end), at most 0.0002 between the letters of one word (measured on generated cards and the sample's titles)."""
 """Frames longer than this are shrunk for detection (as RapidOCR does); crops still come from the full frame."""
 _RAPIDOCR_LOGGERS = ("RapidOCR", "OrtInferSession")
 _log = logging.getLogger(__name__)
@@ -120,8 +122,8 @@ class TextReader:
 
 def with_word_gaps(text: str, pred: np.ndarray, characters: Sequence[str], least: float = SPACE_EVIDENCE) -> str:
     """`text` with the spaces the recogniser saw but did not emit: PP-OCRv4's Chinese+English model often drops the
-    space between English words ("MAINSTREET"), yet the space class rises in the gap (0.04-0.44 there, below 0.006
-    between letters of one word, measured on generated cards). `pred` is the line's (steps, classes) output."""
+    space between English words ("MAINSTREET"), yet the space class rises in the gap (see SPACE_EVIDENCE).
+    `pred` is the line's (steps, classes) output."""
     space = len(characters) - 1
     if characters[space] != " ":
         return text
@@ -129,10 +131,12 @@ def with_word_gaps(text: str, pred: np.ndarray, characters: Sequence[str], least
     emitted = [(int(c), t) for t, c in enumerate(steps) if c != 0 and (t == 0 or steps[t - 1] != c)]
     if "".join(characters[c] for c, _ in emitted) != text:
         return text  # not the greedy decoding we know how to read
+    letters = [t for c, t in emitted if c != space]
+    spacing = float(np.median(np.diff(letters))) if len(letters) > 2 else 0.0
     out: list[str] = []
     for (c, t), following in zip(emitted, [*emitted[1:], None]):
         out.append(characters[c])
-        if following is None or c == space or following[0] == space or following[1] <= t + 1:
+        if following is None or c == space or following[0] == space or following[1] - t < max(spacing, 2.0):
             continue
         if float(pred[t + 1 : following[1], space].max()) >= least:
             out.append(" ")
