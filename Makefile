@@ -79,7 +79,8 @@ coco-detector:
 	  fi; \
 	  $(BUILD_VENV)/bin/python scripts/convert_coco_detector.py ) >$(BUILD_LOG) 2>&1; \
 	if [ $$? -eq 0 ]; then tail -n 1 $(BUILD_LOG); else \
-	  echo "objects: unavailable, the COCO detector could not be built ($$(grep -v 'is ignored' $(BUILD_LOG) | tail -n 1 | cut -c1-240)); objects role disabled, see $(BUILD_LOG)"; \
+	  why=$$(grep -v 'is ignored' $(BUILD_LOG) | tail -n 1 | cut -c1-240); \
+	  echo "objects: unavailable, the COCO detector could not be built ($$why); objects role disabled, see $(BUILD_LOG)"; \
 	fi
 
 # Re-lock base + test dependencies (pip-tools sees the local torch wheels; uv and poetry do not).

@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     """Override the text embedder: a sentence-transformers hub id or local directory."""
     ocr_model: str | None = None
     """Override the on-screen text reader: a folder holding PP-OCR `*det*.onnx` and `*rec*.onnx` models."""
+    objects_model: str | None = None
+    """Override the COCO object detector: a folder holding `centernet-coco.tflite` and its `.json`."""
     ocr_fps: float = Field(default=1.0, gt=0.0)
     """Frames per second swept for on-screen text (besides every shot start and trigger); a frame whose
     picture has not changed since the last one read is skipped."""

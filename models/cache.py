@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from models.adapters.captioner import Captioner
     from models.adapters.clip import ClipEncoder
     from models.adapters.detector import Detector
+    from models.adapters.objects import ObjectDetector
     from models.adapters.ocr import TextReader
     from models.adapters.text_embedder import TextEmbedder
     from models.vlm.backend import VisionLanguageModel
@@ -76,6 +77,9 @@ class ModelCache:
 
     def ocr(self) -> TextReader | None:
         return self.get("ocr")
+
+    def objects(self) -> ObjectDetector | None:
+        return self.get("objects")
 
 
 _TRANSFORMERS_ROLES = ("text_embedder", "captioner", "vlm")

