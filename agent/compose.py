@@ -7,7 +7,7 @@ statement that nothing matched.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,6 +26,9 @@ MAX_VISUAL = 3
 MAX_NOTES = 4
 MAX_SCREEN = 8
 VISUAL_KINDS = ("segment", "caption", "dense_caption", "scene")
+TEXT_PRESENCE_S = 1.0
+"""Text on screen this long within a scene's showing counts the showing as one with text (an item's end may run up
+to half a second past its last read frame, into the next shot)."""
 SCENE_PRESENCE_S = 1.0
 SCENE_PRESENCE_SHARE = 0.3
 """A person on screen this long (and this share of the scene) counts the scene as one with a person; a track
@@ -172,16 +175,34 @@ def _count(count_of: str | None, evidence: list[Evidence], topic: str = "") -> s
     elif count_of == "people_scenes":
         people = [e for e in evidence if e.kind == "actor"]
         scenes = {(e.t0, e.t1) for e in evidence if e.kind == "scene"}
-        n = sum(1 for t0, t1 in scenes
-                if any(_overlap(t0, t1, p.t0, p.t1) >= max(SCENE_PRESENCE_S, SCENE_PRESENCE_SHARE * (t1 - t0))
-                       for p in people))  # fmt: skip
+        n = _showings_with(scenes, people, lambda t0, t1, p: _overlap(t0, t1, p.t0, p.t1)
+                           >= max(SCENE_PRESENCE_S, SCENE_PRESENCE_SHARE * (t1 - t0)))  # fmt: skip
         noun = "scenes with a tracked person on screen"
         return f"Counted: {n} {noun}." if scenes else ""
+    elif count_of == "text_scenes":
+        texts = [e for e in evidence if e.kind == "screen_text"]
+        scenes = {(e.t0, e.t1) for e in evidence if e.kind == "scene"}
+        n = _showings_with(scenes, texts, lambda t0, t1, x: _overlap(t0, t1, x.t0, x.t1) >= TEXT_PRESENCE_S)
+        return f"Counted: {n} scenes with text on screen." if scenes and texts else ""
     elif count_of == "people":
         n, noun = len({e.text.split(" on screen")[0] for e in evidence if e.kind == "actor"}), "tracked people"
     else:
         return ""
     return f"Counted: {n} {noun}." if n else ""
+
+
+def _showings_with(
+    scenes: set[tuple[float, float]], things: list[Evidence], shows: Callable[[float, float, Evidence], bool]
+) -> int:
+    """How many scene showings show one of `things`, a showing that continues the one before it (no gap) with only
+    what that one showed counting once: clustering can cut one shot in two where its segments change scene."""
+    count, previous, previous_end = 0, frozenset[int](), None
+    for t0, t1 in sorted(scenes):
+        shown = frozenset(i for i, thing in enumerate(things) if shows(t0, t1, thing))
+        if shown and not (previous_end is not None and abs(t0 - previous_end) < 1e-6 and shown <= previous):
+            count += 1
+        previous, previous_end = shown, t1
+    return count
 
 
 def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:

@@ -105,7 +105,9 @@ def question_needs(form: QuestionForm, options: Sequence[str] | None = None) -> 
     seen = bool(SEEING.search(text) or SHOWN.search(text) or (PICTURE_NOUNS.search(text) and not spoken))
     # shot cuts are read from the frames' pixels by every profile: counting scenes needs no picture model,
     # counting the scenes that show a thing does
-    scene_count = form.count_of in ("scenes", "people_scenes") and not (seen and _thing_beyond_scenes(form))
+    scene_count = form.count_of in ("scenes", "people_scenes", "text_scenes") and not (
+        seen and _thing_beyond_scenes(form)
+    )
     if form.people:  # "is a person on screen during the harbor scene": the detector sees it, unless more is asked
         shown_thing = bool(LOOKS.search(text))
     else:

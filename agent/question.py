@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from agent.context import AgentContext
     from agent.state import AgentState
 
-CountOf = Literal["people", "scenes", "people_scenes", "speech"]
+CountOf = Literal["people", "scenes", "people_scenes", "text_scenes", "speech"]
 ActorAsk = Literal["who", "when", "with_whom", "first_meeting", "trajectory", "said", "speakers"]
 Direction = Literal["after", "before"]
 
@@ -347,7 +347,9 @@ def _count_of(text: str) -> CountOf | None:
     if not HOW_MANY.search(text) or re.search(r"\bhow many (?:seconds|minutes|hours)\b", text, re.IGNORECASE):
         return None  # "how many seconds into the clip" asks for a time
     if re.search(r"\b(?:scenes?|shots?|settings?|locations?|places?)\b", text, re.IGNORECASE):
-        return "people_scenes" if SPECIFIC_PEOPLE.search(text) else "scenes"
+        if SPECIFIC_PEOPLE.search(text):
+            return "people_scenes"
+        return "text_scenes" if ON_SCREEN_TEXT.search(text) else "scenes"
     if re.search(r"\b(?:sentences?|statements?|utterances?|remarks?|spoken lines?|lines? of (?:speech|narration|"
                  r"dialogue))\b|\b(?:lines?|things?|times?|words?)\b.*\b(?:say|said|speak|spoke|spoken|narrat\w*|mention\w*|"
                  r"heard|hear)|\b(?:narrator|speaker|voice-?over|audio|commentary)\b", text, re.IGNORECASE):  # fmt: skip
@@ -378,7 +380,8 @@ def _actor_ask(text: str, people: bool, first: bool, when: bool, appear: bool, s
 
 
 ON_SCREEN_TEXT = re.compile(
-    r"\b(?:titles?|titled|captioned|captions?|on[- ]screen (?:text|words?|captions?|numbers?)|text|written|printed|"
+    r"\b(?:titles?|titled|captioned|captions?|on[- ]screen (?:text|words?|captions?|numbers?)|text|written|"
+    r"printed (?:on|over|across) (?:the )?(?:screen|picture|image|frame)|"
     r"writing|signs?|signpost|signboard|labels?|labell?ed|headlines?|banners?|subtitles?|slogan|logo|"
     r"spell(?:s|ed)?|scoreboard|scores?|slides?|placard|poster|"
     r"name (?:card|tag|caption|under|below|shown))\b",

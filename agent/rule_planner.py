@@ -174,8 +174,11 @@ def plan_first_round(state: AgentState, context: AgentContext) -> Plan:
     if form.count_of == "speech":
         plan.add("read_transcript", {"max_lines": 200} | _video_arg(memory, context), "count what is said", context,
                  done)  # fmt: skip
-    elif form.count_of in ("scenes", "people_scenes"):
+    elif form.count_of in ("scenes", "people_scenes", "text_scenes"):
         plan.add("list_scenes", _video_arg(memory, context), "count the scenes", context, done)
+        if form.count_of == "text_scenes":
+            plan.add("read_screen_text", {"max_items": 200} | _video_arg(memory, context),
+                     "which scenes show text on screen", context, done)  # fmt: skip
         if form.count_of == "people_scenes":
             plan.add("query_actors", {"ask": "who"} | _video_arg(memory, context), "who is on screen in each scene",
                      context, done)  # fmt: skip

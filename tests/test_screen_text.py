@@ -105,3 +105,11 @@ def test_library_search_finds_text_on_screen(ingested: tuple[ScreenTextVideo, Se
     hits = Library(settings).search("main street", top_k=3)
     assert hits and hits[0].kind == "screen_text" and found("MAIN STREET", hits[0].text), hits
     assert abs(hits[0].t0 - video.texts("sign")[0].t0) <= 1.0
+
+
+def test_counting_the_shots_with_text_counts_only_those(ingested: tuple[ScreenTextVideo, Settings]) -> None:
+    """Five shots, four with text (the score changes within one shot): the count is 4, not every shot."""
+    video, settings = ingested
+    with Session(video.path, settings=settings, persist=False) as session:
+        answer = session.ask("How many shots have a caption or title on screen?")
+    assert answer.text.startswith("Counted: 4 scenes with text on screen."), answer.text
