@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from typing import TYPE_CHECKING
 
 from core.settings import Settings
@@ -37,3 +38,8 @@ def inference_dtype(device: str) -> "torch.dtype":
     if device.startswith("cuda"):
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.float32
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity, not the machine's count): threads for CPU runtimes."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

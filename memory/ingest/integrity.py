@@ -7,10 +7,10 @@ it) run again, so `ingest` repairs damaged memory instead of calling it "already
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
+from core.checksums import sha256_file
 from memory.layout import TEMP_PREFIX
 from memory.manifest import STAGES, Manifest, StageRecord
 from memory.store import VectorStore
@@ -24,14 +24,6 @@ def stage_prefix(stage: str) -> str:
 def stage_files(directory: Path, stage: str, run_id: str) -> list[Path]:
     """The files one run of one stage wrote."""
     return sorted(directory.glob(f"{stage_prefix(stage)}-{run_id}*"))
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def file_checksums(directory: Path, stage: str, run_id: str) -> dict[str, str]:

@@ -12,9 +12,7 @@ frame, thresholded, and duplicates of one class removed.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,8 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from core.checksums import sha256_file
 from core.errors import ModelUnavailable
 from core.settings import Settings
+from models.device import available_cores
 from models.registry import ModelSpec
 
 TFLITE_NAME = "centernet-coco.tflite"
@@ -123,18 +123,6 @@ def _files(location: str) -> tuple[Path, Path]:
     return path / TFLITE_NAME, path / META_NAME
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def cpu_threads() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def load_objects(spec: ModelSpec, settings: Settings) -> ObjectDetector:
     """The COCO detector in `spec.location` (the weights folder, or a .tflite with its .json beside it)."""
     tflite, meta_path = _files(spec.location)
@@ -147,13 +135,13 @@ def load_objects(spec: ModelSpec, settings: Settings) -> ObjectDetector:
         classes, size, sha = meta["class_names"], int(meta["input"]["size"][0]), meta["tflite_sha256"]
     except (OSError, ValueError, KeyError, TypeError, IndexError) as error:
         raise ModelUnavailable(f"{meta_path}: unreadable detector description ({error})") from error
-    if _sha256(tflite) != sha:
+    if sha256_file(tflite) != sha:
         raise ModelUnavailable(f"{tflite}: does not match the sha256 in {meta_path.name}; rebuild with `make setup`")
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError as error:
         raise ModelUnavailable("ai-edge-litert is not installed: the objects detector cannot run") from error
-    interpreter = Interpreter(model_path=str(tflite), num_threads=cpu_threads())
+    interpreter = Interpreter(model_path=str(tflite), num_threads=available_cores())
     interpreter.allocate_tensors()
     (output,) = interpreter.get_output_details()
     if len(output["shape"]) != 3 or output["shape"][2] != 6:

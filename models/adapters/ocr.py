@@ -11,7 +11,6 @@ import functools
 import itertools
 import logging
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 
 from core.errors import ModelUnavailable
 from core.settings import Settings
+from models.device import available_cores
 from models.registry import ModelSpec
 
 if TYPE_CHECKING:
@@ -228,7 +228,7 @@ def load_ocr(spec: ModelSpec, settings: Settings) -> TextReader:
     engine: dict[str, Any] = {
         "use_cuda": _use_cuda(settings),
         "use_dml": False,
-        "intra_op_num_threads": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else -1,
+        "intra_op_num_threads": available_cores(),
         "inter_op_num_threads": -1,
     }
     keys = sorted(folder.glob("*keys*.txt")) + sorted(folder.glob("*dict*.txt"))  # for a rec model without them
