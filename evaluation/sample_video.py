@@ -1,5 +1,7 @@
 """A short synthetic video with known content: scikit-image photos with printed titles and espeak-ng
-narration at known times, so tests and the offline demo can check answers against ground truth.
+narration at known times, so tests and the offline demo can check answers against ground truth. The default
+video also shows three other kinds of on-screen text for the OCR stage: a title card over the opening, a
+name caption under the astronaut and a street-style sign in the coffee photo (`screen_texts` says when).
 
 Run `python -m evaluation.sample_video OUT.mp4 [--no-audio]` to write one and print its description.
 """
@@ -45,6 +47,21 @@ _DEFAULT_SCENES: tuple[tuple[str, str, bool], ...] = (
 """(skimage.data image, printed title, shows a person) per default line. Only photos bundled with
 scikit-image (no download) and none a detector mistakes for a person (not `chelsea`, the cat)."""
 
+_DEFAULT_OVERLAYS: tuple[tuple[str, str, int], ...] = (
+    ("title_card", "VIDSAGE SAMPLE REEL", 0),
+    ("caption", "DR. ADA STONE, CURATOR", 2),
+    ("sign", "PATIO SEATING", 3),
+)
+"""(kind, text, scene index) of the default video's texts besides the scene titles. No word is one the narration,
+the titles or the generated questions use (not "tour", "harbor", "museum"...), so searches for those find what
+they found before. The caption goes under the astronaut (a person); the sign stands in the coffee photo."""
+TITLE_CARD_S = 2.0
+"""How long the title card is up, from the first frame, its last `TITLE_CARD_FADE_S` fading out."""
+TITLE_CARD_FADE_S = 0.5
+"""The title card fades out rather than vanishing in one frame, so its end is no shot boundary."""
+SIGN_CENTRE = (0.7, 0.74)
+"""Where a sign stands in the frame (fractions of width and height): right of centre, low, clear of the title."""
+
 _BACKGROUND = (16, 16, 16)
 _MAX_ZOOM = 1.12
 VIDEO_CODECS = ("libx264", "mpeg4")
@@ -73,6 +90,18 @@ class Scene:
 
 
 @dataclass(frozen=True)
+class ShownText:
+    """One text printed on screen from t0 to t1, and its kind: `title` (a scene's printed title, top left),
+    `title_card` (the video's title, large, in a band across the middle), `caption` (a name on a dark band in
+    the lower third) or `sign` (a panel standing in the photo, zoomed with it)."""
+
+    text: str
+    t0: float
+    t1: float
+    kind: str
+
+
+@dataclass(frozen=True)
 class SampleVideo:
     """What was written: the file, its timing and size, and the ground truth it contains."""
 
@@ -85,6 +114,8 @@ class SampleVideo:
     scenes: tuple[Scene, ...]
     video_codec: str = "libx264"
     audio_codec: str | None = "aac"
+    screen_texts: tuple[ShownText, ...] = ()
+    """Every text printed on screen, the scene titles included, by when it appears: OCR's ground truth."""
 
     @property
     def has_audio(self) -> bool:
@@ -97,13 +128,20 @@ class SampleVideo:
         data["path"] = str(self.path)
         data["narration"] = [asdict(line) for line in self.narration]
         data["scenes"] = [asdict(scene) for scene in self.scenes]
+        data["screen_texts"] = [asdict(text) for text in self.screen_texts]
         data["has_audio"] = self.has_audio
         data["audio_rate"] = AUDIO_RATE if self.has_audio else None
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SampleVideo:
-        """Rebuild a description from `to_dict()` output (derived keys are ignored)."""
+        """Rebuild a description from `to_dict()` output (derived keys are ignored). A description written
+        before `screen_texts` was recorded gets its scenes' titles: those videos printed nothing else."""
+        scenes = tuple(Scene(**scene) for scene in data["scenes"])
+        if "screen_texts" in data:
+            texts = tuple(ShownText(**text) for text in data["screen_texts"])
+        else:
+            texts = plan_screen_texts(scenes, overlays=False)
         return cls(
             path=Path(data["path"]),
             duration=float(data["duration"]),
@@ -111,9 +149,10 @@ class SampleVideo:
             width=int(data["width"]),
             height=int(data["height"]),
             narration=tuple(NarrationLine(**line) for line in data["narration"]),
-            scenes=tuple(Scene(**scene) for scene in data["scenes"]),
+            scenes=scenes,
             video_codec=data["video_codec"],
             audio_codec=data["audio_codec"],
+            screen_texts=texts,
         )
 
 
@@ -133,6 +172,7 @@ def make_sample_video(
     duration: float | None = None,
     photos: Sequence[tuple[str, str, bool]] | None = None,
     voice: str = ESPEAK_VOICE,
+    overlays: bool | None = None,
 ) -> SampleVideo:
     """Write the sample video (and `<path>.json`) and return its description.
 
@@ -140,7 +180,8 @@ def make_sample_video(
     to the last start + 7 s. Without audio the file has no audio track and `narration` is empty.
     `photos` is (skimage.data image, printed title, shows a person) per narration cue, cycled; by default
     the four default scenes. An empty title prints nothing. `voice` is the espeak-ng voice ("de", "es", ...),
-    for narration in another language.
+    for narration in another language. `overlays` adds the title card, the name caption and the sign
+    (`_DEFAULT_OVERLAYS`); by default only the default video (neither `narration` nor `photos` given) has them.
     The same arguments give the same frames, audio and description.
     """
     path = Path(path)
@@ -152,6 +193,9 @@ def make_sample_video(
     n_frames = max(1, round(duration * fps))
     duration = n_frames / fps
     scenes = plan_scenes(cues, duration, default_titles=narration is None, photos=photos)
+    if overlays is None:
+        overlays = narration is None and photos is None
+    texts = plan_screen_texts(scenes, overlays=overlays)
 
     lines: tuple[NarrationLine, ...] = ()
     track: np.ndarray | None = None
@@ -162,7 +206,7 @@ def make_sample_video(
 
     video_codec = pick_codec(VIDEO_CODECS, "video")
     audio_codec = pick_codec(AUDIO_CODECS, "audio") if with_audio else None
-    frames = (render_frame(scenes, i / fps, (width, height), seed) for i in range(n_frames))
+    frames = (render_frame(scenes, i / fps, (width, height), seed, texts) for i in range(n_frames))
     write_video(path, frames, fps, (width, height), video_codec, audio_codec, track)
 
     video = SampleVideo(
@@ -175,6 +219,7 @@ def make_sample_video(
         scenes=scenes,
         video_codec=video_codec,
         audio_codec=audio_codec,
+        screen_texts=texts,
     )
     description_path(path).write_text(json.dumps(video.to_dict(), indent=2) + "\n")
     return video
@@ -224,6 +269,27 @@ def plan_scenes(
                 title = f"SCENE {index + 1}"
         scenes.append(Scene(image=image, t0=t0, t1=t1, title=title, shows_person=person))
     return tuple(scenes)
+
+
+def plan_screen_texts(scenes: Sequence[Scene], *, overlays: bool) -> tuple[ShownText, ...]:
+    """Each scene's title while the scene is up and, with `overlays`, the default title card, caption and sign
+    (those whose scene exists), by start time.
+
+    The title card is a band over the first scene's first `TITLE_CARD_S` seconds, not a frame of its own: a
+    card before the first photo would be a shot of its own, and so a fifth scene in every scene list and count
+    (scene 1 must start at 0 s and narration at 1 s, so a separate card could last at most 0.5 s). Up from the
+    first frame (the OCR stage always reads it) and for a whole 1 fps sweep step, it is read however the
+    sweep falls; its fade-out and the band's size (under a third of the frame) keep its end from looking like
+    a cut or a dissolve. Caption and sign stay for their whole scene, appearing and going with its cuts."""
+    texts = [ShownText(scene.title, scene.t0, scene.t1, "title") for scene in scenes if scene.title]
+    if overlays:
+        for kind, text, index in _DEFAULT_OVERLAYS:
+            if index >= len(scenes):
+                continue
+            scene = scenes[index]
+            t1 = min(scene.t1, scene.t0 + TITLE_CARD_S) if kind == "title_card" else scene.t1
+            texts.append(ShownText(text, scene.t0, t1, kind))
+    return tuple(sorted(texts, key=lambda text: text.t0))
 
 
 def _check_timeline(lines: Sequence[NarrationLine], duration: float) -> None:
@@ -283,6 +349,7 @@ def load_photo(name: str) -> np.ndarray:
 
 
 _CANVAS_CACHE: dict[tuple[str, int, int], np.ndarray] = {}
+_FONT_CACHE: dict[int, Any] = {}
 
 
 def letterbox(name: str, size: tuple[int, int]) -> np.ndarray:
@@ -312,25 +379,42 @@ def _ken_burns(seed: int, scene_index: int) -> tuple[float, float, float, float]
     return (1.0, far, pan_x, pan_y) if zoom_in else (far, 1.0, pan_x, pan_y)
 
 
-def render_frame(scenes: Sequence[Scene], t: float, size: tuple[int, int], seed: int) -> np.ndarray:
-    """The RGB frame at time `t`: the current scene's photo, slowly zoomed and panned, titled."""
+def render_frame(
+    scenes: Sequence[Scene], t: float, size: tuple[int, int], seed: int, texts: Sequence[ShownText] = ()
+) -> np.ndarray:
+    """The RGB frame at time `t`: the current scene's photo (with any sign standing in it), slowly zoomed and
+    panned, titled, with the caption and title card of `texts` that are up at `t` on top."""
     import cv2
 
+    shown = [text for text in texts if text.t0 <= t < text.t1]
     index = scene_at(scenes, t)
     scene = scenes[index]
     progress = min(1.0, max(0.0, (t - scene.t0) / (scene.t1 - scene.t0)))
     eased = progress * progress * (3.0 - 2.0 * progress)
     zoom_start, zoom_end, pan_x, pan_y = _ken_burns(seed, index)
+    signs = [text for text in shown if text.kind == "sign"]
+    # With a sign the camera pushes in on it: it stays in place, only growing with the zoom. A sign sliding
+    # across the frame reads as new text once its box has moved off where it was first read.
+    if signs:
+        pan_x, pan_y = 2.0 * SIGN_CENTRE[0] - 1.0, 2.0 * SIGN_CENTRE[1] - 1.0
     zoom = zoom_start + (zoom_end - zoom_start) * eased
     width, height = size
     cx, cy = width / 2.0, height / 2.0
     # Pan at most as far as the zoom leaves spare picture, so the photo never slides off its window.
     dx, dy = (zoom - 1.0) * cx * pan_x, (zoom - 1.0) * cy * pan_y
     matrix = np.array([[zoom, 0.0, (1.0 - zoom) * cx - dx], [0.0, zoom, (1.0 - zoom) * cy - dy]])
-    frame = cv2.warpAffine(
-        letterbox(scene.image, size), matrix, (width, height), flags=cv2.INTER_LINEAR, borderValue=_BACKGROUND
-    )
+    canvas = letterbox(scene.image, size)
+    if signs:
+        canvas = canvas.copy()
+        for sign in signs:
+            draw_sign(canvas, sign.text)
+    frame = cv2.warpAffine(canvas, matrix, (width, height), flags=cv2.INTER_LINEAR, borderValue=_BACKGROUND)
     draw_title(frame, scene.title)
+    for text in shown:
+        if text.kind == "caption":
+            draw_caption(frame, text.text)
+        elif text.kind == "title_card":
+            draw_title_card(frame, text.text, opacity=min(1.0, (text.t1 - t) / TITLE_CARD_FADE_S))
     return frame
 
 
@@ -356,6 +440,73 @@ def draw_title(frame: np.ndarray, title: str) -> None:
     bottom_right = (margin + text_w + pad, margin + text_h + baseline + pad)
     cv2.rectangle(frame, top_left, bottom_right, (0, 0, 0), thickness=-1)
     cv2.putText(frame, title, (margin, margin + text_h), font, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+
+
+def draw_title_card(frame: np.ndarray, title: str, opacity: float = 1.0) -> None:
+    """Print `title` large and centred, white on a dark band across the middle of the frame (28% of its
+    height), blended in at `opacity` (0..1)."""
+    import cv2
+
+    opacity = max(0.0, min(1.0, opacity))
+    height, width = frame.shape[:2]
+    font, thickness = cv2.FONT_HERSHEY_DUPLEX, max(1, round(height / 120))
+    (unit_w, unit_h), _ = cv2.getTextSize(title, font, 1.0, thickness)
+    scale = min(height / 9.0 / unit_h, 0.85 * width / unit_w)
+    (text_w, text_h), _ = cv2.getTextSize(title, font, scale, thickness)
+    band_h = round(0.28 * height)
+    top = (height - band_h) // 2
+    card = frame.copy()
+    cv2.rectangle(card, (0, top), (width - 1, top + band_h), (14, 20, 44), thickness=-1)
+    origin = ((width - text_w) // 2, top + (band_h + text_h) // 2)
+    cv2.putText(card, title, origin, font, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+    cv2.addWeighted(card, opacity, frame, 1.0 - opacity, 0.0, dst=frame)
+
+
+def draw_caption(frame: np.ndarray, caption: str) -> None:
+    """A news-style name caption: `caption` in white on a dark blue band from the left edge, in the lower third."""
+    import cv2
+
+    height = frame.shape[0]
+    font, scale = cv2.FONT_HERSHEY_DUPLEX, height / 480.0
+    thickness = max(1, round(height / 180))
+    (text_w, text_h), baseline = cv2.getTextSize(caption, font, scale, thickness)
+    left, pad = round(height / 18), round(height / 40)
+    bottom = round(0.86 * height)
+    top = bottom - text_h - baseline - 2 * pad
+    cv2.rectangle(frame, (0, top), (left + text_w + 2 * pad, bottom), (12, 24, 70), thickness=-1)
+    cv2.putText(frame, caption, (left + pad, bottom - pad - baseline), font, scale, (255, 255, 255), thickness,
+                cv2.LINE_AA)  # fmt: skip
+
+
+def draw_sign(canvas: np.ndarray, text: str) -> None:
+    """A street-style sign: `text` in white serif capitals (DejaVu Serif Bold, not OpenCV's face, as a real
+    sign's lettering differs from the overlays') on a green panel with a white rim, right of centre low in the
+    picture (at `SIGN_CENTRE`)."""
+    from PIL import Image, ImageDraw
+
+    height, width = canvas.shape[:2]
+    image = Image.fromarray(canvas)
+    draw = ImageDraw.Draw(image)
+    font = _sign_font(max(8, round(height / 18)))
+    centre = (SIGN_CENTRE[0] * width, SIGN_CENTRE[1] * height)
+    x0, y0, x1, y1 = draw.textbbox(centre, text, font=font, anchor="mm")
+    pad, rim = max(3, round(height / 45)), max(1, round(height / 200))
+    draw.rectangle((x0 - 2 * pad, y0 - pad - 2 * rim, x1 + 2 * pad, y1 + pad + 2 * rim), fill=(0, 104, 62))
+    draw.rectangle((x0 - 2 * pad + 2 * rim, y0 - pad, x1 + 2 * pad - 2 * rim, y1 + pad), outline=(255, 255, 255),
+                   width=rim)  # fmt: skip
+    draw.text(centre, text, font=font, fill=(255, 255, 255), anchor="mm")
+    canvas[...] = np.asarray(image)
+
+
+def _sign_font(size: int) -> Any:
+    """DejaVu Serif Bold (bundled with matplotlib) at `size` pixels (cached)."""
+    if size not in _FONT_CACHE:
+        from PIL import ImageFont
+
+        from evaluation.text_cards import font_path
+
+        _FONT_CACHE[size] = ImageFont.truetype(str(font_path("DejaVuSerif-Bold")), size)
+    return _FONT_CACHE[size]
 
 
 # --- muxing -----------------------------------------------------------------------------------

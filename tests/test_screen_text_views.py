@@ -56,7 +56,7 @@ def test_inspect_lists_each_title_shown_with_when_it_is_shown(offline_memory: In
     assert view["read"] is True and view["frames_read"] > 0 and view["reader"]
     items = view["screen_text"]
     assert len(items) == len(rows) and all(set(i) == {"t0", "t1", "text", "box", "confidence"} for i in items)
-    assert [letters(i["text"]) for i in items] == [letters(s.title) for s in sample.scenes], "in order shown"
+    assert [letters(i["text"]) for i in items] == [letters(t.text) for t in sample.screen_texts], "in order shown"
     assert all(i["t0"] <= i["t1"] and len(i["box"]) == 4 and 0.5 <= i["confidence"] <= 1 for i in items)
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from memory.video_memory import VideoMemory
     from models.adapters.ocr import TextBox, TextReader
 
-OCR_VERSION = 2  # 2: spaces between words restored
+OCR_VERSION = 3  # 2: spaces between words restored; 3: text that drifts (a sign in a zoom) stays one item
 SHOT_SETTLE_S = 0.3
 """Text is read this long after a cut, when a dissolve or a title's fade-in has settled."""
 UNCHANGED_THUMB = 0.03
@@ -98,6 +98,8 @@ def ocr_times(memory: VideoMemory, fps: float) -> Sweep:
 class _Open:
     item: ScreenText
     key: str
+    last_box: tuple[float, float, float, float]
+    """Where it was read last: a sign in a panning or zooming shot drifts, and is matched where it went."""
 
 
 def merge_reads(reads: Sequence[tuple[float, Sequence[TextBox]]], kept: Sequence[float] = ()) -> list[ScreenText]:
@@ -113,15 +115,15 @@ def merge_reads(reads: Sequence[tuple[float, Sequence[TextBox]]], kept: Sequence
             key = normalised(box.text)
             if not key:
                 continue
-            match = next((o for o in unmatched if _same_text(o.key, key) and _iou(o.item.box, box.box) >= SAME_PLACE), None)
+            match = next((o for o in unmatched if _same_text(o.key, key) and _iou(o.last_box, box.box) >= SAME_PLACE), None)
             if match is None:
-                still.append(_Open(ScreenText(t, t, box.text.strip(), tuple(box.box), box.confidence), key))  # type: ignore[arg-type]
+                still.append(_Open(ScreenText(t, t, box.text.strip(), tuple(box.box), box.confidence), key, tuple(box.box)))  # type: ignore[arg-type]
                 continue
             unmatched.remove(match)
             best = box.text.strip() if box.confidence > match.item.confidence else match.item.text
             item = replace(match.item, t1=t, text=best, confidence=max(match.item.confidence, box.confidence),
                            reads=match.item.reads + 1)  # fmt: skip
-            still.append(_Open(item, normalised(best)))
+            still.append(_Open(item, normalised(best), tuple(box.box)))  # type: ignore[arg-type]
         for gone in unmatched:
             done.append(_extended(gone.item, skipped, t))
         open_items = still

@@ -1,0 +1,83 @@
+"""The default sample video's on-screen text besides its scene titles (a title card over the opening, a name
+caption under the astronaut, a sign standing in the coffee photo) is what its description says, is read by the
+ocr stage within a second of when it is shown, and adds no shot: the scenes stay the four the tests count."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from conftest import IngestedSample
+
+from evaluation.sample_video import SampleVideo, ShownText, description_path, make_sample_video
+from memory.video_memory import VideoMemory
+
+OVERLAYS = ("title_card", "caption", "sign")
+
+
+def letters(text: str) -> str:
+    """Lower-case letters and digits only: the reader drops or keeps spaces and punctuation as it likes."""
+    return re.sub(r"[^0-9a-z]", "", text.lower())
+
+
+def shown(video: SampleVideo, kind: str) -> ShownText:
+    (text,) = [t for t in video.screen_texts if t.kind == kind]
+    return text
+
+
+def test_the_description_says_what_is_printed_when(silent_sample: SampleVideo) -> None:
+    video = silent_sample
+    titles = [(t.text, t.t0, t.t1) for t in video.screen_texts if t.kind == "title"]
+    assert titles == [(s.title, s.t0, s.t1) for s in video.scenes]
+    card, caption, sign = (shown(video, kind) for kind in OVERLAYS)
+    assert card.t0 == 0.0 and card.t1 - card.t0 >= 1.0 and card.t1 < video.scenes[0].t1
+    assert len(card.text.split()) >= 2
+    astronaut, coffee = video.scenes[2], video.scenes[3]
+    assert astronaut.image == "astronaut" and astronaut.shows_person
+    assert (caption.t0, caption.t1) == (astronaut.t0, astronaut.t1)
+    assert coffee.image == "coffee" and (sign.t0, sign.t1) == (coffee.t0, coffee.t1)
+    assert [t.t0 for t in video.screen_texts] == sorted(t.t0 for t in video.screen_texts)
+    written = json.loads(description_path(video.path).read_text())
+    assert SampleVideo.from_dict(written) == video
+    assert {t["kind"] for t in written["screen_texts"]} == {"title", *OVERLAYS}
+
+
+def test_an_older_description_reads_as_titles_only(silent_sample: SampleVideo) -> None:
+    """Descriptions written before `screen_texts` existed come from videos that printed only their titles."""
+    old = silent_sample.to_dict()
+    del old["screen_texts"]
+    read = SampleVideo.from_dict(old)
+    assert [(t.kind, t.text) for t in read.screen_texts] == [("title", s.title) for s in silent_sample.scenes]
+
+
+def test_videos_with_their_own_narration_or_photos_print_only_titles(tmp_path: Path) -> None:
+    narrated = make_sample_video(tmp_path / "own.mp4", with_audio=False, size=(160, 90), duration=6.0,
+                                 narration=[(1.0, "One."), (3.0, "Two.")])  # fmt: skip
+    assert [(t.kind, t.text) for t in narrated.screen_texts] == [("title", "SCENE 1"), ("title", "SCENE 2")]
+    asked = make_sample_video(tmp_path / "asked.mp4", with_audio=False, size=(160, 90), duration=6.0,
+                              narration=[(1.0, "One."), (3.0, "Two.")], overlays=True)  # fmt: skip
+    assert [t.kind for t in asked.screen_texts] == ["title", "title_card", "title"], "no third or fourth scene"
+
+
+@pytest.mark.parametrize("kind", OVERLAYS)
+def test_each_kind_is_read_within_a_second_of_when_it_is_shown(offline_memory: IngestedSample, kind: str) -> None:
+    video = offline_memory.video
+    truth = shown(video, kind)
+    items = VideoMemory.for_path(offline_memory.settings, video.path).screen_text()
+    hits = [i for i in items if letters(i.text) == letters(truth.text)]
+    assert hits, f"{truth.text!r} was not read: {[(i.text, i.t0, i.t1) for i in items]}"
+    first = hits[0]
+    assert abs(first.t0 - truth.t0) <= 1.0 and abs(first.t1 - truth.t1) <= 1.0, (truth, first)
+    assert first.confidence >= 0.9, first
+
+
+def test_the_texts_add_no_shot(offline_memory: IngestedSample) -> None:
+    """The title card fades out over the first photo and the caption and sign come and go with their scenes'
+    cuts, so the shots (and the scene list and counts built on them) are the four photos."""
+    video = offline_memory.video
+    memory = VideoMemory.for_path(offline_memory.settings, video.path)
+    cuts = [scene.t0 for scene in video.scenes[1:]]
+    assert memory.shot_cuts() == pytest.approx(cuts, abs=0.25)
+    assert memory.clusters().boundaries == pytest.approx(cuts, abs=0.25)
