@@ -58,6 +58,9 @@ def missing_needs(state: AgentState, context: AgentContext) -> tuple[str, ...]:
         needs.append("visual")
     if form.written:
         needs.append("text")
+    objects_answered = any(r.name in ("find_objects", "list_objects") and r.status == "ok" for r in state.tool_calls)
+    if form.objects and objects_answered and "people" not in needs:
+        return ()  # the object memory's answer, found or "not detected" with what it saw, is the one that counts
     if "people" in needs:  # for a question about people, the actor graph's answer is the one that counts
         return () if covered["people"] else ("people",)
     return () if not needs or any(covered[n] for n in needs) else tuple(needs)

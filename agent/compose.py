@@ -25,6 +25,7 @@ MAX_PEOPLE = 8
 MAX_VISUAL = 3
 MAX_NOTES = 4
 MAX_SCREEN = 8
+MAX_OBJECTS = 12
 VISUAL_KINDS = ("segment", "caption", "dense_caption", "scene")
 TEXT_PRESENCE_S = 1.0
 """Text on screen this long within a scene's showing counts the showing as one with text (an item's end may run up
@@ -39,6 +40,7 @@ PEOPLE_LEAD = "Who is on screen:"
 VISUAL_LEAD = "Where it is seen:"
 NOTES_LEAD = "Also found:"
 SCREEN_LEAD = "What is written on screen:"
+OBJECTS_LEAD = "Objects seen (the object detector):"
 """Headings of the rule answer's blocks (its layout is code; prompts/ holds what a model reads)."""
 
 
@@ -102,11 +104,16 @@ def compose_answer(
     people = sorted((e for e in evidence if e.kind == "actor"), key=lambda e: e.t0)[:MAX_PEOPLE]
     speakers = sorted((e for e in evidence if e.kind == "speaker"), key=lambda e: e.t0)[:MAX_SPEECH_IN_ORDER]
     visual = sorted((e for e in evidence if e.kind in VISUAL_KINDS), key=lambda e: -e.score)[:MAX_VISUAL]
-    tool_notes = list(dict.fromkeys(e for e in evidence if e.kind == "note"))[:MAX_NOTES]
+    notes_all = list(dict.fromkeys(e for e in evidence if e.kind == "note"))
+    object_counts = [e for e in notes_all if e.source == "find_objects" and e.text.startswith("Counted:")]
+    tool_notes = [e for e in notes_all if e not in object_counts][:MAX_NOTES]
+    objects = sorted(dict.fromkeys(e for e in evidence if e.kind == "object"), key=lambda e: (e.t0, e.text))
     blocks: list[str] = []
     counted = _count(count_of, evidence, count_topic)
     if counted:
         blocks.append(counted)
+    if object_counts and count_of in ("object_times", "object_most"):
+        blocks.append("\n".join(f"{_named(e, names)}{e.text}." for e in object_counts))
     if first and people:
         blocks.append(f"First: {people[0].cite(names)} {people[0].text}")
     if speech:
@@ -116,6 +123,9 @@ def compose_answer(
     if screen:
         lines = [f"- {e.cite(names)} “{e.text.strip()}”" for e in screen]
         blocks.append("\n".join([SCREEN_LEAD, *lines]))
+    if objects:
+        lines = [f"- {_span(e, names)} {e.text}" for e in objects[:MAX_OBJECTS]]
+        blocks.append("\n".join([OBJECTS_LEAD, *lines]))
     if speakers:
         lines = [f"- {e.cite(names)} {e.text}" for e in speakers]
         blocks.append("\n".join([SPEAKERS_LEAD, *lines]))
@@ -133,7 +143,7 @@ def compose_answer(
     if tool_notes:
         lines = [f"- {_span(e, names)} {e.text}" for e in tool_notes]
         blocks.append("\n".join([NOTES_LEAD, *lines]))
-    cited = [*speech, *screen, *speakers, *people, *visual, *tool_notes]
+    cited = [*speech, *screen, *objects[:MAX_OBJECTS], *speakers, *people, *visual, *tool_notes, *object_counts]
     if not cited and not (asked_people and blocks):
         searched_text = join_names(searched) if searched else "the video's memory"
         text = render("no_evidence", searched=searched_text, question=question.strip())

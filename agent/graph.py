@@ -26,6 +26,7 @@ from agent.budget import Remaining, remaining
 from agent.context import AgentContext
 from agent.events import emit
 from agent.llm_planner import MODEL_WHY, plan_with_model, scratchpad, unknown_tool_text
+from agent.object_words import with_objects
 from agent.question import read_question
 from agent.rule_planner import plan_first_round, plan_widening
 from agent.state import AgentState, ToolCall, ToolRecord, Turn
@@ -100,7 +101,7 @@ def start(state: AgentState, context: AgentContext) -> dict[str, Any]:
     planner = "llm" if context.chat_model is not None else "rules"
     question = " ".join(state.question.split())
     return {
-        "question": question, "form": read_question(question, context.video_names), "round": 0, "pending": [], "evidence": [], "tool_calls": [],
+        "question": question, "form": with_objects(read_question(question, context.video_names), context), "round": 0, "pending": [], "evidence": [], "tool_calls": [],
         "messages": [], "actors": [], "planner": planner, "ready": False, "verdict": "", "missing": [],
         "notes": [], "answer": "", "choice": None, "cited": [], "steps": [], "started": time.time(), "usage": {},
         "errors": [], "abstained": False, "limitations": [], "confidence": None, "forced": False,

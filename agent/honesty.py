@@ -80,6 +80,12 @@ def yes_no_lead(needs: Needs, sight: Sight, cited: Sequence[Evidence], topic: st
             return "Yes."
         # "no" only from the actor graph's own answer: not when the moment asked about was never found
         return "No." if any(e.source == "query_actors" for e in cited) else ""
+    if needs.senses == ("objects",) and not needs.count:
+        found = [e for e in cited if e.kind == "object" and e.source == "find_objects" and "; next" not in e.text
+                 and "; last" not in e.text]  # fmt: skip
+        if found:
+            return "Yes." if any(not e.text.startswith("probably") for e in found) else "Probably yes."
+        return "No." if any(e.source == "find_objects" and "was detected" in e.text for e in cited) else ""
     if needs.senses == ("speech",):
         if not cited:
             return "No."

@@ -12,8 +12,8 @@ from typing import Literal
 
 from agent.question import SPEECH, QuestionForm, content_words
 
-Need = Literal["speech", "people", "pictures", "text", "count", "time"]
-SENSES: tuple[Need, ...] = ("speech", "people", "pictures", "text")
+Need = Literal["speech", "people", "objects", "pictures", "text", "count", "time"]
+SENSES: tuple[Need, ...] = ("speech", "people", "objects", "pictures", "text")
 """The needs that take a model to perceive; counts and times qualify one of them."""
 
 SEEING = re.compile(
@@ -42,6 +42,12 @@ LOOKS = re.compile(
     re.IGNORECASE,
 )
 """What a people question asks beyond presence that only the pictures show (clothes, objects, looks)."""
+LOOKS_OF_THINGS = re.compile(
+    r"\b(?:colou?rs?|wear\w*|dressed|clothes|hold(?:s|ing)?|carr(?:y|ies|ying)|looks? like|doing|size|shape|brand|"
+    r"made of|full|empty)\b",
+    re.IGNORECASE,
+)
+"""What a question about a detected object asks beyond where and how many: only the pictures show it."""
 YES_NO = re.compile(
     r"(?:^\W*(?:and\s+|so\s+)?|,\s*)(?:is|are|was|were|does|do|did|has|have|had|can|could|will)\b(?![^?]*\bor\b)",
     re.IGNORECASE,
@@ -59,7 +65,7 @@ class Needs:
     """The senses a question needs, whether either speech or pictures would do, and its yes/no form."""
 
     senses: tuple[Need, ...]
-    """The senses it names (speech, people, pictures, text), in that order."""
+    """The senses it names (speech, people, objects, pictures, text), in that order."""
     either: bool
     """It names no sense ("anything about the budget?"): speech or pictures may answer it."""
     count: bool
@@ -115,6 +121,10 @@ def question_needs(form: QuestionForm, options: Sequence[str] | None = None) -> 
     written = form.written  # counting titled scenes reads the titles
     if written:
         senses.append("text")
+    asks_objects = bool(form.objects) and not (spoken and not seen) and not scene_count
+    if asks_objects:  # the object detector sees them; how they look takes the pictures
+        senses.append("objects")
+        shown_thing = shown_thing and bool(LOOKS_OF_THINGS.search(text))
     if shown_thing and not written and not scene_count:
         senses.append("pictures")
     scene_count = scene_count and not written

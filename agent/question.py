@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from agent.context import AgentContext
     from agent.state import AgentState
 
-CountOf = Literal["people", "scenes", "people_scenes", "text_scenes", "speech"]
+CountOf = Literal["people", "scenes", "people_scenes", "text_scenes", "speech", "object_times", "object_most"]
 ActorAsk = Literal["who", "when", "with_whom", "first_meeting", "trajectory", "said", "speakers"]
 Direction = Literal["after", "before"]
 
@@ -269,6 +269,9 @@ class QuestionForm:
     """It asks about text shown in the picture (a title, a caption, a sign, a score)."""
     written_topic: str = ""
     """What the asked-for text is about, without the words that frame it ('' : read all of it)."""
+    objects: tuple[str, ...] = ()
+    """The object classes (of the videos' object detector) the question names: set by agent.object_words once
+    the videos are known, () before or when it names none."""
 
 
 GENERAL_FRAME = frozenset(

@@ -9,12 +9,15 @@ question, every object class for a people question. A call already made is never
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from agent.context import AgentContext
-from agent.question import QuestionForm, content_words, form_of
+from agent.needs import SEEING, SHOWN
+from agent.object_words import EVERY_CLASS
+from agent.question import SPEECH, QuestionForm, content_words, form_of
 from agent.references import PersonRef, find_people, mentioned_moment, mentioned_range, most_present, person_actors
 from agent.state import AgentState, ToolCall, ToolRecord, Turn
 from memory.video_memory import VideoMemory
@@ -161,6 +164,8 @@ def plan_first_round(state: AgentState, context: AgentContext) -> Plan:
         plan.add("query_actors", {"ask": "who"} | video, why, context, done)
         plan.add("get_triggers", video, why, context, done)
 
+    about_objects = _plan_objects(plan, form, t_range, memory, context, done)
+
     refs: list[PersonRef] = []
     if form.people or form.pronoun:
         previous_actors = list(turn.actors) if turn is not None else []
@@ -192,14 +197,14 @@ def plan_first_round(state: AgentState, context: AgentContext) -> Plan:
         plan.add("read_transcript", {"max_lines": 40} | _span_args(t_range) | _video_arg(memory, context),
                  "the question asks what is said, about nothing in particular: read the speech in order", context,
                  done)  # fmt: skip
-    elif form.speech or (form.pronoun and not plan.calls):
+    elif (form.speech and not about_objects) or (form.pronoun and not plan.calls):
         query = " ".join(form.quoted) if form.quoted else form.topic
         if plan.actors and form.actor_ask == "said":
             query = ""
         if query:
             plan.add("search_transcript", {"query": query, "top_k": context.top_k} | _span_args(t_range),
                      "the question asks what is said", context, done)  # fmt: skip
-    if form.visual and not form.summary:
+    if form.visual and not form.summary and not about_objects:
         plan.add("search_segments", {"query": form.topic, "top_k": context.top_k} | _span_args(t_range),
                  "the question asks what is seen", context, done)  # fmt: skip
     if form.written and not form.summary:
@@ -228,6 +233,39 @@ def plan_first_round(state: AgentState, context: AgentContext) -> Plan:
         plan.add("search_transcript", {"query": form.topic, "top_k": context.top_k}, "nothing more specific applies",
                  context, done)  # fmt: skip
     return plan
+
+
+WITH_OBJECT = re.compile(r"\b(?:with|together|alongside|along ?side|next to|beside|accompan\w*|near)\b", re.IGNORECASE)
+"""'What is shown with the cup': the other objects on screen during its showings."""
+
+
+def _plan_objects(
+    plan: Plan,
+    form: QuestionForm,
+    t_range: tuple[float, float] | None,
+    memory: VideoMemory,
+    context: AgentContext,
+    done: Sequence[ToolRecord],
+) -> bool:
+    """The object-memory call for a question naming objects the detector knows; True when the objects answer it
+    (then the speech is searched only when the question asks about speech in so many words)."""
+    if not form.objects or (SPEECH.search(form.text) and not SHOWN.search(form.text) and not SEEING.search(form.text)):
+        return False
+    video = _video_arg(memory, context)
+    if len(form.objects) > EVERY_CLASS:
+        plan.add("list_objects", _span_args(t_range) | video, "the question asks which objects are shown", context,
+                 done)  # fmt: skip
+        return True
+    args: dict[str, Any] = {"query": ", ".join(form.objects)}
+    if form.direction is not None and not form.back_reference:
+        args["relation"] = form.direction
+    elif WITH_OBJECT.search(form.text):
+        args["relation"] = "with"
+    if form.count_of in ("object_times", "object_most"):
+        args["count"] = True
+    plan.add("find_objects", args | _span_args(t_range) | video,
+             f"the question names {', '.join(form.objects)}: the object detector's memory", context, done)  # fmt: skip
+    return True
 
 
 PEOPLE_WORDS = frozenset(

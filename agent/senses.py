@@ -49,6 +49,12 @@ def _text_gap(memory: VideoMemory, context: AgentContext) -> str:
     return f"I can't read text on screen with the models loaded: no OCR model or VLM (profile {context.settings.profile})"
 
 
+def _objects_gap(memory: VideoMemory) -> str:
+    if memory.object_sightings() is None:
+        return "I can't recognise everyday objects with the models loaded: no object detector ran on this video"
+    return ""
+
+
 def _people_gap(memory: VideoMemory) -> str:
     if _stage(memory, "tracks").get("disabled"):
         return "I can't see people with the models loaded: no person detector ran on this video"
@@ -63,6 +69,7 @@ def blind_spots(context: AgentContext, memories: Sequence[VideoMemory] | None = 
     checks = {
         "speech": _speech_gap,
         "people": _people_gap,
+        "objects": _objects_gap,
         "pictures": lambda m: _pictures_gap(m, context),
         "text": lambda m: _text_gap(m, context),
     }

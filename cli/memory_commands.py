@@ -34,6 +34,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     elif args.what == "screen_text":
         for line in screen_text_lines(view):
             print(terminal_line(line))
+    elif args.what == "objects":
+        for line in objects_lines(view):
+            print(terminal_line(line))
     else:
         from ui.console import print_view
 
@@ -60,6 +63,25 @@ def screen_text_lines(view: dict[str, Any]) -> list[str]:
     return lines
 
 
+def objects_lines(view: dict[str, Any]) -> list[str]:
+    """The `inspect --what objects` view as lines: a heading, then `[mm:ss-mm:ss] cup (2 at once, best 0.57)` per
+    showing; one line when nothing was (or could be) detected."""
+    from core.types import format_timestamp
+
+    name = Path(view["video_path"]).name
+    if not view["detected"]:
+        return [f"{name}: objects were not detected (no object detector was available when it was ingested)"]
+    shown = view["objects"]
+    frames = f"{view['frames']} frames, {view['classes']} classes known"
+    if not shown:
+        return [f"{name}: no object was detected ({frames})"]
+    lines = [f"objects in {name}: {len(shown)} showing{'' if len(shown) == 1 else 's'} ({frames})"]
+    for item in shown:
+        span = f"{format_timestamp(item['t0'])}-{format_timestamp(item['t1'])}"
+        lines.append(f"[{span}] {item['label']} ({item['most']} at once, best score {item['confidence']:.2f})")
+    return lines
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     """Hybrid search over the whole library (or the --video ones): speech, captions and pictures."""
     from memory.library import Library
@@ -68,7 +90,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     t_range = tuple(args.between) if args.between else None
     with console_progress(args):
         library = Library(settings)
-        hits = library.search(args.query, videos=args.video, t_range=t_range, actors=args.actor, top_k=args.top_k)
+        hits = library.search(args.query, videos=args.video, t_range=t_range, actors=args.actor,
+                              objects=args.objects, top_k=args.top_k)
     if args.json:
         print(terminal_json({"query": args.query, "results": [h.to_dict() for h in hits]}))
         return 0

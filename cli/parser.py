@@ -59,6 +59,7 @@ COMMAND_EXAMPLES: dict[str, tuple[str, ...]] = {
     "inspect": (
         "inspect talk.mp4 --what transcript --json",
         "inspect talk.mp4 --what screen_text",
+        "inspect talk.mp4 --what objects",
         "inspect talk.mp4 --what scenes",
     ),
     "search": ('search "the budget for the bridge" --video talk.mp4 --json', 'search "a red car" --between 10 60'),
@@ -164,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("video", help="video file (ingested first if needed)")
     inspect.add_argument(
         "--what",
-        choices=["transcript", "screen_text", "triggers", "actors", "captions", "scenes", "graph"],
+        choices=["transcript", "screen_text", "objects", "triggers", "actors", "captions", "scenes", "graph"],
         default="transcript",
         help="which view (default transcript)",
     )
@@ -175,6 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--video", action="append", help="only this video (path, id or file name); repeatable")
     search.add_argument("--between", nargs=2, type=float, metavar=("T0", "T1"), help="only this time range (s)")
     search.add_argument("--actor", action="append", type=int, help="only while this actor is on screen; repeatable")
+    search.add_argument("--object", action="append", dest="objects", metavar="NAME",
+                        help="only while this object is shown (e.g. cup, 'a mug', animals); repeatable")
     search.add_argument("--top-k", type=int, default=10, help="results (default 10)")
     search.set_defaults(run=cmd_search)
 

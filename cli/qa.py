@@ -149,11 +149,12 @@ DEMO_QUESTIONS = (
     "Who appears in the video, and when?",
     "When is the science museum mentioned, and what is said about it?",
     "What titles are written on screen?",
+    "When is a mug shown?",
     "What color is the rocket?",
 )
 """Asked in one thread: the second is a follow-up that resolves "that" against the first answer; the titles are
-read by the on-screen text reader; the last needs the pictures, so without a picture model the answer says it
-cannot tell."""
+read by the on-screen text reader; the mug is found by the COCO object detector (as a `cup`, the class the words
+name); the last needs the pictures, so without a picture model the answer says it cannot tell."""
 DEMO_CHOICE = ("Where is coffee served?", ("on the bridge", "in the garden", "at the science museum"))
 
 

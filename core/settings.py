@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     """Override the on-screen text reader: a folder holding PP-OCR `*det*.onnx` and `*rec*.onnx` models."""
     objects_model: str | None = None
     """Override the COCO object detector: a folder holding `centernet-coco.tflite` and its `.json`."""
+    objects_fps: float = Field(default=2.0, gt=0.0)
+    """Frames per second the COCO object detector runs on (frames the visual pass decodes anyway)."""
     ocr_fps: float = Field(default=1.0, gt=0.0)
     """Frames per second swept for on-screen text (besides every shot start and trigger); a frame whose
     picture has not changed since the last one read is skipped."""

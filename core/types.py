@@ -109,6 +109,73 @@ class ScreenText:
 
 
 @dataclass(frozen=True)
+class ObjectTrack:
+    """One everyday object (a COCO class) followed across sampled frames: its class, boxes and confidences."""
+
+    track_id: int
+    label: str
+    """The class seen most often on the track."""
+    times: tuple[float, ...]
+    boxes: tuple[tuple[float, float, float, float], ...]
+    """x0, y0, x1, y1 pixels per sampled frame."""
+    confidences: tuple[float, ...]
+
+    @property
+    def t0(self) -> float:
+        return self.times[0]
+
+    @property
+    def t1(self) -> float:
+        return self.times[-1]
+
+    @property
+    def confidence(self) -> float:
+        """The detector's best score on the track."""
+        return max(self.confidences)
+
+    @property
+    def best(self) -> int:
+        """Index of the most confident detection: the frame its best crop comes from."""
+        return max(range(len(self.confidences)), key=self.confidences.__getitem__)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"track_id": self.track_id, "label": self.label, "times": list(self.times),
+                "boxes": [list(b) for b in self.boxes], "confidences": list(self.confidences)}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ObjectTrack:
+        boxes = tuple((float(b[0]), float(b[1]), float(b[2]), float(b[3])) for b in data["boxes"])
+        return cls(int(data["track_id"]), str(data["label"]), tuple(float(t) for t in data["times"]), boxes,
+                   tuple(float(c) for c in data["confidences"]))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ObjectSightings:
+    """Per sampled frame, how many of each class the detector found and its best score for the class: what
+    "how many at once" and "when is X shown" read (raw detections, not only confirmed tracks)."""
+
+    times: tuple[float, ...]
+    """Every frame the detector ran on, in order (a class absent from a frame is known absent there)."""
+    counts: dict[str, tuple[int, ...]]
+    """Class -> its count on each frame of `times` (classes never found are left out)."""
+    scores: dict[str, tuple[float, ...]]
+    """Class -> its best detection score on each frame (0 where absent)."""
+    classes: tuple[str, ...] = ()
+    """Every class the detector can find (what a "no" answer could have seen)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"times": list(self.times), "counts": {k: list(v) for k, v in self.counts.items()},
+                "scores": {k: list(v) for k, v in self.scores.items()}, "classes": list(self.classes)}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ObjectSightings:
+        return cls(tuple(float(t) for t in data["times"]),
+                   {str(k): tuple(int(c) for c in v) for k, v in data["counts"].items()},
+                   {str(k): tuple(float(c) for c in v) for k, v in data["scores"].items()},
+                   tuple(str(c) for c in data.get("classes", ())))  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Track:
     """One tracked object: a tracker id, its class and its boxes (x1, y1, x2, y2 pixels) over time."""
 
@@ -274,7 +341,7 @@ class Segment:
 
 
 EvidenceKind = Literal[
-    "transcript", "segment", "actor", "speaker", "caption", "dense_caption", "scene", "screen_text", "note"
+    "transcript", "segment", "actor", "speaker", "caption", "dense_caption", "scene", "screen_text", "object", "note"
 ]
 
 

@@ -93,22 +93,33 @@ class Item:
     keyframe: float
 
 
+OBJECT_MIN_SIMILARITY = 0.6
+"""Least cosine of a query to an object row (a class name) for it to be a hit: "a mug" finds the cup rows, a
+sentence about a bridge does not."""
+
+
 @dataclass(frozen=True)
 class SearchFilter:
-    """Which rows a search may return: videos (ids), a time range (seconds), actors on screen."""
+    """Which rows a search may return: videos (ids), a time range (seconds), actors or object classes on screen
+    (rows overlapping the on-screen intervals passed to `admits`)."""
 
     videos: tuple[str, ...] | None = None
     t_range: tuple[float, float] | None = None
     actors: tuple[int, ...] | None = None
+    objects: tuple[str, ...] | None = None
 
     def admits(self, item: Item, intervals: dict[str, list[tuple[float, float]]]) -> bool:
         if self.videos is not None and item.video_id not in self.videos:
             return False
         if self.t_range is not None and not (item.t0 <= self.t_range[1] and item.t1 >= self.t_range[0]):
             return False
-        if self.actors is not None:
+        if self.actors is not None or self.objects is not None:
             return any(a <= item.t1 and b >= item.t0 for a, b in intervals.get(item.video_id, []))
         return True
+
+
+def _intersect(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    return [(max(x0, y0), min(x1, y1)) for x0, x1 in a for y0, y1 in b if max(x0, y0) <= min(x1, y1)]
 
 
 class Library:
@@ -197,17 +208,22 @@ class Library:
         videos: Sequence[str] | None = None,
         t_range: tuple[float, float] | None = None,
         actors: Sequence[int] | None = None,
+        objects: Sequence[str] | None = None,
         top_k: int = 10,
     ) -> list[Evidence]:
-        """Hybrid search (CLIP, text vectors, BM25; fused by RRF) over the library or the given videos."""
+        """Hybrid search (CLIP, text vectors, BM25; fused by RRF) over the library or the given videos; `actors`
+        (ids) and `objects` (class names, in the user's words: "mug" is a cup) keep what is shown while they are."""
         if not query.strip():
             raise InvalidRequest("an empty search query")
         if top_k < 1:
             raise InvalidRequest(f"top_k must be at least 1, got {top_k}")
         chosen = tuple(self.searchable(v) for v in videos) if videos else tuple(self.video_ids())
         memories = [self.memory(v) for v in chosen]
-        flt = SearchFilter(chosen, t_range, tuple(actors) if actors else None)
+        flt = SearchFilter(chosen, t_range, tuple(actors) if actors else None, tuple(objects) if objects else None)
         intervals = self._actor_intervals(memories, flt.actors) if flt.actors else {}
+        if flt.objects:
+            shown = self._object_intervals(memories, flt.objects)
+            intervals = shown if not flt.actors else {v: _intersect(intervals.get(v, []), s) for v, s in shown.items()}
         rankings: list[list[Item]] = []
         rankings += self._vector_channels(query, memories, flt, intervals)
         rankings.append(self._keyword_channel(query, memories, flt, intervals))
@@ -237,6 +253,24 @@ class Library:
             raise InvalidRequest(f"no actor {', '.join(map(str, actor_ids))} in the chosen videos")
         return found
 
+    def _object_intervals(self, memories: list[VideoMemory], words: tuple[str, ...]) -> dict[str, list[tuple[float, float]]]:
+        """Per video, when the object classes `words` name are shown (memory.objects' showings)."""
+        from memory.objects import ObjectVocabulary, appearances
+
+        found: dict[str, list[tuple[float, float]]] = {}
+        named: set[str] = set()
+        for memory in memories:
+            sightings = memory.object_sightings()
+            if sightings is None:
+                continue
+            labels = ObjectVocabulary(sightings.classes, self.models.text_embedder()).match(" ".join(words).split())
+            named.update(labels)
+            found[memory.video_id] = [(a.t0, a.t1) for label in labels
+                                      for a in appearances(sightings, label, memory.shot_cuts())]  # fmt: skip
+        if not named:
+            raise InvalidRequest(f"no object class the detector knows matches {', '.join(words)!r} in the chosen videos")
+        return found
+
     def _vector_channels(
         self, query: str, memories: list[VideoMemory], flt: SearchFilter, intervals: dict[str, list[tuple[float, float]]]
     ) -> list[list[Item]]:
@@ -249,6 +283,7 @@ class Library:
             ("transcript_index", "transcript", embedder, DENSE_MIN_SIMILARITY, "model"),
             ("captions", "caption", embedder, DENSE_MIN_SIMILARITY, "model"),
             ("ocr", "screen_text", embedder, SCREEN_TEXT_MIN_SIMILARITY, "embedder"),
+            ("objects", "object", embedder, OBJECT_MIN_SIMILARITY, "embedder"),
         ]  # fmt: skip
         vectors: dict[int, np.ndarray] = {}
         for stage, kind, model, minimum, model_key in wanted:

@@ -19,8 +19,8 @@ from memory.layout import DataLayout, read_json, write_json_atomic
 MANIFEST_VERSION = 2  # 2: checksums per stage
 
 STAGES: tuple[str, ...] = (
-    "transcript", "transcript_index", "segments", "tracks", "frames", "actors", "triggers", "ocr", "captions",
-    "graph", "clusters",
+    "transcript", "transcript_index", "segments", "tracks", "frames", "objects", "actors", "triggers", "ocr",
+    "captions", "graph", "clusters",
 )  # fmt: skip
 """Every ingest stage, in the order they run."""
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from core.errors import InvalidRequest, MemoryCorrupt
 from core.settings import Settings
-from core.types import Actor, ScreenText, Track, TranscriptSpan, Trigger, VideoRef
+from core.types import Actor, ObjectSightings, ObjectTrack, ScreenText, Track, TranscriptSpan, Trigger, VideoRef
 from memory.hashes import file_hash
 from memory.layout import DataLayout, read_json
 from memory.manifest import Manifest
@@ -78,6 +78,20 @@ class VideoMemory:
         return [ScreenText.from_dict(item) for item in self._stage_file("ocr")]
 
     @functools.cached_property
+    def _object_file(self) -> dict[str, Any]:
+        data = self._stage_file("objects")
+        return data if isinstance(data, dict) else {"tracks": [], "sightings": None}
+
+    @functools.cached_property
+    def _object_tracks(self) -> list[ObjectTrack]:
+        return [ObjectTrack.from_dict(item) for item in self._object_file["tracks"]]
+
+    @functools.cached_property
+    def _object_sightings(self) -> ObjectSightings | None:
+        data = self._object_file.get("sightings")
+        return ObjectSightings.from_dict(data) if data else None
+
+    @functools.cached_property
     def _segments(self) -> list[SegmentRecord]:
         return [SegmentRecord(**item) for item in self._stage_file("segments")]
 
@@ -129,6 +143,14 @@ class VideoMemory:
     def screen_text(self) -> list[ScreenText]:
         """Text shown in the picture, by first appearance (empty when none was read or no reader ran)."""
         return self._screen_text
+
+    def object_tracks(self) -> list[ObjectTrack]:
+        """Everyday objects (COCO classes) tracked through the video, by first appearance."""
+        return self._object_tracks
+
+    def object_sightings(self) -> ObjectSightings | None:
+        """Per sampled frame, the count and best score of each class; None when no object detector ran."""
+        return self._object_sightings
 
     def segments(self) -> list[SegmentRecord]:
         """Fixed-length segments in time order."""

@@ -59,6 +59,32 @@ def screen_text_view(memory: VideoMemory) -> dict[str, Any]:
     }
 
 
+def objects_view(memory: VideoMemory) -> dict[str, Any]:
+    """`{"objects": [{label, t0, t1, frames, most, confidence}], "tracks": [...], detector, frames, classes}`.
+
+    `detected` is False when no object detector ran on this video: the empty list then means unknown, not none."""
+    from memory.objects import appearances, classes_seen
+
+    sightings = memory.object_sightings()
+    summary = memory.summary("objects")
+    if sightings is None:
+        return {"video_path": str(memory.ref.path), "detected": False, "detector": None, "objects": [], "tracks": []}
+    cuts = memory.shot_cuts()
+    shown = [a for label in classes_seen(sightings, cuts) for a in appearances(sightings, label, cuts)]
+    return {
+        "video_path": str(memory.ref.path),
+        "detected": True,
+        "detector": summary.get("model"),
+        "frames": len(sightings.times),
+        "classes": len(sightings.classes),
+        "objects": [{"label": a.label, "t0": a.t0, "t1": a.t1, "frames": a.frames, "most": a.most,
+                     "confidence": a.confidence} for a in sorted(shown, key=lambda a: (a.t0, a.label))],  # fmt: skip
+        "tracks": [{"track_id": t.track_id, "label": t.label, "t0": t.t0, "t1": t.t1, "frames": len(t.times),
+                    "confidence": t.confidence, "best_time": t.times[t.best], "best_box": list(t.boxes[t.best])}
+                   for t in memory.object_tracks()],  # fmt: skip
+    }
+
+
 def triggers_view(memory: VideoMemory) -> dict[str, Any]:
     """The seed's trigger JSON: video_path, num_frames_analyzed, num_triggers_detected, triggers, video_summary."""
     from perception.triggers import trigger_report
@@ -156,6 +182,7 @@ def graph_view(memory: VideoMemory) -> dict[str, Any]:
 VIEWS: dict[str, Callable[[VideoMemory], dict[str, Any]]] = {
     "transcript": transcript_view,
     "screen_text": screen_text_view,
+    "objects": objects_view,
     "triggers": triggers_view,
     "actors": actors_view,
     "captions": captions_view,

@@ -15,7 +15,7 @@ def test_demo_answers_from_the_narration_with_timestamps(tmp_path: Path) -> None
     result = run_cli("demo", "--out", str(tmp_path / "out"), env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
-    assert out.count("\nQ: ") == 7
+    assert out.count("\nQ: ") == 8
     budget = out.split("Q: What does the narrator say about the budget?")[1].split("\nQ: ")[0]
     assert "million" in budget.lower()
     minutes, seconds = map(int, re.search(r"\[(\d\d):(\d\d)\]", budget).groups())
@@ -29,6 +29,8 @@ def test_demo_answers_from_the_narration_with_timestamps(tmp_path: Path) -> None
     squeezed = re.sub(r"[^a-z]", "", titles.lower())  # the reader may drop the spaces between words
     assert all(t in squeezed for t in ("harbortour", "bridgebudget", "sciencemuseum", "gardencafe")), titles
     assert titles.index("[00:00]") < titles.index("[00:07]") < titles.index("[00:14]"), titles
+    mug = out.split("Q: When is a mug shown?")[1].split("\nQ: ")[0]
+    assert "cup on screen" in mug and "[00:2" in mug, mug  # the coffee photo, 20.5-28 s, found as the class `cup`
     rocket = out.split("Q: What color is the rocket?")[1].split("\nQ: ")[0]
     if "clip: disabled" in out:  # no picture model: it says so, never guesses a colour
         assert "I can't tell" in rocket and "can't look at the pictures" in rocket, rocket

@@ -41,7 +41,7 @@ def test_crash_in_a_late_stage_keeps_memory_readable_and_resumes(
     after = VideoMemory.for_path(changed, offline_memory.video.path)
     assert {round(s.t1 - s.t0, 1) for s in after.segments()[:-1]} == {5.0}
     names = {path.split("/")[-1].split("-")[0] for path in snapshot(changed.data_dir) if path.startswith("videos/")}
-    assert names <= {"manifest.json", "transcript", "segments", "tracks", "frames", "actors", "triggers", "ocr", "captions",
-                     "graph", "clusters"}
+    assert names <= {"manifest.json", "transcript", "segments", "tracks", "frames", "objects", "actors", "triggers", "ocr",
+                     "captions", "graph", "clusters"}
     files = [p for p in snapshot(changed.data_dir) if p.startswith("videos/") and "segments-" in p and p.endswith(".json")]
     assert len(files) == 1, f"superseded segment files were swept: {files}"

@@ -87,7 +87,7 @@ def test_tool_set_offers_what_memory_can_answer(offline_tools: dict[str, BaseToo
                                                 tiny_photos: tuple[VideoMemory, ModelCache]) -> None:  # fmt: skip
     assert set(offline_tools) == {
         "search_transcript", "read_transcript", "query_actors", "list_scenes", "describe_segment", "look_at_frames",
-        "get_triggers", "search_screen_text", "read_screen_text",
+        "get_triggers", "search_screen_text", "read_screen_text", "find_objects", "list_objects",
     }, "no CLIP vectors and no captions offline: nothing for search_segments"  # fmt: skip
     memory, models = tiny_photos
     assert "search_segments" in {tool.name for tool in build_tools(memory, models)}

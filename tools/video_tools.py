@@ -14,6 +14,8 @@ actor id that does not exist, a time past the end) come back as the tool's text,
 | `describe_segment`  | what a span shows (stored caption, else captioner / VLM, cached) | (dense_)caption, note  |
 | `look_at_frames`    | a visual question about chosen frames (VLM)                     | dense_caption, note    |
 | `get_triggers`      | the key moments ingest picked, and why                          | segment, note          |
+| `find_objects`      | when a named object is shown, how often, with / after what      | object, note           |
+| `list_objects`      | every object shown in a time range                              | object, note           |
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from tools.actors import query_actors_tool
 from tools.binding import VideoSet
 from tools.describe import describe_segment_tool
 from tools.frames import look_at_frames_tool
+from tools.objects import find_objects_tool, list_objects_tool
 from tools.render import render_evidence
 from tools.scenes import list_scenes_tool
 from tools.screen_text import read_screen_text_tool, search_screen_text_tool
@@ -49,5 +52,6 @@ def build_tools(
     if has_visual_memory(videos):
         tools.append(search_segments_tool(videos))
     tools += [search_screen_text_tool(videos), read_screen_text_tool(videos), list_scenes_tool(videos),
-              describe_segment_tool(videos), look_at_frames_tool(videos), get_triggers_tool(videos)]  # fmt: skip
+              describe_segment_tool(videos), look_at_frames_tool(videos), get_triggers_tool(videos),
+              find_objects_tool(videos), list_objects_tool(videos)]  # fmt: skip
     return tools

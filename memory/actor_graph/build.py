@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import networkx as nx
 import numpy as np
 
-from core.types import Actor, Track, TranscriptSpan, VideoRef
+from core.types import Actor, ObjectTrack, Track, TranscriptSpan, VideoRef
 from memory.actor_graph.persist import GRAPH_VERSION
 from memory.actor_graph.presence import (
     Node,
@@ -26,6 +26,7 @@ from memory.actor_graph.presence import (
     sample_period,
 )
 from memory.actor_graph.speakers import add_speech
+from memory.objects import CONFIDENT
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -143,11 +144,15 @@ def build_graph(
     ref: VideoRef,
     period: float | None = None,
     cuts: Sequence[float] = (),
+    objects: Sequence[ObjectTrack] = (),
+    object_period: float | None = None,
 ) -> nx.MultiDiGraph:
     """The actor graph of one video from its actors, their (cut-split) tracks and its transcript.
 
     `period` is the detector's sampling period in seconds (default: the smallest step seen in the tracks);
-    `cuts` are the shot cut times, which presence never extends across.
+    `cuts` are the shot cut times, which presence never extends across. `objects` are the object stage's COCO
+    tracks (sampled every `object_period` s): each becomes an `object` node `coco:<track id>`, with the same
+    co-occurrence and proximity edges to the people as any other node.
     """
     period = period if period is not None else sample_period(tracks)
     by_id = {t.track_id: t for t in tracks}
@@ -185,6 +190,16 @@ def build_graph(
                     None,
                 )
             )
+
+    for item in objects:
+        if item.label == PERSON or not (len(item.times) >= 2 or item.confidence >= CONFIDENT):
+            continue  # people are the actors; a lone unsure detection is flicker (memory.objects' rule)
+        track = Track(item.track_id, item.label, item.times, item.boxes, item.confidences)
+        step = object_period if object_period is not None else sample_period([track])
+        nodes.append(
+            Node(f"coco:{item.track_id}", "object", item.label, None, [track], Samples.of([track]),
+                 presence_intervals([track], step, ref.duration, cuts), None)  # fmt: skip
+        )
 
     graph = nx.MultiDiGraph(
         version=GRAPH_VERSION,
@@ -229,9 +244,13 @@ class GraphSource(Protocol):
 
     def shot_cuts(self) -> Sequence[float]: ...
 
+    def object_tracks(self) -> Sequence[ObjectTrack]: ...
+
 
 def build_actor_graph(memory: GraphSource) -> nx.MultiDiGraph:
     """The actor graph of an ingested video (what the `graph` ingest stage saves)."""
     ref = memory.ref
     period = max(1.0 / memory.settings.detector_fps, 1.0 / ref.fps if ref.fps > 0 else 0.0)
-    return build_graph(memory.actors(), memory.tracks(), memory.transcript(), ref, period, memory.shot_cuts())
+    object_period = max(1.0 / memory.settings.objects_fps, 1.0 / ref.fps if ref.fps > 0 else 0.0)
+    return build_graph(memory.actors(), memory.tracks(), memory.transcript(), ref, period, memory.shot_cuts(),
+                       memory.object_tracks(), object_period)  # fmt: skip

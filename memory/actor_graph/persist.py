@@ -10,7 +10,7 @@ import networkx as nx
 from core.errors import MemoryCorrupt
 from memory.layout import read_json, write_json_atomic
 
-GRAPH_VERSION = 2
+GRAPH_VERSION = 3  # 3: object nodes from the objects stage (coco:<track id>)
 
 
 def save_graph(graph: nx.MultiDiGraph, path: Path) -> None:

@@ -99,3 +99,17 @@ def index_texts(
         ],
     )
     return {"rows": len(items), "collection": name, "model": embedder.spec.description}
+
+
+def index_segments(store: VectorStore, clip: Any, ref: VideoRef, run_id: str, records: Sequence[Any], pooled: Any) -> str:
+    """The segments' pooled CLIP vectors (TempMe-merged) into the clip model's `segments` collection; its name."""
+    name = collection_name("segments", clip.spec.key)
+    store.add(
+        name,
+        ids=[f"{ref.video_id}:{run_id}:{r.index}" for r in records],
+        embeddings=pooled,
+        documents=["" for _ in records],
+        metadatas=[{"video_id": ref.video_id, "run_id": run_id, "segment": r.index, "t0": r.t0, "t1": r.t1,
+                    "keyframe": r.keyframe} for r in records],  # fmt: skip
+    )
+    return name

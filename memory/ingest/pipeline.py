@@ -6,14 +6,16 @@ Stages and what each writes (files are named by run id; the manifest names the c
   segments          fixed-length segments, CLIP vectors        segments-<run>.json, Chroma `segments-*` rows
   tracks            detector + ByteTrack tracks, appearance    tracks-<run>.json
   frames            colour histograms + thumbnails per frame   frames-<run>.npz
+  objects           COCO objects tracked, per-frame counts     objects-<run>.json, Chroma `objects-*` rows
   actors            tracks split at shot cuts, re-identified   actors-<run>.json (+ the split tracks)
   triggers          moments worth expensive analysis           triggers-<run>.json
+  ocr               text on screen, merged while it stays      ocr-<run>.json, Chroma `screen_text-*` rows
   captions          clip captions (all segments), VLM dense    captions-<run>.json, Chroma `captions-*` rows
                     captions (triggered segments only), summary
   graph             the actor graph (temporal, spatial,        graph-<run>.json (networkx node-link),
                     speech and interaction edges), appearances Chroma `actors-*` rows
   clusters          segments clustered across the timeline     clusters-<run>.json
-Frames for `segments`, `tracks` and `frames` are decoded once, at the union of their sampling grids.
+Frames for `segments`, `tracks`, `frames` and `objects` are decoded once, at the union of their sampling grids.
 A stage that re-runs makes every stage that depends on it re-run too.
 """
 
@@ -33,7 +35,7 @@ from core.settings import Settings
 from core.types import VideoRef
 from memory.hashes import file_hash, remember
 from memory.ingest.checkpoints import checkpoint
-from memory.ingest.indexing import index_actors, index_captions, index_texts
+from memory.ingest.indexing import index_actors, index_captions, index_segments, index_texts
 from memory.ingest.integrity import damaged_stages, file_checksums, sweep_leftovers
 from memory.ingest.report import IngestReport
 from memory.ingest.stage_keys import stage_keys, with_dependents
@@ -43,14 +45,14 @@ from memory.locks import video_lock
 from memory.manifest import STAGES, Manifest
 from memory.notes import manifest_notes, untranscribed_note
 from memory.segments import segment_bounds, segment_keyframes
-from memory.store import VectorStore, collection_name
+from memory.store import VectorStore
 from models.adapters.video import check_path, frame_indices, iter_audio, iter_frames, probe, sample_times
 from models.cache import ModelCache
 
 if TYPE_CHECKING:
     from memory.ingest.segment_encoding import EncodedSegments
 
-VISUAL_STAGES: tuple[str, ...] = ("segments", "tracks", "frames")
+VISUAL_STAGES: tuple[str, ...] = ("segments", "tracks", "frames", "objects")
 class _Run:
     """One ingest of one video: owns the manifest and writes each stage's output atomically."""
 
@@ -137,7 +139,8 @@ class _Run:
         self.commit("transcript_index", key, run_id, started, summary)
 
     def visual(self, keys: dict[str, str], stages: list[str], settings: Settings) -> None:
-        """Decode frames once for `segments`, `tracks` and/or `frames` and feed each its own grid."""
+        """Decode frames once for `segments`, `tracks`, `frames` and/or `objects` and feed each its own grid."""
+        from memory.ingest.objects_stage import BackgroundObjects
         from memory.ingest.segment_encoding import SegmentAccumulator
         from models.adapters.frame_features import FrameFeatures, compute_frame_features
         from models.retrieval.config import load_config
@@ -148,13 +151,12 @@ class _Run:
         clip = self.models.clip() if {"segments", "tracks"} & set(stages) else None
         detector = self.models.detector() if "tracks" in stages else None
         clip_times = sample_times(ref.duration, settings.clip_fps)
-        empty = np.zeros(0, dtype=np.int64)
-        clip_index = frame_indices(ref, clip_times) if clip is not None and "segments" in stages else empty
-        detect_index = frame_indices(ref, sample_times(ref.duration, settings.detector_fps)) if detector else empty
-        feature_index = (
-            frame_indices(ref, sample_times(ref.duration, settings.trigger_fps)) if "frames" in stages else empty
-        )
-        wanted = np.union1d(np.union1d(clip_index, detect_index), feature_index)
+        objects = BackgroundObjects(found) if "objects" in stages and (found := self.models.objects()) else None
+        grid = lambda fps, used: frame_indices(ref, sample_times(ref.duration, fps)) if used else np.zeros(0, np.int64)
+        clip_index = grid(settings.clip_fps, clip is not None and "segments" in stages)
+        detect_index, objects_index = grid(settings.detector_fps, detector is not None), grid(settings.objects_fps, objects is not None)
+        feature_index = grid(settings.trigger_fps, "frames" in stages)
+        wanted = np.union1d(np.union1d(np.union1d(clip_index, detect_index), feature_index), objects_index)
         tracking = detector.session(embed_crops=clip.encode_images if clip is not None else None) if detector else None
         segment_bounds_ = segment_bounds(ref.duration, settings.segment_seconds)
         accumulator = None
@@ -171,35 +173,41 @@ class _Run:
                 tracking.restore(saved.tracking)
             if accumulator is not None and saved.segments is not None:
                 accumulator.restore(saved.segments)
+            if objects is not None and saved.objects is not None:
+                objects.restore(saved.objects)
             self.progress.notice(
                 f"{ref.path.name}: resuming the frames pass at {wanted[consumed] / ref.fps:.1f} s (after chunk {chunk})"
             )
-        if wanted.size:
-            self.progress.start("frames", ref.duration)
-            for times, frames in iter_frames(ref, wanted[consumed:] / ref.fps, batch_size=settings.batch_size):
-                indices = frame_indices(ref, times)
-                if accumulator is not None and (mask := np.isin(indices, clip_index)).any():
-                    accumulator.add(times[mask], frames[mask])
-                if tracking is not None and (mask := np.isin(indices, detect_index)).any():
-                    tracking.update(times[mask], frames[mask])
-                if feature_index.size and (mask := np.isin(indices, feature_index)).any():
-                    features.append(compute_frame_features(times[mask], frames[mask]))
-                self.progress.update("frames", float(times[-1]))
-                consumed += len(times)
-                reached = int(times[-1] // settings.frames_chunk_seconds)
-                if reached > chunk and consumed < wanted.size:  # a chunk boundary passed: save what we have
-                    chunk = reached
-                    snapshot = VisualProgress(
-                        progress_id,
-                        consumed,
-                        chunk,
-                        tracking.snapshot() if tracking is not None else None,
-                        features,
-                        accumulator.state() if accumulator is not None else None,
-                    )
-                    save_progress(self.directory, snapshot)
-                    checkpoint("frames", f"chunk-{chunk}")
-            self.progress.finish("frames", f"{wanted.size} frames decoded once")
+        try:
+            if wanted.size:
+                self.progress.start("frames", ref.duration)
+                for times, frames in iter_frames(ref, wanted[consumed:] / ref.fps, batch_size=settings.batch_size):
+                    indices = frame_indices(ref, times)
+                    if accumulator is not None and (mask := np.isin(indices, clip_index)).any():
+                        accumulator.add(times[mask], frames[mask])
+                    if tracking is not None and (mask := np.isin(indices, detect_index)).any():
+                        tracking.update(times[mask], frames[mask])
+                    if feature_index.size and (mask := np.isin(indices, feature_index)).any():
+                        features.append(compute_frame_features(times[mask], frames[mask]))
+                    if objects is not None and (mask := np.isin(indices, objects_index)).any():
+                        objects.submit(times[mask], frames[mask])  # runs beside the next batch's decode and models
+                    self.progress.update("frames", float(times[-1]))
+                    consumed += len(times)
+                    reached = int(times[-1] // settings.frames_chunk_seconds)
+                    if reached > chunk and consumed < wanted.size:  # a chunk boundary passed: save what we have
+                        chunk = reached
+                        snapshot = VisualProgress(progress_id, consumed, chunk,
+                                                  tracking.snapshot() if tracking is not None else None, features,
+                                                  accumulator.state() if accumulator is not None else None,
+                                                  objects.snapshot() if objects is not None else None)  # fmt: skip
+                        save_progress(self.directory, snapshot)
+                        checkpoint("frames", f"chunk-{chunk}")
+                self.progress.finish("frames", f"{wanted.size} frames decoded once")
+            if "objects" in stages:
+                self._objects(keys["objects"], started, objects)
+        finally:
+            if objects is not None:
+                objects.close()
         if "segments" in stages:
             encoded = accumulator.finish() if accumulator is not None else None
             self._segments(keys["segments"], started, encoded, clip_times, segment_bounds_)
@@ -231,30 +239,12 @@ class _Run:
         clip = self.models.clip()
         if vectors is not None and pooled is not None and clip is not None:
             np.savez_compressed(self.directory / f"segments-{run_id}-frames.npz", times=frame_times, vectors=vectors)
-            name = collection_name("segments", clip.spec.key)
-            self.store.add(
-                name,
-                ids=[f"{self.ref.video_id}:{run_id}:{r.index}" for r in records],
-                embeddings=pooled,
-                documents=["" for _ in records],
-                metadatas=[
-                    {
-                        "video_id": self.ref.video_id,
-                        "run_id": run_id,
-                        "segment": r.index,
-                        "t0": r.t0,
-                        "t1": r.t1,
-                        "keyframe": r.keyframe,
-                    }
-                    for r in records
-                ],
-            )
+            name = index_segments(self.store, clip, self.ref, run_id, records, pooled)
             summary.update(collection=name, model=clip.spec.description, frames=int(len(frame_times)))
         self.commit("segments", key, run_id, started, summary)
 
     def _tracks(self, key: str, started: float, tracking: Any, detector: Any) -> None:
-        run_id = _run_id()
-        tracks = tracking.finish() if tracking is not None else []
+        run_id, tracks = _run_id(), (tracking.finish() if tracking is not None else [])
         write_json_atomic(self.directory / f"tracks-{run_id}.json", [t.to_dict() for t in tracks])
         summary: dict[str, Any] = {"tracks": len(tracks), "disabled": detector is None}
         if detector is not None:
@@ -265,6 +255,18 @@ class _Run:
         run_id = _run_id()
         features.save(self.directory / f"frames-{run_id}.npz")
         self.commit("frames", key, run_id, started, {"frames": len(features)})
+
+    def _objects(self, key: str, started: float, objects: Any) -> None:
+        """Commit the object tracks and per-frame sightings (see memory/ingest/objects_stage.py)."""
+        from memory.ingest.objects_stage import object_outputs
+
+        run_id = _run_id()
+        data: dict[str, Any] = {"tracks": [], "sightings": None}
+        summary: dict[str, Any] = {"disabled": True}
+        if objects is not None:
+            data, summary = object_outputs(objects, self.store, self.models.text_embedder(), self.ref, run_id)
+        write_json_atomic(self.directory / f"objects-{run_id}.json", data)
+        self.commit("objects", key, run_id, started, summary)
 
     def actors(self, key: str, settings: Settings) -> None:
         """Split tracks at shot cuts, merge them into actors by appearance, read behaviours from pose."""
@@ -390,10 +392,8 @@ class _Run:
             self.progress.start("on-screen text", None, unit="frames")
             items, summary = read_screen_text(VideoMemory(settings, self.manifest), reader, settings.ocr_fps,
                                               settings.batch_size, lambda n: self.progress.update("on-screen text", n))
-            embedder = self.models.text_embedder() if items else None
-            if embedder is not None:
-                rows = [(i.t0, i.t1, i.text) for i in items]
-                index = index_texts(self.store, embedder, self.ref, run_id, "screen_text", rows)
+            if items and (embedder := self.models.text_embedder()) is not None:
+                index = index_texts(self.store, embedder, self.ref, run_id, "screen_text", [(i.t0, i.t1, i.text) for i in items])
                 summary.update(collection=index["collection"], rows=index["rows"], embedder=index["model"])
             self.progress.finish("on-screen text", f"{len(items)} texts in {summary['frames_read']} frames")
         write_json_atomic(self.directory / f"ocr-{run_id}.json", [i.to_dict() for i in items])

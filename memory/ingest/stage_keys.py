@@ -14,7 +14,7 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "triggers": ("frames", "actors", "transcript", "segments"),
     "ocr": ("frames", "triggers"),
     "captions": ("segments", "triggers"),
-    "graph": ("actors", "transcript"),
+    "graph": ("actors", "transcript", "objects"),
     "clusters": ("segments", "frames", "transcript", "captions"),
 }
 """Stage -> the stages whose output it reads."""
@@ -47,6 +47,8 @@ def stage_keys(settings: Settings, plan: ModelPlan) -> dict[str, str]:
             extra={"model": plan.key("detector"), "clip": plan.key("clip"), "v": 2},  # 2: 240-dim descriptor
         ),
         "frames": settings.stage_hash("trigger_fps", extra={"v": STAGE_VERSION}),
+        "objects": settings.stage_hash("objects_fps", extra={"model": plan.key("objects"),
+                                                             "embedder": plan.key("text_embedder"), "v": 1}),
     }
     keys["actors"] = settings.stage_hash(
         "reid_threshold", "min_track_frames", extra={"tracks": keys["tracks"], "frames": keys["frames"], "v": 2}

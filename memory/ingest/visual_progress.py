@@ -1,7 +1,7 @@
-"""Saved progress of the decode-and-detect pass (the `segments`, `tracks` and `frames` stages together).
+"""Saved progress of the decode-and-detect pass (the `segments`, `tracks`, `frames` and `objects` stages together).
 
 That pass is most of an ingest's time, so it saves what it has after each chunk of video
-(`settings.frames_chunk_seconds`): the frames consumed, the tracker and its tracks, frame descriptors
+(`settings.frames_chunk_seconds`): the frames consumed, the trackers and their tracks, frame descriptors
 and collected CLIP segments. A killed ingest resumes from the last saved chunk and ends with the same
 memory as an uninterrupted one. The file is private working state, never memory: readers never open it,
 it is replaced atomically, and it is removed once the stages commit. It is a pickle because the tracker's
@@ -34,6 +34,7 @@ class VisualProgress:
     tracking: dict[str, Any] | None
     features: list[Any]
     segments: dict[str, Any] | None
+    objects: dict[str, Any] | None = None
 
 
 def progress_key(stages: list[str], keys: dict[str, str], video_hash: str, batch_size: int) -> str:

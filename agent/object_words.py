@@ -1,0 +1,37 @@
+"""Which everyday objects a question names, in the classes the videos' object detector knows ("a mug" -> cup), and
+what it asks of them (how often, how many at once). Read once per question, after its form (agent.question),
+because the classes come from the videos' memory and the mapping from the text embedder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from agent.context import AgentContext
+from agent.question import QuestionForm, content_words
+from memory.objects import ObjectVocabulary
+
+TIMES = re.compile(r"\b(?:times?|how often|separate(?:ly)?|occasions?|showings?|appearances?)\b", re.IGNORECASE)
+"""'How many times is a cup shown' counts showings; 'how many cups are there' counts the most at once."""
+EVERY_CLASS = 10
+"""A question naming more classes than this names objects in general ("what objects are shown")."""
+
+
+def with_objects(form: QuestionForm, context: AgentContext) -> QuestionForm:
+    """The form with the object classes it names, and an object count where it counts them."""
+    sightings = [s for m in context.memories if (s := m.object_sightings()) is not None]
+    if not sightings:
+        return form
+    classes = tuple(dict.fromkeys(c for s in sightings for c in (s.classes or tuple(s.counts))))
+    words = content_words(form.text)
+    if not words:
+        return form
+    embedder = context.models.text_embedder() if context.models.plan.spec("text_embedder") is not None else None
+    named = tuple(ObjectVocabulary(classes, embedder).match(words))
+    if not named:
+        return form
+    count_of = form.count_of
+    if form.counting and count_of in (None, "people"):
+        count_of = "object_times" if TIMES.search(form.text) else "object_most"
+    return dataclasses.replace(form, objects=named, count_of=count_of)
