@@ -55,7 +55,7 @@ def test_switching_profile_reuses_what_the_models_share(offline_memory: Ingested
     tiny = memory_copy.model_copy(update={"profile": "tiny", "detector_fps": 1.0})
     report = ingest_video(offline_memory.video.path, tiny)
     assert report.ran == ["segments", "tracks", "actors", "triggers", "ocr", "captions", "graph", "clusters"]
-    assert report.reused == ["transcript", "transcript_index", "frames"]
+    assert report.reused == ["transcript", "transcript_index", "frames", "objects"]
     memory = VideoMemory.for_path(tiny, offline_memory.video.path)
     assert memory.summary("segments")["collection"], "tiny CLIP wrote segment vectors"
 

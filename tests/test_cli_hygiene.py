@@ -32,9 +32,9 @@ from ui.chat import ChatApp
 from ui.chat.conversation import ChatLog
 from ui.terminal_text import terminal_line, terminal_safe
 
-EVIL = "zebra\x1b]0;PWNED\x07\x1b[2J"
+EVIL = "quokka\x1b]0;PWNED\x07\x1b[2J"
 """Sets the terminal's title and clears the screen when printed raw (the issue's example)."""
-EVIL_SHOWN = "zebra\\x1b]0;PWNED\\x07\\x1b[2J"
+EVIL_SHOWN = "quokka\\x1b]0;PWNED\\x07\\x1b[2J"
 RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
