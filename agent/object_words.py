@@ -27,8 +27,7 @@ def with_objects(form: QuestionForm, context: AgentContext) -> QuestionForm:
     words = content_words(form.text)
     if not words:
         return form
-    embedder = context.models.text_embedder() if context.models.plan.spec("text_embedder") is not None else None
-    named = tuple(ObjectVocabulary(classes, embedder).match(words))
+    named = tuple(ObjectVocabulary(classes, context.models.text_embedder()).match(words))
     if not named:
         return form
     count_of = form.count_of

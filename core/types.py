@@ -109,47 +109,6 @@ class ScreenText:
 
 
 @dataclass(frozen=True)
-class ObjectTrack:
-    """One everyday object (a COCO class) followed across sampled frames: its class, boxes and confidences."""
-
-    track_id: int
-    label: str
-    """The class seen most often on the track."""
-    times: tuple[float, ...]
-    boxes: tuple[tuple[float, float, float, float], ...]
-    """x0, y0, x1, y1 pixels per sampled frame."""
-    confidences: tuple[float, ...]
-
-    @property
-    def t0(self) -> float:
-        return self.times[0]
-
-    @property
-    def t1(self) -> float:
-        return self.times[-1]
-
-    @property
-    def confidence(self) -> float:
-        """The detector's best score on the track."""
-        return max(self.confidences)
-
-    @property
-    def best(self) -> int:
-        """Index of the most confident detection: the frame its best crop comes from."""
-        return max(range(len(self.confidences)), key=self.confidences.__getitem__)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"track_id": self.track_id, "label": self.label, "times": list(self.times),
-                "boxes": [list(b) for b in self.boxes], "confidences": list(self.confidences)}  # fmt: skip
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ObjectTrack:
-        boxes = tuple((float(b[0]), float(b[1]), float(b[2]), float(b[3])) for b in data["boxes"])
-        return cls(int(data["track_id"]), str(data["label"]), tuple(float(t) for t in data["times"]), boxes,
-                   tuple(float(c) for c in data["confidences"]))  # fmt: skip
-
-
-@dataclass(frozen=True)
 class ObjectSightings:
     """Per sampled frame, how many of each class the detector found and its best score for the class: what
     "how many at once" and "when is X shown" read (raw detections, not only confirmed tracks)."""
@@ -177,7 +136,8 @@ class ObjectSightings:
 
 @dataclass(frozen=True)
 class Track:
-    """One tracked object: a tracker id, its class and its boxes (x1, y1, x2, y2 pixels) over time."""
+    """One tracked object: a tracker id, its class and its boxes (x1, y1, x2, y2 pixels) over time. People (the
+    `tracks` stage, with pose and appearance) and everyday objects (the `objects` stage, boxes only) alike."""
 
     track_id: int
     label: str
@@ -203,6 +163,16 @@ class Track:
     @property
     def mean_confidence(self) -> float:
         return sum(self.confidences) / len(self.confidences)
+
+    @property
+    def peak_confidence(self) -> float:
+        """The detector's best score on the track."""
+        return max(self.confidences)
+
+    @property
+    def best(self) -> int:
+        """Index of the most confident detection: the frame the track's best crop comes from."""
+        return max(range(len(self.confidences)), key=self.confidences.__getitem__)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -9,7 +9,6 @@ offline detector is weak (a cat called `dog` at 0.48).
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -140,6 +139,9 @@ def candidate_phrases(words: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(pairs + [w for w in clean if w not in NOT_OBJECTS]))
 
 
+_CLASS_VECTORS: dict[tuple[object, tuple[str, ...]], np.ndarray] = {}
+
+
 class ObjectVocabulary:
     """The classes a detector knows, and which of them a question's words name."""
 
@@ -147,9 +149,14 @@ class ObjectVocabulary:
         self.classes = tuple(c for c in classes if c != "person")
         self.embedder = embedder
 
-    @functools.cached_property
+    @property
     def _class_vectors(self) -> np.ndarray:
-        return _unit(self.embedder.encode([f"a {c}" for c in self.classes]))
+        """The class names' unit vectors, embedded once per embedder and class list (every question builds a
+        vocabulary; the 80 names are embedded once a process)."""
+        key = (getattr(getattr(self.embedder, "spec", None), "key", id(self.embedder)), self.classes)
+        if key not in _CLASS_VECTORS:
+            _CLASS_VECTORS[key] = _unit(self.embedder.encode([f"a {c}" for c in self.classes]))
+        return _CLASS_VECTORS[key]
 
     def match(self, words: Sequence[str]) -> list[str]:
         """The classes `words` name, in the order named: exact names and plurals first, then categories, then

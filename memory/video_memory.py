@@ -14,7 +14,7 @@ import numpy as np
 
 from core.errors import InvalidRequest, MemoryCorrupt
 from core.settings import Settings
-from core.types import Actor, ObjectSightings, ObjectTrack, ScreenText, Track, TranscriptSpan, Trigger, VideoRef
+from core.types import Actor, ObjectSightings, ScreenText, Track, TranscriptSpan, Trigger, VideoRef
 from memory.hashes import file_hash
 from memory.layout import DataLayout, read_json
 from memory.manifest import Manifest
@@ -83,8 +83,8 @@ class VideoMemory:
         return data if isinstance(data, dict) else {"tracks": [], "sightings": None}
 
     @functools.cached_property
-    def _object_tracks(self) -> list[ObjectTrack]:
-        return [ObjectTrack.from_dict(item) for item in self._object_file["tracks"]]
+    def _object_tracks(self) -> list[Track]:
+        return [Track.from_dict(item) for item in self._object_file["tracks"]]
 
     @functools.cached_property
     def _object_sightings(self) -> ObjectSightings | None:
@@ -144,7 +144,7 @@ class VideoMemory:
         """Text shown in the picture, by first appearance (empty when none was read or no reader ran)."""
         return self._screen_text
 
-    def object_tracks(self) -> list[ObjectTrack]:
+    def object_tracks(self) -> list[Track]:
         """Everyday objects (COCO classes) tracked through the video, by first appearance."""
         return self._object_tracks
 

@@ -80,7 +80,7 @@ def objects_view(memory: VideoMemory) -> dict[str, Any]:
         "objects": [{"label": a.label, "t0": a.t0, "t1": a.t1, "frames": a.frames, "most": a.most,
                      "confidence": a.confidence} for a in sorted(shown, key=lambda a: (a.t0, a.label))],  # fmt: skip
         "tracks": [{"track_id": t.track_id, "label": t.label, "t0": t.t0, "t1": t.t1, "frames": len(t.times),
-                    "confidence": t.confidence, "best_time": t.times[t.best], "best_box": list(t.boxes[t.best])}
+                    "confidence": t.peak_confidence, "best_time": t.times[t.best], "best_box": list(t.boxes[t.best])}
                    for t in memory.object_tracks()],  # fmt: skip
     }
 

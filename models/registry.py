@@ -371,6 +371,13 @@ class ModelPlan:
         spec = self.spec(role)
         return spec.key if spec else "disabled"
 
+    def weights_key(self, role: Role) -> str:
+        """Stage-hash identity of a role's weights alone, whichever profile named them (the auto, real and offline
+        profiles may name the same packaged file): switching profile keeps what those weights made. Stages added
+        from the objects stage on use it; the older stages keep `key`, so existing memory is not re-ingested."""
+        spec = self.spec(role)
+        return spec.location if spec else "disabled"
+
     def summary(self) -> dict[str, str]:
         """Role -> model description (or `disabled`), for answers and reports."""
         return {role: (s.description if (s := self.spec(role)) else "disabled") for role in ROLES}

@@ -2,7 +2,7 @@
 
 The detector (models.adapters.objects) runs on each frame the visual pass hands over; every detection counts for
 the frame's per-class counts and scores (`ObjectSightings`: "how many cups at once", "when is a cup shown"), and
-ByteTrack (ultralytics' implementation, already the person tracker's) links them into `ObjectTrack`s with a best
+ByteTrack (ultralytics' implementation, already the person tracker's) links them into `Track`s with a best
 crop. A track keeps the class it was seen as most often; one ByteTrack instance per class keeps a cup from
 taking over a bowl's track when the detector wavers between them.
 """
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.types import ObjectSightings, ObjectTrack
+from core.types import ObjectSightings, Track
 
 if TYPE_CHECKING:
     from models.adapters.objects import ObjectBox, ObjectDetector
@@ -117,11 +117,11 @@ class ObjectTracking:
             self._trackers[label] = BYTETracker(TRACKER_ARGS)
         return self._trackers[label]
 
-    def finish(self) -> tuple[list[ObjectTrack], ObjectSightings]:
+    def finish(self) -> tuple[list[Track], ObjectSightings]:
         """The tracks (by first appearance, numbered from 0) and the per-frame sightings."""
         records = sorted(self._records.values(), key=lambda r: (r.times[0], r.labels[0]))
         tracks = [
-            ObjectTrack(i, Counter(r.labels).most_common(1)[0][0], tuple(r.times), tuple(r.boxes), tuple(r.confidences))
+            Track(i, Counter(r.labels).most_common(1)[0][0], tuple(r.times), tuple(r.boxes), tuple(r.confidences))
             for i, r in enumerate(records)
         ]
         return tracks, sightings_of(self._times, self._counts, self._scores, self.detector.classes)

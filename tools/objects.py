@@ -102,7 +102,7 @@ def find_objects_tool(videos: VideoSet) -> BaseTool:
             return note.text, [note]
         evidence: list[Evidence] = []
         cuts = memory.shot_cuts()
-        everything = _all_appearances(memory, sightings)
+        everything = _all_appearances(memory, sightings) if relation is not None else []
         missing: list[str] = []
         for label in labels:
             shown = [a for a in appearances(sightings, label, cuts) if overlaps(_as_span(a), t_range)]

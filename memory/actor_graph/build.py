@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import networkx as nx
 import numpy as np
 
-from core.types import Actor, ObjectTrack, Track, TranscriptSpan, VideoRef
+from core.types import Actor, Track, TranscriptSpan, VideoRef
 from memory.actor_graph.persist import GRAPH_VERSION
 from memory.actor_graph.presence import (
     Node,
@@ -144,7 +144,7 @@ def build_graph(
     ref: VideoRef,
     period: float | None = None,
     cuts: Sequence[float] = (),
-    objects: Sequence[ObjectTrack] = (),
+    objects: Sequence[Track] = (),
     object_period: float | None = None,
 ) -> nx.MultiDiGraph:
     """The actor graph of one video from its actors, their (cut-split) tracks and its transcript.
@@ -192,13 +192,12 @@ def build_graph(
             )
 
     for item in objects:
-        if item.label == PERSON or not (len(item.times) >= 2 or item.confidence >= CONFIDENT):
+        if item.label == PERSON or not (len(item.times) >= 2 or item.peak_confidence >= CONFIDENT):
             continue  # people are the actors; a lone unsure detection is flicker (memory.objects' rule)
-        track = Track(item.track_id, item.label, item.times, item.boxes, item.confidences)
-        step = object_period if object_period is not None else sample_period([track])
+        step = object_period if object_period is not None else sample_period([item])
         nodes.append(
-            Node(f"coco:{item.track_id}", "object", item.label, None, [track], Samples.of([track]),
-                 presence_intervals([track], step, ref.duration, cuts), None)  # fmt: skip
+            Node(f"coco:{item.track_id}", "object", item.label, None, [item], Samples.of([item]),
+                 presence_intervals([item], step, ref.duration, cuts), None)  # fmt: skip
         )
 
     graph = nx.MultiDiGraph(
@@ -244,7 +243,7 @@ class GraphSource(Protocol):
 
     def shot_cuts(self) -> Sequence[float]: ...
 
-    def object_tracks(self) -> Sequence[ObjectTrack]: ...
+    def object_tracks(self) -> Sequence[Track]: ...
 
 
 def build_actor_graph(memory: GraphSource) -> nx.MultiDiGraph:

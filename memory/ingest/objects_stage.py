@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from memory.store import VectorStore
     from models.adapters.objects import ObjectDetector
 
+MAX_QUEUED = 2
+"""Batches handed to the detector thread and not yet done: one running, one waiting, so it is never idle."""
+
 
 class BackgroundObjects:
     """Object tracking fed in time order from the visual pass, one batch at a time on one worker thread."""
@@ -29,7 +32,11 @@ class BackgroundObjects:
         self._queued: list[Future[Any]] = []
 
     def submit(self, times: np.ndarray, frames: np.ndarray) -> None:
-        """Queue a batch (the arrays must not change afterwards: the pass hands over masked copies)."""
+        """Queue a batch (the arrays must not change afterwards: the pass hands over masked copies). With
+        MAX_QUEUED batches waiting, wait for the oldest first: a detector slower than decoding must not pile up
+        a long video's frames in memory."""
+        while len(self._queued) >= MAX_QUEUED:
+            self._queued.pop(0).result()
         self._queued.append(self._worker.submit(self.tracking.update, times, frames))
 
     def drain(self) -> None:

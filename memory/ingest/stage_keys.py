@@ -6,7 +6,7 @@ from pathlib import Path
 
 from core.settings import Settings
 from memory.manifest import STAGES
-from models.registry import ModelPlan, Role
+from models.registry import ModelPlan
 
 DEPENDS: dict[str, tuple[str, ...]] = {
     "transcript_index": ("transcript",),
@@ -47,7 +47,7 @@ def stage_keys(settings: Settings, plan: ModelPlan) -> dict[str, str]:
             extra={"model": plan.key("detector"), "clip": plan.key("clip"), "v": 2},  # 2: 240-dim descriptor
         ),
         "frames": settings.stage_hash("trigger_fps", extra={"v": STAGE_VERSION}),
-        "objects": settings.stage_hash("objects_fps", extra={"model": _weights(plan, "objects"),
+        "objects": settings.stage_hash("objects_fps", extra={"model": plan.weights_key("objects"),
                                                              "embedder": plan.key("text_embedder"), "v": 1}),
     }
     keys["actors"] = settings.stage_hash(
@@ -108,13 +108,6 @@ def prompt_stamp(*names: str) -> str:
 def _file_stamp(path: Path | None) -> str:
     """Identity of an optional settings file for stage keys: its path and modification time."""
     return f"{path}:{path.stat().st_mtime_ns}" if path is not None and path.is_file() else str(path)
-
-
-def _weights(plan: ModelPlan, role: Role) -> str:
-    """A role's weights, whichever profile named them: the auto and real profiles use the converted COCO detector
-    the offline one does, so switching profile keeps its output."""
-    spec = plan.spec(role)
-    return spec.location if spec is not None else "disabled"
 
 
 def with_dependents(pending: list[str]) -> list[str]:
