@@ -371,6 +371,12 @@ class ModelPlan:
         spec = self.spec(role)
         return spec.key if spec else "disabled"
 
+    def detector_sees_objects(self) -> bool:
+        """Whether the person detector is a full COCO model (the real profile's ultralytics YOLO, not a pose or
+        person-only model): then its one pass serves people and objects, and the COCO TFLite is not run."""
+        spec = self.spec("detector")
+        return spec is not None and spec.source == "real" and "pose" not in Path(spec.location).name
+
     def weights_key(self, role: Role) -> str:
         """Stage-hash identity of a role's weights alone, whichever profile named them (the auto, real and offline
         profiles may name the same packaged file): switching profile keeps what those weights made. Stages added

@@ -155,3 +155,22 @@ def sightings_of(
         {label: tuple(round(frame.get(label, 0.0), 4) for frame in scores) for label in labels},
         tuple(classes),
     )
+
+
+def objects_from_tracks(
+    tracks: Sequence[Track], times: Sequence[float], classes: Sequence[str]
+) -> tuple[list[Track], ObjectSightings]:
+    """The objects a COCO person-and-object detector already tracked (the real profile's one ultralytics pass):
+    its tracks of classes other than `person`, and per sampled frame (`times`, the detector's grid) the count and
+    best score of each class among them."""
+    objects = [t for t in tracks if t.label != "person"]
+    frame_of = {round(float(t), 3): i for i, t in enumerate(times)}
+    counts: list[Counter[str]] = [Counter() for _ in times]
+    scores: list[dict[str, float]] = [{} for _ in times]
+    for track in objects:
+        for moment, confidence in zip(track.times, track.confidences):
+            index = frame_of.get(round(moment, 3))
+            if index is not None:
+                counts[index][track.label] += 1
+                scores[index][track.label] = max(scores[index].get(track.label, 0.0), confidence)
+    return objects, sightings_of([round(float(t), 3) for t in times], counts, scores, classes)

@@ -128,3 +128,24 @@ def test_a_video_ingested_without_the_detector_says_objects_are_unknown(
     with Session(video.path, settings=settings, persist=False) as session:
         answer = session.ask("Is there a cup in the video?")
     assert answer.abstained and "I can't tell" in answer.text and not answer.text.startswith("No"), answer.text
+
+
+def test_a_coco_person_detector_serves_objects_in_the_same_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the real profile's ultralytics COCO model as the person detector, its own tracks of other classes are
+    the objects (no second detector runs); the offline pose model sees only people, so the COCO TFLite runs."""
+    from core.types import Track
+    from perception.object_tracking import objects_from_tracks
+
+    monkeypatch.setenv("YOLO_OFFLINE", "1")
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "yolo11s.pt").touch()  # present: the real detector is chosen (it is not loaded here)
+    assert ModelCache.for_settings(Settings(profile="real", data_dir=tmp_path)).plan.detector_sees_objects()
+    assert not ModelCache.for_settings(Settings(profile="offline", data_dir=tmp_path)).plan.detector_sees_objects()
+    box = (10.0, 10.0, 50.0, 50.0)
+    person = Track(1, "person", (0.0, 0.5, 1.0), (box,) * 3, (0.9, 0.9, 0.9))
+    cups = [Track(2, "cup", (0.5, 1.0), (box,) * 2, (0.6, 0.7)), Track(3, "cup", (1.0, 1.5), (box,) * 2, (0.4, 0.5))]
+    objects, sightings = objects_from_tracks([person, *cups], [0.0, 0.5, 1.0, 1.5, 2.0], ["person", "cup"])
+    assert [t.track_id for t in objects] == [2, 3]
+    assert sightings.counts == {"cup": (0, 1, 2, 1, 0)} and sightings.scores["cup"] == (0.0, 0.6, 0.7, 0.5, 0.0)
+    assert at_once(sightings, "cup") == (2, 1.0)
+    assert [(a.t0, a.t1) for a in appearances(sightings, "cup")] == [(0.5, 1.5)]

@@ -151,7 +151,10 @@ class _Run:
         clip = self.models.clip() if {"segments", "tracks"} & set(stages) else None
         detector = self.models.detector() if "tracks" in stages else None
         clip_times = sample_times(ref.duration, settings.clip_fps)
-        objects = BackgroundObjects(found) if "objects" in stages and (found := self.models.objects()) else None
+        from_tracks = self.models.plan.detector_sees_objects()  # then the COCO TFLite is not run: one pass serves both
+        objects = None
+        if "objects" in stages and not from_tracks and (found := self.models.objects()) is not None:
+            objects = BackgroundObjects(found)
         grid = lambda fps, used: frame_indices(ref, sample_times(ref.duration, fps)) if used else np.zeros(0, np.int64)
         clip_index = grid(settings.clip_fps, clip is not None and "segments" in stages)
         detect_index, objects_index = grid(settings.detector_fps, detector is not None), grid(settings.objects_fps, objects is not None)
@@ -203,8 +206,9 @@ class _Run:
                         save_progress(self.directory, snapshot)
                         checkpoint("frames", f"chunk-{chunk}")
                 self.progress.finish("frames", f"{wanted.size} frames decoded once")
+            person_tracks = tracking.finish() if tracking is not None else []
             if "objects" in stages:
-                self._objects(keys["objects"], started, objects)
+                self._objects(keys["objects"], started, objects, person_tracks if from_tracks else None, settings)
         finally:
             if objects is not None:
                 objects.close()
@@ -212,7 +216,7 @@ class _Run:
             encoded = accumulator.finish() if accumulator is not None else None
             self._segments(keys["segments"], started, encoded, clip_times, segment_bounds_)
         if "tracks" in stages:
-            self._tracks(keys["tracks"], started, tracking, detector)
+            self._tracks(keys["tracks"], started, person_tracks, detector)
         if "frames" in stages:
             self._frames(keys["frames"], started, FrameFeatures.concat(features) if features else FrameFeatures.empty())
         clear_progress(self.directory)
@@ -243,8 +247,8 @@ class _Run:
             summary.update(collection=name, model=clip.spec.description, frames=int(len(frame_times)))
         self.commit("segments", key, run_id, started, summary)
 
-    def _tracks(self, key: str, started: float, tracking: Any, detector: Any) -> None:
-        run_id, tracks = _run_id(), (tracking.finish() if tracking is not None else [])
+    def _tracks(self, key: str, started: float, tracks: list[Any], detector: Any) -> None:
+        run_id = _run_id()
         write_json_atomic(self.directory / f"tracks-{run_id}.json", [t.to_dict() for t in tracks])
         summary: dict[str, Any] = {"tracks": len(tracks), "disabled": detector is None}
         if detector is not None:
@@ -256,15 +260,13 @@ class _Run:
         features.save(self.directory / f"frames-{run_id}.npz")
         self.commit("frames", key, run_id, started, {"frames": len(features)})
 
-    def _objects(self, key: str, started: float, objects: Any) -> None:
+    def _objects(self, key: str, started: float, objects: Any, tracks: list[Any] | None, settings: Settings) -> None:
         """Commit the object tracks and per-frame sightings (see memory/ingest/objects_stage.py)."""
-        from memory.ingest.objects_stage import object_outputs
+        from memory.ingest.objects_stage import stage_output
+        from memory.video_memory import VideoMemory
 
-        run_id = _run_id()
-        data: dict[str, Any] = {"tracks": [], "sightings": None}
-        summary: dict[str, Any] = {"disabled": True}
-        if objects is not None:
-            data, summary = object_outputs(objects, self.store, self.models.text_embedder(), self.ref, run_id)
+        run_id, memory = _run_id(), VideoMemory(settings, self.manifest)
+        data, summary = stage_output(objects, tracks, memory, self.models, self.store, run_id)
         write_json_atomic(self.directory / f"objects-{run_id}.json", data)
         self.commit("objects", key, run_id, started, summary)
 

@@ -47,9 +47,10 @@ def stage_keys(settings: Settings, plan: ModelPlan) -> dict[str, str]:
             extra={"model": plan.key("detector"), "clip": plan.key("clip"), "v": 2},  # 2: 240-dim descriptor
         ),
         "frames": settings.stage_hash("trigger_fps", extra={"v": STAGE_VERSION}),
-        "objects": settings.stage_hash("objects_fps", extra={"model": plan.weights_key("objects"),
-                                                             "embedder": plan.key("text_embedder"), "v": 1}),
     }
+    objects_from = f"tracks:{keys['tracks']}" if plan.detector_sees_objects() else plan.weights_key("objects")
+    keys["objects"] = settings.stage_hash("objects_fps", extra={"model": objects_from,
+                                                               "embedder": plan.key("text_embedder"), "v": 1})
     keys["actors"] = settings.stage_hash(
         "reid_threshold", "min_track_frames", extra={"tracks": keys["tracks"], "frames": keys["frames"], "v": 2}
     )
