@@ -17,7 +17,7 @@ from agent.choice import choose_option, option_letter, order_choice, parse_choic
 from agent.compose import compose_answer, join_names, video_names
 from agent.context import AgentContext
 from agent.events import emit
-from agent.honesty import HonestText, honest_text, sight_of, yes_no_lead
+from agent.honesty import HonestText, honest_text, sight_of, unseen_objects, yes_no_lead
 from agent.needs import SEEING, SHOWN, question_needs
 from agent.question import form_of
 from agent.senses import blind_spots
@@ -213,6 +213,8 @@ def compose_by_rules(state: AgentState, context: AgentContext, evidence: list[Ev
     )  # fmt: skip
     searched_text = join_names(searched) if searched else "the video's memory"
     honest = honest_text(composition.text, composition.cited, sight, needs, searched_text, state.question.strip())
+    if not honest.abstained and (unseen := unseen_objects(needs, composition.cited)):
+        honest = HonestText(f"I can't tell for sure: {unseen}.\n\n{honest.text}", True, [unseen])
     lead = "" if honest.abstained else yes_no_lead(needs, sight, composition.cited, form.topic)
     if not state.options:
         text = f"{lead} {honest.text}" if lead else honest.text

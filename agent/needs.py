@@ -48,6 +48,10 @@ LOOKS_OF_THINGS = re.compile(
     re.IGNORECASE,
 )
 """What a question about a detected object asks beyond where and how many: only the pictures show it."""
+HEARD = re.compile(r"\b(?:hear\w*|heard|spoken|learn\w*|detail|remark\w*|commentary|audio|listen\w*|sound\w*)\b",
+                   re.IGNORECASE)
+"""Words of a question about what is said beyond SPEECH's verbs ("what do you learn about the yard cat"): an object
+named there is a topic of the speech, not a question to the object detector."""
 YES_NO = re.compile(
     r"(?:^\W*(?:and\s+|so\s+)?|,\s*)(?:is|are|was|were|does|do|did|has|have|had|can|could|will)\b(?![^?]*\bor\b)",
     re.IGNORECASE,
@@ -121,7 +125,7 @@ def question_needs(form: QuestionForm, options: Sequence[str] | None = None) -> 
     written = form.written  # counting titled scenes reads the titles
     if written:
         senses.append("text")
-    asks_objects = bool(form.objects) and not (spoken and not seen) and not scene_count
+    asks_objects = bool(form.objects) and not ((spoken or HEARD.search(text)) and not seen) and not scene_count
     if asks_objects:  # the object detector sees them; how they look takes the pictures
         senses.append("objects")
         shown_thing = shown_thing and bool(LOOKS_OF_THINGS.search(text))

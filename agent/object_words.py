@@ -14,6 +14,13 @@ from memory.objects import ObjectVocabulary
 
 TIMES = re.compile(r"\b(?:times?|how often|separate(?:ly)?|occasions?|showings?|appearances?)\b", re.IGNORECASE)
 """'How many times is a cup shown' counts showings; 'how many cups are there' counts the most at once."""
+SPOKEN_TOPIC = re.compile(
+    r"\b(?:about|regarding|concerning|covers?|covering|describ\w*|mention\w*|on the subject of)\s+"
+    r"(?:the |a |an |its |their )?[\w' -]+?(?=[,?.!;]|\s+(?:is|are|was|were|do|does|did|can|could|while|when)\b|$)",
+    re.IGNORECASE,
+)
+"""'The part about the last shuttle bus', 'how does the commentary describe the cake': a thing said, not shown; the
+object detector is not asked about it (the speech finds the moment, the actor graph or pictures what is seen)."""
 EVERY_CLASS = 10
 """A question naming more classes than this names objects in general ("what objects are shown")."""
 
@@ -24,7 +31,7 @@ def with_objects(form: QuestionForm, context: AgentContext) -> QuestionForm:
     if not sightings:
         return form
     classes = tuple(dict.fromkeys(c for s in sightings for c in (s.classes or tuple(s.counts))))
-    words = content_words(form.text)
+    words = content_words(SPOKEN_TOPIC.sub(" ", form.text.replace(form.during, " ") if form.during else form.text))
     if not words:
         return form
     named = tuple(ObjectVocabulary(classes, context.models.text_embedder()).match(words))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.context import AgentContext
-from agent.needs import SEEING, SHOWN
+from agent.needs import HEARD, SEEING, SHOWN, YES_NO
 from agent.object_words import EVERY_CLASS
 from agent.question import SPEECH, QuestionForm, content_words, form_of
 from agent.references import PersonRef, find_people, mentioned_moment, mentioned_range, most_present, person_actors
@@ -247,8 +247,10 @@ def _plan_objects(
     context: AgentContext,
     done: Sequence[ToolRecord],
 ) -> bool:
-    """The object-memory call for a question naming objects the detector knows; True when the objects answer it
-    (then the speech is searched only when the question asks about speech in so many words)."""
+    """The object-memory call for a question naming objects the detector knows. True when the objects alone answer
+    it: it asks when, how many, whether, with or after what an object is shown, and nothing about speech. A
+    question that also asks what is said or heard ("what do we hear when a clock is shown", "what do you learn
+    about the yard cat") keeps its speech search beside the object call."""
     if not form.objects or (SPEECH.search(form.text) and not SHOWN.search(form.text) and not SEEING.search(form.text)):
         return False
     video = _video_arg(memory, context)
@@ -265,7 +267,8 @@ def _plan_objects(
         args["count"] = True
     plan.add("find_objects", args | _span_args(t_range) | video,
              f"the question names {', '.join(form.objects)}: the object detector's memory", context, done)  # fmt: skip
-    return True
+    shaped = form.when or form.counting or "relation" in args or bool(YES_NO.search(form.text))
+    return shaped and not HEARD.search(form.text) and not form.during
 
 
 PEOPLE_WORDS = frozenset(
