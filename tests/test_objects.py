@@ -1,7 +1,7 @@
 """Everyday objects (COCO classes) with the converted CenterNet TFLite: on scikit-image photos it finds what is
 there (a cup on the coffee photo, the astronaut, the cameraman, the motorcycle) with boxes where the objects are,
-and the expectations are the model's real behaviour (it calls Chelsea the cat a dog); on three frames of
-OpenCV's vtest.avi it finds most of the hand-labelled walkers. The model is built by `make setup`
+and the expectations are the model's real behaviour (it calls Chelsea the cat a dog); on the hand-labelled images of
+benchmarks/object_detectors.py it hits 29 of the 36 boxes. The model is built by `make setup`
 (scripts/convert_coco_detector.py); without it these tests skip. A missing or altered model is one clear error.
 """
 
@@ -18,19 +18,6 @@ from core.errors import ModelUnavailable
 from core.settings import Settings
 from models.adapters.objects import META_NAME, TFLITE_NAME, ObjectBox, ObjectDetector, load_objects
 from models.registry import ModelSpec, objects_folder
-
-VTEST = next(
-    (path for pattern in ("opencv*/samples/data/vtest.avi", "doc/opencv*/examples/data/vtest.avi")
-     for path in Path("/usr/share").glob(pattern)),
-    None,
-)  # fmt: skip
-HAND_LABELLED_WALKERS = {
-    # frame index -> people boxes (x0, y0, x1, y1) labelled by eye on the 768x576 frame
-    100: [(349, 200, 383, 275), (374, 179, 411, 256), (423, 179, 451, 258), (494, 148, 519, 220),
-          (516, 151, 540, 221), (591, 153, 617, 233), (222, 61, 237, 95)],
-    700: [(185, 166, 213, 238), (281, 210, 308, 294), (365, 171, 397, 255), (404, 153, 426, 206),
-          (476, 136, 495, 200), (519, 166, 544, 235), (681, 218, 729, 306), (102, 286, 143, 395)],
-}  # fmt: skip
 
 
 def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
@@ -117,22 +104,29 @@ def test_a_batch_finds_what_single_frames_find(detector: ObjectDetector) -> None
     assert detector.detect([]) == []
 
 
-@pytest.mark.skipif(VTEST is None, reason="OpenCV's vtest.avi (Debian opencv-doc) is not installed")
-def test_finds_most_walkers_on_vtest(detector: ObjectDetector) -> None:
-    import cv2
+def test_hits_the_hand_labelled_objects_of_the_detector_benchmark(detector: ObjectDetector) -> None:
+    """The runtime detector (its threshold and NMS) on the labelled set of benchmarks/object_detectors.py: measured
+    29 of 36 objects at IoU >= 0.5 with 2 false classes (rocket: clock, the cat: dog); 3 vtest.avi frames, the
+    messi photo come from Debian's opencv-doc."""
+    from benchmarks.object_detectors import labelled_images
 
-    capture = cv2.VideoCapture(str(VTEST))
-    frames = []
-    for index in HAND_LABELLED_WALKERS:
-        capture.set(cv2.CAP_PROP_POS_FRAMES, index)
-        ok, frame = capture.read()
-        assert ok
-        frames.append(np.ascontiguousarray(frame[..., ::-1]))
-    for (index, walkers), found in zip(HAND_LABELLED_WALKERS.items(), detector.detect(frames)):
-        people = [box.box for box in found if box.label == "person"]
-        hits = sum(any(iou(walker, box) >= 0.5 for box in people) for walker in walkers)
-        # measured: 6 of 7 (the one behind the sign is missed) and 8 of 8
-        assert hits >= len(walkers) - 1, (index, hits, len(walkers))
+    images = labelled_images()
+    if len(images) < 10:
+        pytest.skip("OpenCV's vtest.avi and messi5.jpg (Debian opencv-doc, installed by `make setup`) are missing")
+    hits = total = 0
+    false: set[str] = set()
+    for (name, (image, entry)), found in zip(images.items(), detector.detect([im for im, _ in images.values()])):
+        used: set[int] = set()
+        for obj in entry["objects"]:
+            overlaps = [(iou(obj["box"], box.box), i) for i, box in enumerate(found)
+                        if box.label in obj["classes"] and i not in used]  # fmt: skip
+            best_iou, index = max(overlaps, default=(0.0, -1))
+            hits, used = (hits + 1, used | {index}) if best_iou >= 0.5 else (hits, used)
+        total += len(entry["objects"])
+        present = {c for obj in entry["objects"] for c in obj["classes"]} | set(entry["ambiguous"])
+        false |= {f"{name}:{box.label}" for box in found if box.label not in present}
+    assert total == 36 and hits >= 29, (hits, total)
+    assert false <= {"rocket:clock", "chelsea:dog"}, false
 
 
 def test_rejects_frames_that_are_not_rgb_uint8(detector: ObjectDetector) -> None:
