@@ -1,13 +1,14 @@
-"""The held-out videos: fixed specs for narrated photo slideshows, in two independent sets.
+"""The held-out videos: fixed specs for narrated photo slideshows, in independent sets.
 
 Each spec is rendered with `evaluation.sample_video.make_sample_video`: one photo per narration cue,
 each scene starting `SCENE_LEAD_S` (0.5 s) before its cue (the first scene starts at 0). The gold
-answers in `final-1.jsonl` / `final-2.jsonl` follow from these specs only; do not edit a spec
-without re-checking every question about its video.
+answers in `final-1.jsonl` / `final-2.jsonl` / `dev-2.jsonl` follow from these specs only; do not
+edit a spec without re-checking every question about its video.
 
-    python -m evaluation.heldout.videos OUT_DIR [--set final-1|final-2|all] [--descriptions-beside]
+    python -m evaluation.heldout.videos OUT_DIR [--set final-1|final-2|dev-2|all] [--descriptions-beside]
 
-The CLI renders final-1 unless told otherwise; final-2 stays unrendered until it is released.
+The CLI renders final-1 unless told otherwise; final-2 stays unrendered until it is released. dev-2
+is a development set that may be read and tuned on; `all` means final-1 and final-2 only.
 
 By default the JSON description that `make_sample_video` writes beside each video (it holds the
 ground truth) is moved to `OUT_DIR/truth/`, so a system pointed at OUT_DIR cannot read it.
@@ -274,11 +275,129 @@ FINAL_2: tuple[VideoSpec, ...] = (
     ),
 )
 
-SETS: dict[str, tuple[VideoSpec, ...]] = {"final-1": FINAL_1, "final-2": FINAL_2}
+# ---------------------------------------------------------------------------------------------
+# Set dev-2: a development set. It may be read, rendered and tuned on.
+# ---------------------------------------------------------------------------------------------
+
+DEV_2: tuple[VideoSpec, ...] = (
+    VideoSpec(
+        set_name="dev-2",
+        file="museum_visit.mp4",
+        story="A Saturday at the city museum: old coins, a letter, a guide called Marta, the gift shop.",
+        narration=(
+            (1.0, "Saturday morning, and the city museum has just opened its doors."),
+            (6.0, "The first hall is full of old money from around the world."),
+            (11.0, "Upstairs, a handwritten letter from eighteen twelve is on show."),
+            (16.0, "Our guide, Marta, has worked here for twelve years."),
+            (21.0, "The children loved the horseshoe collection most of all."),
+            (26.0, "Marta showed us how sailors kept time at sea."),
+            (31.0, "Next door, the coin room has a gold piece from Venice."),
+            (36.0, "We rested on a bench by the red carpet in the lobby."),
+            (41.0, "The gift shop sells a catalogue for nine euros."),
+            (46.0, "Entry is free on the first Sunday of every month."),
+        ),
+        photos=(
+            ("brick", "CITY MUSEUM", False),
+            ("coins", "", False),
+            ("page", "ROOM 4", False),
+            ("astronaut", "", True),
+            ("horse", "", False),
+            ("clock", "", False),
+            ("coins", "GOLD ROOM", False),
+            ("astronaut", "", True),
+            ("page", "GIFT SHOP", False),
+            ("brick", "CLOSED MONDAYS", False),
+        ),
+        duration=52.0,
+        seed=911,
+    ),
+    VideoSpec(
+        set_name="dev-2",
+        file="science_class.mp4",
+        story="A biology lesson: onion cells under the microscope, a pond sample, a guest from the space agency.",
+        narration=(
+            (1.0, "Welcome to period three, where we look at things too small to see."),
+            (6.0, "Under the microscope, these are onion skin cells."),
+            (11.0, "Our teacher, Mister Reyes, adjusts the focus very slowly."),
+            (16.0, "This stained sample comes from the school pond."),
+            (21.0, "Everyone sketched what they saw in their notebooks."),
+            (26.0, "Then he switched back to the first slide for a closer look."),
+            (31.0, "A guest from the space agency talked about growing plants in orbit."),
+            (36.0, "She brought a pineapple that had flown on a rocket."),
+            (41.0, "Homework is due on Thursday, so start early."),
+        ),
+        photos=(
+            ("brick", "BIOLOGY 7B", False),
+            ("cell", "", False),
+            ("camera", "", True),
+            ("immunohistochemistry", "SAMPLE B", False),
+            ("page", "", False),
+            ("cell", "x400", False),
+            ("astronaut", "", True),
+            ("rocket", "", False),
+            ("brick", "HOMEWORK P.42", False),
+        ),
+        duration=46.0,
+        seed=912,
+    ),
+    VideoSpec(
+        set_name="dev-2",
+        file="cafe_opening.mp4",
+        story="Opening day of a small corner café, from unlocking the doors to closing time.",
+        narration=(
+            (1.0, "Today is the grand opening of our little corner café."),
+            (6.0, "We unlocked the doors at seven, and the line was already long."),
+            (11.0, "The first cup went to a neighbour who lives upstairs."),
+            (16.0, "Our menu has six kinds of tea and one very good cheesecake."),
+            (21.0, "A photographer from the local paper came by at lunchtime."),
+            (26.0, "By two o'clock the tip jar was almost full."),
+            (31.0, "Outside, we set up four small tables for the afternoon."),
+            (36.0, "My cousin Dario painted a cartoon sign for the window."),
+            (41.0, "Our barista, Jo, made two hundred drinks today."),
+            (46.0, "We close at six, and tomorrow we open again at seven."),
+        ),
+        photos=(
+            ("coffee", "OPENING DAY", False),
+            ("clock", "", False),
+            ("coffee", "", False),
+            ("page", "CHEESECAKE 4.50", False),
+            ("camera", "", True),
+            ("coins", "", False),
+            ("gravel", "TERRACE", False),
+            ("colorwheel", "", False),
+            ("astronaut", "", True),
+            ("coffee", "SEE YOU TOMORROW", False),
+        ),
+        duration=53.0,
+        seed=913,
+    ),
+    VideoSpec(
+        set_name="dev-2",
+        file="velo_fr.mp4",
+        story="A short cycling-commute clip narrated in French.",
+        narration=(
+            (1.0, "Bonjour, aujourd'hui je vais au travail à vélo."),
+            (7.0, "Je traverse le parc, et il fait beau ce matin."),
+            (13.0, "Mon collègue Paul m'attend devant le bureau à huit heures."),
+            (20.0, "À demain, et bonne journée !"),
+        ),
+        photos=(
+            ("gravel", "A VELO", False),
+            ("grass", "", False),
+            ("camera", "", True),
+            ("clock", "", False),
+        ),
+        duration=30.0,
+        seed=914,
+        voice="fr",
+    ),
+)
+
+SETS: dict[str, tuple[VideoSpec, ...]] = {"final-1": FINAL_1, "final-2": FINAL_2, "dev-2": DEV_2}
 
 
 def specs(set_name: str = "all") -> tuple[VideoSpec, ...]:
-    """The specs of one set ("final-1", "final-2") or of both ("all")."""
+    """The specs of one set ("final-1", "final-2", "dev-2") or of both final sets ("all"; dev-2 is not in it)."""
     if set_name == "all":
         return FINAL_1 + FINAL_2
     if set_name not in SETS:
