@@ -193,6 +193,8 @@ def make_sample_video(
     n_frames = max(1, round(duration * fps))
     duration = n_frames / fps
     scenes = plan_scenes(cues, duration, default_titles=narration is None, photos=photos)
+    for scene in scenes:
+        letterbox(scene.image, (width, height))  # an unknown photo fails here, before any file is written
     if overlays is None:
         overlays = narration is None and photos is None
     texts = plan_screen_texts(scenes, overlays=overlays)
@@ -336,11 +338,24 @@ def mix_track(lines: Sequence[NarrationLine], clips: Sequence[np.ndarray], durat
 # --- pictures ---------------------------------------------------------------------------------
 
 
+BUNDLED_PHOTOS = frozenset({
+    "astronaut", "brick", "camera", "cat", "cell", "chelsea", "checkerboard", "clock", "coffee", "coins",
+    "colorwheel", "grass", "gravel", "horse", "hubble_deep_field", "immunohistochemistry", "logo",
+    "microaneurysms", "moon", "page", "retina", "rocket", "stereo_motorcycle", "text",
+})  # fmt: skip
+"""The `skimage.data` images whose files ship in scikit-image's wheel: no download, the same pixels every time
+(`lily` or `eagle` would be fetched from the internet; `binary_blobs` is random)."""
+
+
 def load_photo(name: str) -> np.ndarray:
-    """An RGB uint8 photo bundled with scikit-image (grayscale ones are stacked to RGB, binary ones scaled)."""
+    """An RGB uint8 photo bundled with scikit-image (grayscale ones are stacked to RGB, binary ones scaled; of
+    the stereo pair, the left view)."""
     import skimage.data
 
-    image = np.asarray(getattr(skimage.data, name)())
+    if name not in BUNDLED_PHOTOS:
+        raise ValueError(f"photo {name!r}: not one of scikit-image's bundled photos ({', '.join(sorted(BUNDLED_PHOTOS))})")
+    loaded = getattr(skimage.data, name)()
+    image = np.asarray(loaded[0] if isinstance(loaded, tuple) else loaded)
     if image.dtype == bool:  # a silhouette (`horse`): white on black, not 0/1 grey levels
         image = image.astype(np.uint8) * 255
     if image.ndim == 2:

@@ -181,3 +181,17 @@ def test_a_binary_photo_is_drawn_white_on_black() -> None:
 
     horse = load_photo("horse")
     assert horse.dtype.name == "uint8" and horse.max() == 255 and horse.min() == 0
+
+
+def test_a_photo_scikit_image_does_not_ship_is_refused_before_writing(tmp_path: Path) -> None:
+    # `lily` would be downloaded from the internet; `binary_blobs` differs on every call
+    for name in ("lily", "binary_blobs"):
+        with pytest.raises(ValueError, match=f"photo '{name}': not one of scikit-image's bundled photos"):
+            make_sample_video(tmp_path / "x.mp4", with_audio=False, narration=[(0.5, "x")], photos=[(name, "", False)])
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_the_stereo_pair_gives_its_left_view() -> None:
+    from evaluation.sample_video import load_photo
+
+    assert load_photo("stereo_motorcycle").shape == (500, 741, 3)
