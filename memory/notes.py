@@ -19,6 +19,10 @@ def untranscribed_note(summary: dict[str, Any]) -> str:
     language = language_name(code) if code else "a language other than English"
     model = str(summary.get("model", "the speech model")).split(" (")[0]
     reads = "reads English only" if summary.get("english_only") else "cannot read it"
+    confidence = summary.get("confidence") or {}
+    if not code and not confidence.get("words") and confidence.get("speech_seconds"):
+        heard = f"{float(confidence['speech_seconds']):.0f} s of voice with no word recognised"
+        return f"speech in {language}, not transcribed ({heard}: the speech model, {model}, {reads})"
     return f"speech in {language}, not transcribed (the speech model, {model}, {reads})"
 
 

