@@ -17,7 +17,7 @@ from agent.choice import choose_option, option_letter, order_choice, parse_choic
 from agent.compose import compose_answer, join_names, video_names
 from agent.context import AgentContext
 from agent.events import emit
-from agent.honesty import HonestText, honest_text, sight_of, unseen_objects, yes_no_lead
+from agent.honesty import HonestText, Sight, honest_text, sight_of, unseen_objects, yes_no_lead
 from agent.needs import SEEING, SHOWN, question_needs
 from agent.question import form_of
 from agent.senses import blind_spots
@@ -199,7 +199,7 @@ def compose_by_rules(state: AgentState, context: AgentContext, evidence: list[Ev
     form = form_of(state, context)
     needs = question_needs(form, state.options)
     gaps = blind_spots(context, _asked_memories(state, context))
-    sight = sight_of(needs, gaps)
+    sight = searched_blind(sight_of(needs, gaps), gaps, state)
     searched = [tool_info(context.tools[r.name]).searched if r.name in context.tools else r.name
                 for r in state.tool_calls if r.status in ("ok", "error")]  # fmt: skip
     people_failed = any(e.source == "query_actors" for e in state.errors)  # no "nobody was tracked" then
@@ -209,7 +209,7 @@ def compose_by_rules(state: AgentState, context: AgentContext, evidence: list[Ev
         state.question, evidence, searched, form.people and not people_failed and "people" not in sight.blind,
         notes, first=form.first and form.actor_ask in ("when", "who"), in_order=in_order and not form.when,
         best_first=form.when, count_of=form.count_of, names=video_names(context),
-        count_topic=form.topic if not form.general else "",
+        count_topic=form.topic if not form.general else "", screen_topic="" if form.written else form.topic,
     )  # fmt: skip
     searched_text = join_names(searched) if searched else "the video's memory"
     honest = honest_text(composition.text, composition.cited, sight, needs, searched_text, state.question.strip())
@@ -233,6 +233,17 @@ def compose_by_rules(state: AgentState, context: AgentContext, evidence: list[Ev
         # which of several people is on screen is a question of looks: the detector only finds that someone is
         honest = dataclasses.replace(honest, limitations=[gaps["pictures"]])
     return _choose_by_rules(state, context, evidence, composition.cited, honest)
+
+
+READS_SPEECH = ("search_transcript", "read_transcript")
+
+
+def searched_blind(sight: Sight, gaps: dict, state: AgentState) -> Sight:
+    """The sight with the speech added to its blind senses when the speech was searched and cannot be read
+    (narration in a language the model does not read): nothing found there is then no sign of absence."""
+    if "speech" in sight.blind or "speech" not in gaps or not any(r.name in READS_SPEECH for r in state.tool_calls):
+        return sight
+    return dataclasses.replace(sight, blind=(*sight.blind, "speech"), limitations=(*sight.limitations, gaps["speech"]))
 
 
 def settled_choice(

@@ -63,6 +63,8 @@ def missing_needs(state: AgentState, context: AgentContext) -> tuple[str, ...]:
         return ()  # the object memory's answer, found or "not detected" with what it saw, is the one that counts
     if "people" in needs:  # for a question about people, the actor graph's answer is the one that counts
         return () if covered["people"] else ("people",)
+    if form.written and form.during and not covered["text"]:
+        return ("text",)  # "printed on screen while they talk about X": the line found, the text shown then is not
     return () if not needs or any(covered[n] for n in needs) else tuple(needs)
 
 

@@ -91,13 +91,15 @@ def compose_answer(
     count_of: str | None = None,
     names: Mapping[str, str] | None = None,
     count_topic: str = "",
+    screen_topic: str = "",
 ) -> Composition:
     """Group evidence by kind, keep the strongest, and render it through the answer templates.
 
     `first` leads with the earliest person found (for "when does X first appear"); `in_order` keeps a
     read stretch of speech in time order rather than the best few lines; `best_first` puts the best line
     first (for "when is X mentioned"); `count_of` leads with the count a "how many" question asks for; `names`
-    (video id -> file name) makes every citation name its video."""
+    (video id -> file name) makes every citation name its video; `screen_topic` (a question not about text on
+    screen) keeps only the on-screen texts found by search that share a word with it."""
     speech = _speech(evidence, in_order)
     if best_first and not in_order:
         speech.sort(key=lambda e: -e.score)
@@ -119,7 +121,7 @@ def compose_answer(
     if speech:
         lines = [f"- {e.cite(names)} “{e.text.strip()}”" for e in speech]
         blocks.append("\n".join([SPEECH_LEAD, *lines]))
-    screen = _screen_text(evidence)
+    screen = _screen_text(evidence, screen_topic)
     if screen:
         lines = [f"- {e.cite(names)} “{e.text.strip()}”" for e in screen]
         blocks.append("\n".join([SCREEN_LEAD, *lines]))
@@ -154,9 +156,20 @@ def compose_answer(
     return Composition("\n\n".join(blocks), cited)
 
 
-def _screen_text(evidence: list[Evidence]) -> list[Evidence]:
-    """The on-screen texts to quote: in the order shown when they were read in order, else best first."""
+PLACING_WORDS = frozenset(
+    "first last again back come comes came return returns second third time times appear appears appeared shown "
+    "show shows seen screen picture video clip start end beginning".split()
+)
+"""Words that place a thing in the video rather than name it: a text sharing only these is no match."""
+
+
+def _screen_text(evidence: list[Evidence], topic: str = "") -> list[Evidence]:
+    """The on-screen texts to quote: in the order shown when they were read in order, else best first; with a
+    `topic`, searched texts only when they share a word with it (a near miss by meaning is noise there)."""
     found = list(dict.fromkeys(e for e in evidence if e.kind == "screen_text"))
+    if topic:
+        wanted = set(content_tokens(topic, drop=QUESTION_FRAME_WORDS | PLACING_WORDS))
+        found = [e for e in found if e.source != "search_screen_text" or wanted & set(content_tokens(e.text))]
     if any(e.source == "read_screen_text" for e in found):
         return sorted(found, key=lambda e: (e.t0, e.video_id))[:MAX_SPEECH_IN_ORDER]
     return sorted(found, key=lambda e: -e.score)[:MAX_SCREEN]

@@ -61,7 +61,7 @@ def honest_text(
     could have shown it (a question naming no sense); otherwise it is the composition as it is."""
     limitations = list(sight.limitations)
     substantive = [e for e in cited if e.kind != "note"]
-    needed_blind = bool(sight.blind) and not needs.either
+    needed_blind = any(n in needs.senses for n in sight.blind)  # a blind sense searched but not needed: below
     if needed_blind or sight.all_blind or (not substantive and sight.absence_unknowable):
         lead = render("blind_lead", limitations=_sentence(limitations))
         if substantive:

@@ -102,6 +102,10 @@ def _thing_beyond_scenes(form: QuestionForm) -> bool:
     return any(w.lower() not in SCENE_WORDS and w.lower() not in PEOPLE_ONLY for w in content_words(form.text))
 
 
+NAMED = re.compile(r"\b(?:name[sd]?|called)\b", re.IGNORECASE)
+"""A person's name: the detector sees that someone is there, only the speech (or a caption) says who."""
+
+
 def question_needs(form: QuestionForm, options: Sequence[str] | None = None) -> Needs:
     """The senses a question needs, from its cues: said words need speech, on-screen words text, a thing
     seen or shown the pictures, people the person detector. A quoted line is speech."""
@@ -109,6 +113,8 @@ def question_needs(form: QuestionForm, options: Sequence[str] | None = None) -> 
     senses: list[Need] = []
     if form.speech and (SPEECH.search(text) or form.audio_only or form.quoted or form.count_of == "speech"):
         senses.append("speech")
+    elif form.people and NAMED.search(text):
+        senses.append("speech")  # "what's the name of the colleague": who someone is, the speech says
     if form.people:
         senses.append("people")
     spoken = "speech" in senses

@@ -38,6 +38,7 @@ def with_objects(form: QuestionForm, context: AgentContext) -> QuestionForm:
     if not named:
         return form
     count_of = form.count_of
-    if form.counting and count_of in (None, "people"):
-        count_of = "object_times" if TIMES.search(form.text) else "object_most"
+    if form.counting and count_of in (None, "people", "scenes"):
+        # "how many scenes show a cup" counts the cup's separate showings, not every scene
+        count_of = "object_times" if TIMES.search(form.text) or count_of == "scenes" else "object_most"
     return dataclasses.replace(form, objects=named, count_of=count_of)

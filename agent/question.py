@@ -25,9 +25,16 @@ def _words(*patterns: str) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(patterns) + r")\b", re.IGNORECASE)
 
 
+ROLES = (
+    r"guests?|visitors?|guides?|teachers?|students?|pupils?|baristas?|photographers?|neighbou?rs?|cousins?|"
+    r"colleagues?|friends?|hosts?|chefs?|bakers?|customers?|waiters?|waitress(?:es)?|cashiers?|tourists?|"
+    r"passengers?|drivers?|presenters?|reporters?|interviewers?|lady|ladies|gentlem[ae]n|mother|father|mum|mom|"
+    r"dad|sister|brother|wife|husband|owner|officers?|doctors?|nurses?|players?|workers?|volunteers?"
+)
+"""People named by their role ("the guest from the space agency"): who they are is said, not seen."""
 PEOPLE = _words(
     r"who|whom|whose|persons?|people|man|men|woman|women|someone|somebody|anyone|anybody|everyone|"
-    r"actors?|crowd|pedestrians?|kids?|child|children|boy|girl|guy|humans?|individuals?"
+    r"actors?|crowd|pedestrians?|kids?|child|children|boy|girl|guy|humans?|individuals?|" + ROLES
 )
 SPECIFIC_PEOPLE = _words(
     r"who|whom|whose|persons?|people|man|men|woman|women|actors?|crowd|pedestrians?|kids?|child|children|boy|"
@@ -337,9 +344,21 @@ CLAUSE_FILLER = frozenset(
 )
 
 
+ROLE_PHRASE = re.compile(
+    r"\b(?:the|a|an|our|my|your|their|his|her|that|this)\s+((?:[a-z-]+\s+)?(?:" + ROLES + r")"
+    r"(?:\s+(?:from|of|at|with)\s+(?:the\s+|a\s+)?[a-z-]+(?:\s+[a-z-]+)?)?)",
+    re.IGNORECASE,
+)
+"""'the guest from the space agency', 'the new barista': a person named by a role the speech gives, not by looks."""
+
+
 def _during(text: str) -> str:
-    """The topic of a 'during the X scene' / 'while the narrator talks about X' clause, as search words."""
+    """The topic of a 'during the X scene' / 'while the narrator talks about X' clause, as search words; for a
+    person named only by role and not by looks ("when does the guest from the space agency appear"), the role:
+    that person is whoever is on screen when the speech speaks of them."""
     match = DURING.search(text) or LEADING_DURING.search(text)
+    if not match and not SPECIFIC_PEOPLE.search(text):
+        match = ROLE_PHRASE.search(text)
     if not match:
         return ""
     words = [w for w in content_words(match.group(1)) if w.lower() not in CLAUSE_FILLER]
@@ -395,9 +414,11 @@ WRITTEN_FRAME = frozenset(
     "title titles titled caption captions captioned text written printed writing sign signs signpost signboard "
     "label labels labelled labeled headline headlines banner banners subtitle subtitles slogan logo spell spells "
     "spelled scoreboard slide slides placard poster name card tag screen on-screen shown displayed display "
-    "read say says word words appear appears".split()
+    "read say says word words appear appears what's whats very end beginning start close finish final last "
+    "video clip".split()
 )
-"""Words that frame a question about on-screen text rather than name what the text is about."""
+"""Words that frame a question about on-screen text rather than name what the text is about (where in the
+video it is shown is the question's time range, not a topic)."""
 TEXT_SAYS = re.compile(
     r"\b(?:sign|title|caption|label|banner|slide|poster|screen|text|scoreboard|headline|placard|card)s? "
     r"(?:say|says|said|read|reads|show|shows)\b",
@@ -438,7 +459,8 @@ def read_question(question: str, video_names: Sequence[str] = ()) -> QuestionFor
     actor_ask = _actor_ask(text, people, first, when, appear, speech)
     if actor_ask is not None:
         people = True
-    written = bool(ON_SCREEN_TEXT.search(text)) and not AUDIO_ONLY.search(text)
+    main_clause = DURING.sub(" ", text)  # "printed on screen while the narrator talks about X" is about the screen
+    written = bool(ON_SCREEN_TEXT.search(text)) and not AUDIO_ONLY.search(main_clause)
     if written and not quoted and TEXT_SAYS.search(text) and not SPEECH.search(TEXT_SAYS.sub(" ", text)):
         speech = False  # "what does the sign say" asks for the sign's words
     unspecific = not (speech or visual or people or summary or written)

@@ -187,6 +187,8 @@ def plan_first_round(state: AgentState, context: AgentContext) -> Plan:
         if form.count_of == "people_scenes":
             plan.add("query_actors", {"ask": "who"} | _video_arg(memory, context), "who is on screen in each scene",
                      context, done)  # fmt: skip
+    # "what is printed on screen while they talk about the tables?": the line first, then the text shown then
+    written_moment = bool(form.written and form.during and moment is None and t_range is None)
     if form.people and form.during and not plan.actors and moment is None and t_range is None:
         plan.add("search_transcript", {"query": form.during, "top_k": 1},
                  "find when the moment the question names is spoken of", context, done)  # fmt: skip
@@ -197,20 +199,27 @@ def plan_first_round(state: AgentState, context: AgentContext) -> Plan:
         plan.add("read_transcript", {"max_lines": 40} | _span_args(t_range) | _video_arg(memory, context),
                  "the question asks what is said, about nothing in particular: read the speech in order", context,
                  done)  # fmt: skip
-    elif (form.speech and not about_objects) or (form.pronoun and not plan.calls):
+    elif ((form.speech and not about_objects) or (form.pronoun and not plan.calls)) and not written_moment:
         query = " ".join(form.quoted) if form.quoted else form.topic
         if plan.actors and form.actor_ask == "said":
             query = ""
         if query:
             plan.add("search_transcript", {"query": query, "top_k": context.top_k} | _span_args(t_range),
                      "the question asks what is said", context, done)  # fmt: skip
+        if query and not (form.audio_only or form.written or form.quoted or form.general or form.summary):
+            plan.add("search_screen_text", {"query": query, "top_k": 3} | _span_args(t_range),
+                     "a fact may be printed on screen rather than said (a price, a name, a day)", context, done)  # fmt: skip
     if form.visual and not form.summary and not about_objects:
         plan.add("search_segments", {"query": form.topic, "top_k": context.top_k} | _span_args(t_range),
                  "the question asks what is seen", context, done)  # fmt: skip
     if form.written and not form.summary:
         if moment is not None and t_range is None:
             t_range = (moment, moment)  # the text shown at that moment
-        if form.written_topic:
+        if written_moment:
+            plan.add("search_transcript", {"query": form.during, "top_k": 1},
+                     "find when the moment the question names is spoken of; its text on screen is read next", context,
+                     done)  # fmt: skip
+        elif form.written_topic:
             plan.add("search_screen_text", {"query": form.written_topic, "top_k": context.top_k} | _span_args(t_range),
                      "the question asks what is written on screen", context, done)  # fmt: skip
         else:
@@ -380,7 +389,15 @@ def plan_widening(state: AgentState, context: AgentContext, missing: Sequence[st
             plan.add("search_transcript", {"query": form.topic, "top_k": context.top_k},
                      "widen: the speech may describe it", context, done)  # fmt: skip
         elif need == "text":
-            plan.add("read_screen_text", {}, "widen: read everything written on screen", context, done)
+            spoken = [e for e in state.evidence if e.kind == "transcript"]
+            if form.during and spoken:
+                best = max(spoken, key=lambda e: e.score)
+                plan.add("read_screen_text", {"t_range": [round(best.t0, 2), round(best.t1, 2)]},
+                         "the text on screen while that is said", context, done)  # fmt: skip
+                continue
+            edge = mentioned_range(form.text, target_memory(state, context).ref.duration)
+            plan.add("read_screen_text", _span_args(edge), "widen: read everything written on screen"
+                     + (" in the stretch the question names" if edge else ""), context, done)  # fmt: skip
             plan.add("search_transcript", {"query": form.topic, "top_k": context.top_k},
                      "widen: the speech may say what was written", context, done)  # fmt: skip
         elif need == "people":

@@ -6,8 +6,10 @@ dollars") and vice versa, so both sides are normalised to words before BM25 sees
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
@@ -59,10 +61,34 @@ def singular(word: str) -> str:
     return word[:-1]
 
 
+_VOWELS = frozenset("aeiouy")
+_KEEP_DOUBLE = frozenset("lsz")
+
+
+def stem(word: str) -> str:
+    """A word's -ing / -ed ending and final silent e removed, the same on both sides of a match, so "working"
+    finds "worked", "unlock" finds "unlocked" and "loved" finds "love"; stems shorter than 3 letters or without
+    a vowel keep their ending ("bed", "ring", "need")."""
+    for ending in ("ing", "ed"):
+        base = word[: -len(ending)]
+        if word.endswith(ending) and len(base) >= 3 and _VOWELS & set(base):
+            if len(base) >= 4 and base[-1] == base[-2] and base[-1] not in _VOWELS | _KEEP_DOUBLE:
+                base = base[:-1]  # "running" -> "run", "planned" -> "plan"
+            word = base
+            break
+    return word[:-1] if len(word) > 3 and word.endswith("e") and not word.endswith(("ee", "ye")) else word
+
+
+def fold_accents(text: str) -> str:
+    """"café" -> "cafe": letters with accents compare equal to the plain letters people type."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
 def normalise_tokens(text: str) -> list[str]:
-    """Lower-case word tokens with numbers spelled out, `$N` -> `N dollars`, British spellings unified."""
+    """Lower-case word tokens with accents folded, numbers spelled out, `$N` -> `N dollars`, British spellings
+    unified, plurals singular and verb endings stemmed."""
     tokens: list[str] = []
-    for raw in _TOKEN.findall(text.lower()):
+    for raw in _TOKEN.findall(fold_accents(text.lower())):
         if raw[0] == "$" or raw[0].isdigit():
             digits = raw.lstrip("$").rstrip("%").replace(",", "")
             whole = digits.split(".")[0]
@@ -77,7 +103,7 @@ def normalise_tokens(text: str) -> list[str]:
             continue
         word = raw.replace("'s", "")
         if word not in STOPWORDS and word not in QUESTION_FRAME_WORDS:
-            word = singular(word)
+            word = stem(_SPELLING.get(singular(word), singular(word)))
         tokens.append(_SPELLING.get(word, word))
         head, _, tail = word.partition("'")
         if tail and tail not in _CONTRACTION_ENDINGS and len(tail) > 2:
@@ -85,9 +111,16 @@ def normalise_tokens(text: str) -> list[str]:
     return tokens
 
 
+@functools.lru_cache(maxsize=64)
+def _normalised_words(words: frozenset[str]) -> frozenset[str]:
+    """A word list as tokens compare: each word as given and as normalised ("sentences": "sentenc")."""
+    return words | {token for word in words for token in normalise_tokens(word)}
+
+
 def content_tokens(text: str, drop: frozenset[str] = frozenset()) -> list[str]:
-    """Normalised tokens without stopwords (and without `drop`), for keyword matching."""
-    return [t for t in normalise_tokens(text) if t not in STOPWORDS and t not in drop and len(t) > 1]
+    """Normalised tokens without stopwords (and without `drop`, in any of its words' forms), for keyword matching."""
+    dropped = _normalised_words(drop) if drop else drop
+    return [t for t in normalise_tokens(text) if t not in STOPWORDS and t not in dropped and len(t) > 1]
 
 
 class KeywordIndex:

@@ -70,6 +70,20 @@ def test_asking_what_is_said_names_the_reason_not_absence(german: GermanMemory) 
 
 
 @pytest.mark.parametrize(
+    "question",
+    ["What time is the colleague waiting in front of the office?", "What's the name of the man who gives the tour?"],
+)
+def test_a_question_the_speech_would_answer_is_not_called_absent(german: GermanMemory, question: str) -> None:
+    """Neither names the speech, but the transcript is what was searched (and the name is said): the answer says
+    that speech could not be read, never that the video lacks it."""
+    from agent.api import ask
+
+    answer = ask(german.video.path, question, settings=german.settings, models=german.models)
+    assert answer.abstained and "not transcribed" in answer.text, answer.text
+    assert "does not appear" not in answer.text and "does not contain" not in answer.text, answer.text
+
+
+@pytest.mark.parametrize(
     ("confidence", "english"),
     [
         (SpeechConfidence(13.2, 32, 0.819, 0.243), True),  # four English lines, en-gb-x-rp voice

@@ -107,6 +107,7 @@ def test_questions_about_objects_are_answered_from_the_object_memory(photos: tup
     with Session(video.path, settings=settings, persist=False) as session:
         when = session.ask("When is a mug shown?")
         often = session.ask("How many times is a cup shown?", thread_id="often")
+        scenes = session.ask("How many separate scenes show a cup of coffee?", thread_id="scenes")
         absent = session.ask("Is there a clock in the video?", thread_id="absent")
         present = session.ask("Does a cup appear?", thread_id="present")
     assert "find_objects" in [c["name"] for c in when.tool_calls]
@@ -114,6 +115,7 @@ def test_questions_about_objects_are_answered_from_the_object_memory(photos: tup
     assert cited and cited[0].text.startswith(("cup", "probably a cup")), when.text
     assert abs(cited[0].t0 - coffee.t0) <= 1.0, when.text
     assert "cup shown 1 separate time" in often.text, often.text
+    assert "cup shown 1 separate time" in scenes.text, scenes.text  # the cup's showings, not every scene
     assert absent.abstained and "no clock was detected" in absent.text and "cup" in absent.text, absent.text
     assert "no proof of absence" in absent.text and not absent.text.startswith("No"), absent.text
     assert present.text.startswith(("Yes.", "Probably yes.")), present.text

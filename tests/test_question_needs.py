@@ -72,3 +72,17 @@ def test_a_clause_naming_a_moment_is_found_before_or_after() -> None:
     )
     assert read_question("Is anyone visible at the moment the speaker talks about late fees?").during == "late fees"
     assert question_needs(read_question("When the speaker gets to the fees, does the picture include a person?")).yes_no
+
+
+@pytest.mark.parametrize(
+    ("question", "during"),
+    [
+        ("When does the guest from the space agency first appear on screen?", "guest space agency"),
+        ("Is the new barista on screen?", "new barista"),
+        ("When does the woman in red first appear?", ""),  # named by looks: the detector's people answer it
+    ],
+)
+def test_a_person_named_by_role_is_found_where_the_speech_names_them(question: str, during: str) -> None:
+    from agent.question import read_question
+
+    assert read_question(question, ()).during == during

@@ -81,3 +81,36 @@ def test_the_texts_add_no_shot(offline_memory: IngestedSample) -> None:
     cuts = [scene.t0 for scene in video.scenes[1:]]
     assert memory.shot_cuts() == pytest.approx(cuts, abs=0.25)
     assert memory.clusters().boundaries == pytest.approx(cuts, abs=0.25)
+
+
+def _answer(memory: IngestedSample, question: str) -> str:
+    from agent import ask
+
+    return ask(memory.video.path, question, settings=memory.settings, models=memory.models).text
+
+
+def test_a_fact_printed_but_never_said_is_found_on_screen(offline_memory: IngestedSample) -> None:
+    """The narration never says who the curator is; the caption under the astronaut does."""
+    text = _answer(offline_memory, "What is the curator's name?")
+    assert "ADA STONE" in text.upper(), text
+    assert "does not appear" not in text, text
+
+
+def test_the_text_shown_while_a_line_is_spoken(offline_memory: IngestedSample) -> None:
+    text = _answer(offline_memory, "What is printed on screen while the narrator talks about coffee in the garden?")
+    screen = text.split("What is written on screen:")[1] if "What is written on screen:" in text else ""
+    assert "PATIO SEATING" in screen.upper() or "PATIOSEATING" in screen.upper(), text
+    assert "HARBOR TOUR" not in screen.upper() and "ADA STONE" not in screen.upper(), text
+
+
+def test_the_text_at_the_very_end_is_the_last_shown(offline_memory: IngestedSample) -> None:
+    text = _answer(offline_memory, "What's written on the screen at the very end of the video?")
+    assert "GARDEN CAFE" in text.upper(), text
+    assert "SAMPLE REEL" not in text.upper() and "HARBOR TOUR" not in text.upper(), text
+
+
+def test_a_spoken_question_quotes_no_unrelated_screen_text(offline_memory: IngestedSample) -> None:
+    """A speech question also searches the screen, but quotes only texts that share a word with it."""
+    text = _answer(offline_memory, "How much will the new bridge cost?")
+    assert "four million" in text.lower() or "4 million" in text.lower(), text
+    assert "PATIO" not in text.upper() and "ADA STONE" not in text.upper(), text

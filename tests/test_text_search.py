@@ -41,3 +41,13 @@ def test_a_word_inside_another_word_is_found() -> None:
     scores = bm25_scores("clock", lines)
     assert scores[0] > 0 and scores[1] == 0
     assert "t" not in normalise_tokens("don't")
+
+
+def test_verb_endings_and_accents_do_not_hide_a_match() -> None:
+    """"How long has she been working here" finds "has worked here"; "unlock" finds "unlocked"; "café" is "cafe"."""
+    lines = ["Saturday morning, and the museum has just opened.", "Our guide has worked here for 12 years.",
+             "We unlocked the door at 7.", "The opening of our little corner cafe."]  # fmt: skip
+    assert bm25_scores("how long has the guide been working", lines).argmax() == 1
+    assert bm25_scores("when did they unlock the doors", lines).argmax() == 2
+    assert bm25_scores("a café", lines).argmax() == 3
+    assert normalise_tokens("loved love loving") == ["lov"] * 3 and normalise_tokens("bed need ring") == ["bed", "need", "ring"]
