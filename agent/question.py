@@ -34,8 +34,9 @@ ROLES = (
 """People named by their role ("the guest from the space agency"): who they are is said, not seen."""
 PEOPLE = _words(
     r"who|whom|whose|persons?|people|man|men|woman|women|someone|somebody|anyone|anybody|everyone|"
-    r"actors?|crowd|pedestrians?|kids?|child|children|boy|girl|guy|humans?|individuals?|" + ROLES
+    r"actors?|crowd|pedestrians?|kids?|child|children|boy|girl|guy|humans?|individuals?"
 )
+ROLE_PEOPLE = _words(ROLES)
 SPECIFIC_PEOPLE = _words(
     r"who|whom|whose|persons?|people|man|men|woman|women|actors?|crowd|pedestrians?|kids?|child|children|boy|"
     r"girl|guy|humans?|individuals?"
@@ -441,7 +442,9 @@ def read_question(question: str, video_names: Sequence[str] = ()) -> QuestionFor
     text = " ".join(question.split())
     quoted = tuple(a or b for a, b in QUOTED.findall(text))
     speech = bool(SPEECH.search(text)) or bool(quoted) or bool(AUDIO_ONLY.search(text))
-    people = bool(PEOPLE.search(text))
+    main_clause = DURING.sub(" ", text)  # "printed on screen while the narrator talks about X" is about the screen
+    # a role inside a "while the remark about the volunteers is made" clause only names the moment
+    people = bool(PEOPLE.search(text) or ROLE_PEOPLE.search(main_clause))
     appear = bool(APPEAR.search(text))
     if people and speech and not SPECIFIC_PEOPLE.search(text) and not appear:
         people = False  # "does anyone mention X" asks about the speech, not about who is on screen
@@ -459,7 +462,6 @@ def read_question(question: str, video_names: Sequence[str] = ()) -> QuestionFor
     actor_ask = _actor_ask(text, people, first, when, appear, speech)
     if actor_ask is not None:
         people = True
-    main_clause = DURING.sub(" ", text)  # "printed on screen while the narrator talks about X" is about the screen
     written = bool(ON_SCREEN_TEXT.search(text)) and not AUDIO_ONLY.search(main_clause)
     if written and not quoted and TEXT_SAYS.search(text) and not SPEECH.search(TEXT_SAYS.sub(" ", text)):
         speech = False  # "what does the sign say" asks for the sign's words

@@ -206,7 +206,8 @@ def plan_first_round(state: AgentState, context: AgentContext) -> Plan:
         if query:
             plan.add("search_transcript", {"query": query, "top_k": context.top_k} | _span_args(t_range),
                      "the question asks what is said", context, done)  # fmt: skip
-        if query and not (form.audio_only or form.written or form.quoted or form.general or form.summary):
+        asks_speech = form.audio_only or form.quoted or bool(SPEECH.search(form.text))  # "when is X mentioned"
+        if query and not (asks_speech or form.written or form.general or form.summary):
             plan.add("search_screen_text", {"query": query, "top_k": 3} | _span_args(t_range),
                      "a fact may be printed on screen rather than said (a price, a name, a day)", context, done)  # fmt: skip
     if form.visual and not form.summary and not about_objects:
