@@ -65,3 +65,36 @@ def test_long_recogniser_segments_become_sentence_spans() -> None:
     spans = _sentences(raw, offset=100.0)
     assert [s.text for s in spans] == ["Welcome aboard.", "The budget", "grew again"]
     assert [s.t0 for s in spans] == [100.6, 107.1, 109.5]
+
+
+class _GpuWithoutCuda12:
+    """A model on a CUDA 13 machine as ctranslate2 (built for CUDA 12) behaves there: the first encode fails."""
+
+    model = None
+
+    def transcribe(self, *args: object, **kwargs: object) -> None:
+        raise RuntimeError("Library libcublas.so.12 is not found or cannot be loaded")
+
+
+def test_speech_moves_to_the_cpu_when_the_gpu_cannot_run_it(
+    offline_memory: IngestedSample, chunked: list[tuple[float, np.ndarray]]
+) -> None:
+    import dataclasses
+
+    cpu = offline_memory.models.asr()
+    gpu = dataclasses.replace(cpu, model=_GpuWithoutCuda12(), pipeline=None, device="cuda", load_on_cpu=lambda: cpu.model)
+    notices: list[str] = []
+    result = gpu.transcribe(chunked, notice=notices.append)
+    assert [s.text for s in result.spans] == [s.text for s in cpu.transcribe(chunked).spans]
+    assert len(notices) == 1 and "libcublas.so.12" in notices[0] and "on the CPU" in notices[0], notices
+    assert gpu.device == "cpu"
+
+
+def test_other_speech_model_errors_are_not_hidden(chunked: list[tuple[float, np.ndarray]]) -> None:
+    from models.adapters.asr import SpeechRecognizer
+    from models.registry import ModelSpec
+
+    broken = SpeechRecognizer(_GpuWithoutCuda12(), None, ModelSpec("asr", "offline", "x", "x"), None, device="cpu",
+                              load_on_cpu=lambda: None)  # fmt: skip
+    with pytest.raises(RuntimeError, match="libcublas"):
+        broken.transcribe(chunked)

@@ -107,7 +107,7 @@ class _Run:
         else:
             self.progress.start("speech", self.ref.audio_duration)
             chunks = iter_audio(self.ref, chunk_seconds=self.settings.asr_chunk_seconds)
-            result = asr.transcribe(chunks, lambda done: self.progress.update("speech", done))
+            result = asr.transcribe(chunks, lambda done: self.progress.update("speech", done), self.progress.notice)
             spans = result.spans
             self.progress.finish("speech", f"{len(spans)} spans")
             summary.update(

@@ -7,6 +7,7 @@ cannot detect a language: whether it heard English is judged from its own confid
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -103,6 +104,12 @@ class TranscriptResult:
     confidence: SpeechConfidence = SpeechConfidence()
 
 
+CUDA_LIBRARY_ERROR = re.compile(r"lib(?:cublas|cudnn|cudart|nvrtc)|CUDA (?:driver|runtime|error)|cuBLAS|cuDNN",
+                                re.IGNORECASE)  # fmt: skip
+"""What ctranslate2 raises on the first encode when the GPU's CUDA libraries are not the ones it was built for
+(on a CUDA 13 machine: "Library libcublas.so.12 is not found or cannot be loaded")."""
+
+
 @dataclass
 class SpeechRecognizer:
     """A loaded faster-whisper model; `transcribe` turns audio chunks into timed spans."""
@@ -111,6 +118,9 @@ class SpeechRecognizer:
     pipeline: object | None
     spec: ModelSpec
     language: str | None
+    device: str = "cpu"
+    load_on_cpu: Callable[[], object] | None = None
+    """Loads the same model on the CPU: where the GPU cannot run it, transcription moves there once."""
 
     @property
     def english_only(self) -> bool:
@@ -145,15 +155,31 @@ class SpeechRecognizer:
                 spans.append(TranscriptSpan(t0=t0, t1=t1, text=segment.text.strip()))
         return spans, info, confidence
 
+    def _chunk_anywhere(
+        self, offset: float, audio: np.ndarray, language: str | None, notice: Callable[[str], None] | None
+    ) -> tuple[list[TranscriptSpan], object, SpeechConfidence]:
+        """`_chunk`, moved to the CPU (once, said in one line) when the GPU's CUDA libraries cannot run the model."""
+        try:
+            return self._chunk(offset, audio, language)
+        except RuntimeError as error:
+            if self.device != "cuda" or self.load_on_cpu is None or not CUDA_LIBRARY_ERROR.search(str(error)):
+                raise
+            reason = str(error).strip().splitlines()[0][:160]
+            self.model, self.pipeline, self.device = self.load_on_cpu(), None, "cpu"
+            if notice is not None:
+                notice(f"speech model: the GPU cannot run it ({reason}); transcribing on the CPU instead")
+            return self._chunk(offset, audio, language)
+
     def transcribe(
-        self, chunks: Iterable[tuple[float, np.ndarray]], progress: ProgressFn | None = None
+        self, chunks: Iterable[tuple[float, np.ndarray]], progress: ProgressFn | None = None,
+        notice: Callable[[str], None] | None = None,
     ) -> TranscriptResult:
         """Transcribe (offset seconds, 16 kHz mono float32) chunks; `progress` gets seconds of audio done.
 
         The language is detected on the first chunk with speech (unless configured) and then kept,
         so one video is not transcribed in two languages. An English-only model cannot detect a language:
         whether it heard English is judged from its confidence over the whole video (`reads_as_english`),
-        and speech it cannot read comes back `untranscribed`, without spans.
+        and speech it cannot read comes back `untranscribed`, without spans. `notice` hears a move to the CPU.
         """
         language = self.language
         probability = 1.0 if language else 0.0
@@ -163,7 +189,7 @@ class SpeechRecognizer:
         for offset, audio in chunks:
             count += 1
             if audio.size >= AUDIO_RATE // 10:
-                found, info, heard = self._chunk(offset, audio, language)
+                found, info, heard = self._chunk_anywhere(offset, audio, language, notice)
                 spans.extend(found)
                 confidence = confidence + heard
                 if language is None and found:
@@ -234,18 +260,22 @@ def load_asr(spec: ModelSpec, settings: Settings) -> SpeechRecognizer:
     from models.device import pick_device
 
     device = pick_device(settings)
-    compute_type = "float16" if device == "cuda" else "int8"
     local_only = spec.source in ("offline", "tiny")
-    try:
-        model = WhisperModel(
-            spec.location,
-            device=device,
-            compute_type=compute_type,
-            cpu_threads=0,
-            download_root=str(settings.data_dir / "weights" / "whisper") if not local_only else None,
-            local_files_only=local_only,
-        )
-    except Exception as error:  # faster-whisper raises plain RuntimeError/OSError/ValueError here
-        raise ModelUnavailable(f"speech model {spec.location}: cannot be loaded ({error})") from error
+
+    def load(on: str) -> object:
+        try:
+            return WhisperModel(
+                spec.location,
+                device=on,
+                compute_type="float16" if on == "cuda" else "int8",
+                cpu_threads=0,
+                download_root=str(settings.data_dir / "weights" / "whisper") if not local_only else None,
+                local_files_only=local_only,
+            )
+        except Exception as error:  # faster-whisper raises plain RuntimeError/OSError/ValueError here
+            raise ModelUnavailable(f"speech model {spec.location}: cannot be loaded ({error})") from error
+
+    model = load(device)
     pipeline = BatchedInferencePipeline(model=model) if device == "cuda" else None
-    return SpeechRecognizer(model=model, pipeline=pipeline, spec=spec, language=settings.asr_language)
+    return SpeechRecognizer(model=model, pipeline=pipeline, spec=spec, language=settings.asr_language,
+                            device=device, load_on_cpu=lambda: load("cpu"))  # fmt: skip
