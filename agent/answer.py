@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from agent.choice import choose_option, option_letter, order_choice, parse_choice
+from agent.choice import choose_option, option_letter, order_choice, order_lead, parse_choice
 from agent.compose import compose_answer, join_names, video_names
 from agent.context import AgentContext
 from agent.events import emit
@@ -215,9 +215,10 @@ def compose_by_rules(state: AgentState, context: AgentContext, evidence: list[Ev
     honest = honest_text(composition.text, composition.cited, sight, needs, searched_text, state.question.strip())
     if not honest.abstained and (unseen := unseen_objects(needs, composition.cited)):
         honest = HonestText(f"I can't tell for sure: {unseen}.\n\n{honest.text}", True, [unseen])
-    lead = "" if honest.abstained else yes_no_lead(needs, sight, composition.cited, form.topic)
+    lead = "" if honest.abstained else (order_lead(form.compared, composition.cited)
+                                        or yes_no_lead(needs, sight, composition.cited, form.topic))  # fmt: skip
     if not state.options:
-        text = f"{lead} {honest.text}" if lead else honest.text
+        text = f"{lead}{' ' if len(lead) <= SHORT_LEAD else chr(10) * 2}{honest.text}" if lead else honest.text
         emit("token", text=text)
         return Composed(text, None, composition.cited, abstained=honest.abstained, limitations=honest.limitations)
     on_screen_people = "people" in needs.senses and bool(SEEING.search(form.text) or SHOWN.search(form.text))
@@ -236,6 +237,8 @@ def compose_by_rules(state: AgentState, context: AgentContext, evidence: list[Ev
 
 
 READS_SPEECH = ("search_transcript", "read_transcript")
+SHORT_LEAD = 16
+"""'Yes.' / 'Probably yes.' lead the evidence on its line; a longer lead (the order of two things) is a paragraph."""
 
 
 def searched_blind(sight: Sight, gaps: dict, state: AgentState) -> Sight:
@@ -253,9 +256,9 @@ def settled_choice(
     the actor graph finding nobody on screen, and, for a question about who is on screen, the one option that
     names a person when the actor graph finds someone (None when nothing settles one)."""
     if lead:
-        wanted = lead.rstrip(".").lower()
-        said = [i for i, o in enumerate(options) if re.match(rf"^\W*{wanted}\b", o, re.IGNORECASE)]
-        if len(said) == 1 and all(re.match(r"^\W*(?:yes|no)\b", o, re.IGNORECASE) for o in options):
+        wanted = lead.split(":")[0].rstrip(".").lower()  # "yes", "probably yes", or "after" of an order lead
+        said = [i for i, o in enumerate(options) if re.match(rf"^\W*{re.escape(wanted)}\b", o, re.IGNORECASE)]
+        if len(said) == 1 and all(re.match(r"^\W*(?:yes|no|before|after)\b", o, re.IGNORECASE) for o in options):
             return said[0], f"the answer to the question is {wanted}"
     nobody = [i for i, o in enumerate(options) if NOBODY.match(o)]
     if len(nobody) == 1:

@@ -165,3 +165,22 @@ def parse_choice(text: str, count: int) -> int | None:
         return letters.index(match.group(1).upper())
     match = re.search(rf"\b(?:answer|option)\s*(?:is)?\s*[:\-]?\s*\(?([{letters}])\b", text, re.IGNORECASE)
     return letters.index(match.group(1).upper()) if match else None
+
+
+def order_lead(compared: Sequence[str], evidence: Sequence[Evidence]) -> str:
+    """'After: ...' for "is A said before or after B": the line that says most of each thing's words (the earlier
+    on a tie), and A's place against B's; '' when either is not said or both are on one line."""
+    if len(compared) != 2:
+        return ""
+    lines = [e for e in evidence if e.kind == "transcript"]
+    placed = []
+    for thing in compared:
+        best = max(lines, key=lambda e: (_overlap(thing, e.text), -e.t0), default=None)
+        if best is None or _overlap(thing, best.text) < MATCH_OVERLAP:
+            return ""
+        placed.append(best)
+    first, second = placed
+    if first.t0 == second.t0:
+        return ""
+    word = "After" if first.t0 > second.t0 else "Before"
+    return f"{word}: “{compared[0]}” is said at {first.cite()}, “{compared[1]}” at {second.cite()}."

@@ -102,6 +102,8 @@ def _thing_beyond_scenes(form: QuestionForm) -> bool:
     return any(w.lower() not in SCENE_WORDS and w.lower() not in PEOPLE_ONLY for w in content_words(form.text))
 
 
+WHO_OR_WHAT = re.compile(r"\b(?:who or what|what or who)\b", re.IGNORECASE)
+"""'Who or what is shown': a thing may be the answer, and only the pictures show things."""
 NAMED = re.compile(r"\b(?:name[sd]?|called)\b", re.IGNORECASE)
 """A person's name: the detector sees that someone is there, only the speech (or a caption) says who."""
 
@@ -125,7 +127,7 @@ def question_needs(form: QuestionForm, options: Sequence[str] | None = None) -> 
         seen and _thing_beyond_scenes(form)
     )
     if form.people:  # "is a person on screen during the harbor scene": the detector sees it, unless more is asked
-        shown_thing = bool(LOOKS.search(text))
+        shown_thing = bool(LOOKS.search(text) or WHO_OR_WHAT.search(text))
     else:
         shown_thing = seen and _thing_beyond_people(form)
     written = form.written  # counting titled scenes reads the titles

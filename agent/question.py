@@ -277,6 +277,8 @@ class QuestionForm:
     """It asks about text shown in the picture (a title, a caption, a sign, a score)."""
     written_topic: str = ""
     """What the asked-for text is about, without the words that frame it ('' : read all of it)."""
+    compared: tuple[str, ...] = ()
+    """The two things of "is A mentioned before or after B?" (as search words), else empty."""
     objects: tuple[str, ...] = ()
     """The object classes (of the videos' object detector) the question names: set by agent.object_words once
     the videos are known, () before or when it names none."""
@@ -431,6 +433,23 @@ IN_ORDER = re.compile(r"\b(?:at the (?:end|start|beginning)|in the end|final(?:l
 """A question about text that only its order answers ("the score at the end", "how does the score change")."""
 
 
+BEFORE_OR_AFTER = re.compile(
+    r"^\W*(?:is|was|are|were|does|did|do)\s+(?P<a>.+?)\s+(?:(?:mentioned|said|spoken of|brought up|talked about|"
+    r"discussed|shown|introduced|covered|described|named|heard|come|comes)\s+)?(?:before or after|after or before|"
+    r"earlier or later|later or earlier)\s+(?P<b>.+?)\s*\??$",
+    re.IGNORECASE,
+)
+"""'Is the coin room mentioned before or after the horseshoe collection?': which of two things comes first."""
+
+
+def _compared(text: str) -> tuple[str, ...]:
+    match = BEFORE_OR_AFTER.match(text)
+    if not match:
+        return ()
+    pair = tuple(" ".join(content_words(match.group(part))) for part in ("a", "b"))
+    return pair if all(pair) else ()
+
+
 def read_question(question: str, video_names: Sequence[str] = ()) -> QuestionForm:
     """Classify a question by its form (several cue families per need, so paraphrases read alike).
 
@@ -443,8 +462,8 @@ def read_question(question: str, video_names: Sequence[str] = ()) -> QuestionFor
     quoted = tuple(a or b for a, b in QUOTED.findall(text))
     speech = bool(SPEECH.search(text)) or bool(quoted) or bool(AUDIO_ONLY.search(text))
     main_clause = DURING.sub(" ", text)  # "printed on screen while the narrator talks about X" is about the screen
-    # a role inside a "while the remark about the volunteers is made" clause only names the moment
-    people = bool(PEOPLE.search(text) or ROLE_PEOPLE.search(main_clause))
+    # people inside a "while the narrator says the children loved it" clause only name the moment
+    people = bool(PEOPLE.search(main_clause) or ROLE_PEOPLE.search(main_clause))
     appear = bool(APPEAR.search(text))
     if people and speech and not SPECIFIC_PEOPLE.search(text) and not appear:
         people = False  # "does anyone mention X" asks about the speech, not about who is on screen
@@ -490,6 +509,7 @@ def read_question(question: str, video_names: Sequence[str] = ()) -> QuestionFor
         during=_during(text),
         written=written,
         written_topic=written_topic,
+        compared=_compared(text),
     )
 
 

@@ -165,6 +165,9 @@ def plan_first_round(state: AgentState, context: AgentContext) -> Plan:
         plan.add("get_triggers", video, why, context, done)
 
     about_objects = _plan_objects(plan, form, t_range, memory, context, done)
+    for thing in form.compared:  # "is A mentioned before or after B": where each is said
+        plan.add("search_transcript", {"query": thing, "top_k": 2} | _video_arg(memory, context),
+                 "find where each of the two things is said, to put them in order", context, done)  # fmt: skip
 
     refs: list[PersonRef] = []
     if form.people or form.pronoun:

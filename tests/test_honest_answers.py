@@ -212,3 +212,24 @@ def test_a_single_video_keeps_plain_citations(offline_memory: IngestedSample) ->
     answer = _ask(offline_memory, "What is the budget for the new bridge?")
     assert "[00:07]" in answer.text and "sample.mp4" not in answer.text
     assert answer.to_dict()["evidence"][0]["video"] == Path(offline_memory.video.path).name
+
+
+def test_before_or_after_says_which_with_both_times(offline_memory: IngestedSample) -> None:
+    answer = _ask(offline_memory, "Is the bridge budget mentioned before or after the astronaut's visit?")
+    assert answer.text.startswith("Before: “bridge budget” is said at [00:07], “astronaut's visit” at [00:14]."), answer.text
+    later = _ask(offline_memory, "Was the coffee in the garden brought up before or after the harbor tour?")
+    assert later.text.startswith("After:"), later.text
+
+
+def test_what_is_shown_while_people_are_spoken_of_needs_the_pictures(offline_memory: IngestedSample) -> None:
+    """'The children' in the while-clause only names the moment: what is on screen then is a picture question."""
+    answer = _ask(offline_memory, "What is on screen while the narrator says coffee is served in the garden?")
+    assert answer.abstained and "can't look at the pictures" in answer.text, answer.text
+    who_or_what = _ask(offline_memory, "Who or what is shown when the science museum is mentioned?")
+    assert who_or_what.abstained and "pictures" in who_or_what.text, who_or_what.text
+
+
+def test_before_or_after_as_multiple_choice_picks_the_order_found(offline_memory: IngestedSample) -> None:
+    answer = _ask(offline_memory, "Is the bridge budget mentioned before or after the astronaut's visit?",
+                  options=["before", "after"])  # fmt: skip
+    assert answer.choice == 0 and answer.text.startswith("A. before"), answer.text

@@ -86,3 +86,14 @@ def test_a_person_named_by_role_is_found_where_the_speech_names_them(question: s
     from agent.question import read_question
 
     assert read_question(question, ()).during == during
+
+
+def test_people_in_a_while_clause_name_the_moment_not_the_question() -> None:
+    from agent.needs import question_needs
+    from agent.question import read_question
+
+    form = read_question("What is on screen while the narrator says the children loved the horseshoe collection?", ())
+    assert not form.people and "pictures" in question_needs(form).senses
+    assert read_question("Who is on screen while the narrator talks about the children?", ()).people
+    assert read_question("Is the coin room mentioned before or after the horseshoe collection?", ()).compared == (
+        "coin room", "horseshoe collection")
