@@ -18,7 +18,7 @@ from core.types import Track, TranscriptSpan, Trigger, VideoRef
 from evaluation.speech_synthesis import espeak_available
 from evaluation.trigger_scenario import TriggerScenario, make_trigger_video
 from models.adapters.clip import load_clip
-from models.adapters.frame_features import HIST_DIM, FrameFeatures, compute_frame_features
+from models.adapters.frame_features import HIST_DIM, TEXTURE_DIM, FrameFeatures, compute_frame_features
 from models.adapters.video import iter_frames, load_audio, probe, sample_times
 from models.registry import ModelSpec, package_file, resolve
 from perception.trigger_head import FORMAT, feature_dim, load_trigger_head
@@ -208,7 +208,7 @@ def test_novelty_uses_clip_vectors_when_given() -> None:
     times = np.arange(0, 30, 1.0)
     vectors = np.where((times < 12)[:, None], np.eye(8)[0], np.eye(8)[1]) + 0.01 * np.eye(8)[2]
     flat = np.full((30, HIST_DIM), 1.0 / HIST_DIM, np.float32)
-    frames = FrameFeatures(times, flat, np.zeros((30, 18, 32), np.float32))
+    frames = FrameFeatures(times, flat, np.zeros((30, 18, 32), np.float32), np.zeros((30, TEXTURE_DIM), np.float32))
     found = novelty_candidates(frames, times, vectors)
     assert [(c.time, c.reason) for c in found] == [(12.0, "novelty")] and found[0].strength == 1.0
     assert novelty_candidates(frames) == []  # the histograms never change
@@ -238,11 +238,17 @@ def test_frame_features_batch_concat_and_round_trip(tmp_path: Path) -> None:
     halves = (slice(0, 3), slice(3, 6))
     parts = FrameFeatures.concat(compute_frame_features(np.arange(6)[h] / 5, frames[h]) for h in halves)
     assert whole.hists.shape == (6, HIST_DIM) and whole.thumbs.shape == (6, 18, 32)
+    assert whole.textures.shape == (6, TEXTURE_DIM) and (whole.textures > 0).all()  # random pixels: detail everywhere
     np.testing.assert_allclose(whole.hists.sum(axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(parts.hists, whole.hists, atol=1e-6)
+    np.testing.assert_allclose(parts.textures, whole.textures, atol=1e-6)
     whole.save(tmp_path / "features.npz")
     loaded = FrameFeatures.load(tmp_path / "features.npz")
     np.testing.assert_array_equal(loaded.thumbs, whole.thumbs)
+    np.testing.assert_array_equal(loaded.textures, whole.textures)
+    np.savez_compressed(tmp_path / "before_textures.npz", times=whole.times, hists=whole.hists, thumbs=whole.thumbs)
+    older = FrameFeatures.load(tmp_path / "before_textures.npz")  # a stale memory stays readable
+    assert older.textures.shape == (6, TEXTURE_DIM) and np.isnan(older.textures).all()
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     with pytest.raises(MemoryCorrupt, match="bad.npz"):
         FrameFeatures.load(tmp_path / "bad.npz")

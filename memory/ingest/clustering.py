@@ -1,18 +1,23 @@
-"""Cross-temporal scene clustering: segments grouped by what they show and say, across the whole timeline.
+"""Cross-temporal scene clustering: stretches of video grouped by what they show, across the whole timeline.
 
-A scene that recurs (shown, then others, then shown again with another framing) lands in one
-cluster however far apart its appearances are, so a question about it finds all of them. Each
-segment is described by its visual vector (CLIP segment vectors, or without CLIP the colour
-histogram of its frames, Hellinger-mapped) joined with a lighter text vector (its speech and
-captions, embedded). Agglomerative clustering with average linkage on cosine distance; the
-number of clusters is chosen by silhouette score unless the settings fix it, and a video whose
-best split is not clearly better than none stays one scene. Each scene's showings are cut at every
-shot boundary (cut or dissolve, never budgeted), so the scene list shows the video's whole structure.
+A scene that recurs (shown, then others, then shown again with another framing) lands in one cluster however
+far apart its appearances are, so a question about it finds all of them. What is clustered are shot pieces:
+the timeline cut at every segment edge and at every shot boundary (cut or dissolve, never budgeted), so each
+piece shows one shot. Whole segments would not do: a segment with a cut inside pools two shots, and a mix of
+two photos is close to both, which glued a narrated slideshow's photos into two scenes.
+
+Pieces are compared by how they look (`perception.scene_distance`: colour AND texture AND layout, and CLIP
+when loaded). Speech does not decide scenes, it names them: a place shown twice is narrated differently each
+time, and lines about related things go with different places, so even a small share of text in the distance
+glued different photos together. Agglomerative clustering with average linkage; the number of clusters is
+chosen by silhouette score unless the settings fix it, and a video whose best split is not clearly better than
+none stays one scene. Each segment takes the cluster of the piece that covers most of it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,94 +25,72 @@ import numpy as np
 from core.types import format_timestamp
 from memory.records import ClusterResult, SceneCluster
 from memory.segments import speech_within
-from perception.triggers import segment_index, shot_boundaries
+from perception.scene_distance import appearance_distances
+from perception.triggers import shot_boundaries
 
-CLUSTERING_VERSION = 3  # 3: showings cut at every shot boundary
-TEXT_WEIGHT = 0.3
-"""Share of the squared descriptor norm given to the text part when a segment has speech or captions."""
+CLUSTERING_VERSION = 4  # 3: showings cut at every shot boundary; 4: shot pieces, colour AND texture AND layout, no text
+MIN_PIECE_S = 0.5
+"""A piece shorter than this (a segment edge just before or after a cut) joins its neighbour in the same shot:
+two or three frames are too few to describe it. A whole shot this short stays a piece of its own."""
 MIN_SILHOUETTE = 0.25
 """Below this best silhouette score the video counts as one scene (no split is convincing)."""
 SILHOUETTE_TOLERANCE = 0.03
 """The fewest clusters whose silhouette is within this fraction of the best win: a reframed showing of a
-scene is far closer to it than other scenes are, but not identical, and splitting it off barely raises
-the score (2% on the recurring-scene video); a real scene boundary raises it by more (10% on the sample)."""
-MIN_SCENE_DISTANCE = 0.02
-"""Segments closer than this (cosine distance, average linkage) are never split into two scenes: within one
-shot segments differ by ~0.003, a reframed showing of the same place by ~0.05, different places by 0.2+."""
+scene is far closer to it than other scenes are, but not identical, and splitting it off barely changes the
+score (0.955 either way on the recurring-scene video); a real scene boundary raises it by more (0.74 to 0.91 on
+the sample video, 3 to 4 scenes)."""
+MIN_SCENE_DISTANCE = 0.5
+"""Pieces closer than this (in descriptor scales, average linkage) are never split into two scenes. Measured on the
+slideshows: pieces of one shot differ by 0.34 at the median, showings of one photo by 0.64, different photos by 12
+(the closest pair, gravel and grass, by 1.2)."""
 MAX_CLUSTERS = 24
 LABEL_CHARS = 120
 
 
-def _unit_rows(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.where(norms > 0, norms, 1.0)
+@dataclass(frozen=True)
+class Piece:
+    """A stretch [t0, t1) inside one shot, and the segment it overlaps most."""
+
+    t0: float
+    t1: float
+    segment: int
 
 
-def visual_descriptors(memory: Any, bounds: list[tuple[float, float]]) -> tuple[np.ndarray | None, str]:
-    """(segments, D) unit visual vectors: CLIP frame vectors pooled per segment joined with the segment's
-    colour histogram (Hellinger-mapped); either alone when the other is missing."""
-    parts, kinds = [], []
-    times, vectors = memory.frame_vectors()
-    if vectors is not None and len(vectors):
-        parts.append(_pool(times, vectors, bounds, hellinger=False))
-        kinds.append("clip")
-    features = memory.frame_features()
-    if len(features):
-        parts.append(_pool(features.times, features.hists, bounds, hellinger=True))
-        kinds.append("hsv-histogram")
-    if not parts:
-        return None, "none"
-    return np.concatenate(parts, axis=1) / np.sqrt(len(parts)), "+".join(kinds)
+def shot_pieces(bounds: Sequence[tuple[float, float]], boundaries: Sequence[float] = ()) -> list[Piece]:
+    """The segments cut at every shot boundary inside them, in time order. A piece shorter than MIN_PIECE_S joins
+    the piece before or after it when no shot boundary lies between them."""
+    if not bounds:
+        return []
+    cuts = {round(float(b), 3) for b in boundaries if bounds[0][0] < b < bounds[-1][1]}
+    edges = sorted({float(t) for span in bounds for t in span} | cuts)
+    spans: list[list[float]] = []
+    for t0, t1 in zip(edges, edges[1:]):
+        if t1 <= t0:
+            continue
+        previous_short = bool(spans) and spans[-1][1] - spans[-1][0] < MIN_PIECE_S
+        if spans and t0 not in cuts and (t1 - t0 < MIN_PIECE_S or previous_short):
+            spans[-1][1] = t1
+        else:
+            spans.append([t0, t1])
+    return [Piece(t0, t1, _most_overlapped(bounds, t0, t1)) for t0, t1 in spans]
 
 
-def _pool(times: np.ndarray, rows: np.ndarray, bounds: list[tuple[float, float]], hellinger: bool) -> np.ndarray:
-    """Mean of the rows whose time falls in each segment (nearest row for an empty segment), unit length."""
-    pooled = np.zeros((len(bounds), rows.shape[1]), dtype=np.float64)
-    for index, (t0, t1) in enumerate(bounds):
-        inside = (times >= t0) & (times < t1)
-        chosen = rows[inside] if inside.any() else rows[[int(np.argmin(np.abs(times - (t0 + t1) / 2)))]]
-        pooled[index] = chosen.mean(axis=0)
-    if hellinger:
-        pooled = np.sqrt(np.clip(pooled, 0.0, None))
-    return _unit_rows(pooled)
-
-
-def segment_texts(memory: Any, bounds: list[tuple[float, float]]) -> list[str]:
-    """What each segment says and is described as: its speech, then its captions (unless random models
-    wrote them: their words mean nothing and would only scatter the clusters)."""
-    spans = memory.transcript()
-    meaningful = not memory.summary("captions").get("random_weights", False)
-    captions = {c.index: c for c in memory.captions()} if meaningful else {}
-    texts = []
-    for index, (t0, t1) in enumerate(bounds):
-        caption = captions.get(index)
-        parts = [speech_within(spans, t0, t1)]
-        if caption is not None:
-            parts += [caption.dense, caption.caption]
-        texts.append(" ".join(p for p in parts if p).strip())
-    return texts
-
-
-def descriptors(visual: np.ndarray | None, text: np.ndarray | None, has_text: np.ndarray) -> np.ndarray:
-    """Visual and text parts joined; the text part weighs TEXT_WEIGHT where a segment has text, nothing elsewhere."""
-    parts = []
-    if visual is not None:
-        parts.append(visual * np.sqrt(1.0 - (TEXT_WEIGHT if text is not None else 0.0)))
-    if text is not None:
-        parts.append(_unit_rows(text) * np.sqrt(TEXT_WEIGHT if visual is not None else 1.0) * has_text[:, None])
-    return np.concatenate(parts, axis=1) if parts else np.zeros((len(has_text), 0))
+def _most_overlapped(bounds: Sequence[tuple[float, float]], t0: float, t1: float) -> int:
+    overlaps = [min(t1, s1) - max(t0, s0) for s0, s1 in bounds]
+    return int(np.argmax(overlaps))
 
 
 def choose_clusters(
-    vectors: np.ndarray, fixed: int | None = None
+    distances: np.ndarray, fixed: int | None = None
 ) -> tuple[np.ndarray, float | None, str, dict[int, float]]:
-    """Cluster ids (0..k-1, numbered by first appearance), the silhouette, how k was chosen, scores per k."""
-    count = len(vectors)
-    if count < 3 or not np.isfinite(vectors).all() or vectors.shape[1] == 0:
-        return np.zeros(count, dtype=np.int64), None, "too few segments", {}
+    """Cluster ids (0..k-1, numbered by first appearance) from a distance matrix, the silhouette, how k was
+    chosen, and the silhouette per k tried."""
+    count = len(distances)
+    if count < 3 or not np.isfinite(distances).all():
+        return np.zeros(count, dtype=np.int64), None, "too few pieces", {}
     from sklearn.metrics import silhouette_score
 
-    distances = np.clip(1.0 - _unit_rows(vectors) @ _unit_rows(vectors).T, 0.0, 2.0)
+    distances = np.clip((distances + distances.T) / 2.0, 0.0, None)
     np.fill_diagonal(distances, 0.0)
     if fixed is not None:
         labels = _agglomerative(distances, min(fixed, count))
@@ -115,7 +98,7 @@ def choose_clusters(
         return _by_first_appearance(labels), score, "settings", {}
     distinct = _distinct_groups(distances)
     if distinct < 2:
-        return np.zeros(count, dtype=np.int64), None, "one scene (all segments alike)", {}
+        return np.zeros(count, dtype=np.int64), None, "one scene (all pieces alike)", {}
     scores: dict[int, float] = {}
     candidates: dict[int, np.ndarray] = {}
     for k in range(2, min(MAX_CLUSTERS, count - 1, distinct) + 1):
@@ -150,7 +133,7 @@ def _agglomerative(distances: np.ndarray, k: int) -> np.ndarray:
 
 
 def _by_first_appearance(labels: np.ndarray) -> np.ndarray:
-    """Renumber clusters 0, 1, 2... in the order their first segment appears."""
+    """Renumber clusters 0, 1, 2... in the order their first piece appears."""
     mapping: dict[int, int] = {}
     for label in labels:
         mapping.setdefault(int(label), len(mapping))
@@ -158,66 +141,80 @@ def _by_first_appearance(labels: np.ndarray) -> np.ndarray:
 
 
 def showings(
-    bounds: list[tuple[float, float]], labels: Sequence[int], boundaries: Sequence[float] = ()
+    pieces: Sequence[Piece], labels: Sequence[int], boundaries: Sequence[float] = ()
 ) -> list[tuple[float, float, int]]:
-    """The timeline as (t0, t1, cluster) showings: runs of one cluster's segments, cut at every shot boundary.
-
-    A boundary inside a segment splits it; the smaller piece is part of the neighbouring segment's shot,
-    so it takes that segment's cluster (unless a boundary lies between them too).
-    """
-    if not bounds:
-        return []
-    cuts = {round(float(b), 3) for b in boundaries if bounds[0][0] < b < bounds[-1][1]}
-    edges = sorted({t for span in bounds for t in span} | cuts)
-    pieces: list[tuple[float, float, int]] = []
-    for t0, t1 in zip(edges, edges[1:]):
-        index = segment_index(bounds, (t0 + t1) / 2)
-        s0, s1 = bounds[index]
-        label = int(labels[index])
-        if t1 - t0 < 0.5 * (s1 - s0) and (t0 == s0 or t1 == s1):
-            neighbour, junction = (index - 1, s0) if t0 == s0 else (index + 1, s1)
-            if 0 <= neighbour < len(bounds) and junction not in cuts:
-                label = int(labels[neighbour])
-        if pieces and pieces[-1][2] == label and t0 not in cuts:
-            pieces[-1] = (pieces[-1][0], t1, label)
+    """The timeline as (t0, t1, cluster) showings: runs of one cluster's pieces, cut at every shot boundary."""
+    cuts = {round(float(b), 3) for b in boundaries}
+    runs: list[tuple[float, float, int]] = []
+    for piece, label in zip(pieces, labels):
+        if runs and runs[-1][2] == int(label) and round(piece.t0, 3) not in cuts:
+            runs[-1] = (runs[-1][0], piece.t1, int(label))
         else:
-            pieces.append((t0, t1, label))
-    return pieces
+            runs.append((piece.t0, piece.t1, int(label)))
+    return runs
+
+
+def segment_labels(bounds: Sequence[tuple[float, float]], pieces: Sequence[Piece], labels: Sequence[int]) -> list[int]:
+    """Each segment's cluster: that of the piece covering most of it."""
+    result = []
+    for s0, s1 in bounds:
+        overlaps = [min(s1, p.t1) - max(s0, p.t0) for p in pieces]
+        result.append(int(labels[int(np.argmax(overlaps))]))
+    return result
+
+
+def showing_texts(
+    memory: Any, runs: Sequence[tuple[float, float, int]], bounds: Sequence[tuple[float, float]]
+) -> list[str]:
+    """What each showing says and is described as: its speech, then the captions of the segments it mostly covers
+    (unless random models wrote them: their words mean nothing)."""
+    spans = memory.transcript()
+    meaningful = not memory.summary("captions").get("random_weights", False)
+    captions = {c.index: c for c in memory.captions()} if meaningful else {}
+    texts = []
+    for t0, t1, _ in runs:
+        parts = [speech_within(spans, t0, t1)]
+        for index, (s0, s1) in enumerate(bounds):
+            caption = captions.get(index)
+            if caption is not None and min(t1, s1) - max(t0, s0) >= 0.5 * (s1 - s0):
+                parts += [caption.dense, caption.caption]
+        texts.append(" ".join(p for p in parts if p).strip())
+    return texts
 
 
 def build_clusters(
     labels: np.ndarray,
-    vectors: np.ndarray,
-    bounds: list[tuple[float, float]],
-    texts: list[str],
-    keyframes: list[float],
-    boundaries: Sequence[float] = (),
+    distances: np.ndarray,
+    pieces: Sequence[Piece],
+    runs: Sequence[tuple[float, float, int]],
+    texts: Sequence[str],
+    keyframes: Sequence[float],
 ) -> list[SceneCluster]:
-    """Clusters with their showings (cut at shot boundaries), most central segment (highest mean similarity
-    to the rest) and label."""
-    pieces = showings(bounds, [int(v) for v in labels], boundaries)
+    """Clusters with their showings (`runs`, see `showings`), the segments they are shown in, their most central
+    piece (least mean distance to the rest) and a label (`texts`: what each showing says)."""
     clusters = []
-    unit = _unit_rows(vectors) if vectors.shape[1] else vectors
     for cluster_id in range(int(labels.max()) + 1 if len(labels) else 0):
         members = [int(i) for i in np.flatnonzero(labels == cluster_id)]
-        if unit.shape[1]:
-            block = unit[members] @ unit[members].T
-            central = members[int(np.argmax(block.mean(axis=1)))]
-        else:
-            central = members[len(members) // 2]
-        spans = [(t0, t1) for t0, t1, label in pieces if label == cluster_id]
-        clusters.append(
-            SceneCluster(
-                cluster_id, _label(cluster_id, central, members, texts, spans), tuple(members), tuple(spans), central,
-                tuple(keyframes[i] for i in [central] + [m for m in members if m != central][:3]),
-            )
-        )  # fmt: skip
+        central = members[int(np.argmin(distances[np.ix_(members, members)].mean(axis=1)))]
+        shown = [(index, run) for index, run in enumerate(runs) if run[2] == cluster_id]
+        segments = tuple(sorted({pieces[m].segment for m in members}))
+        chosen = [central] + [m for m in members if m != central][:3]
+        frames = tuple(_keyframe_in(pieces[m], keyframes[pieces[m].segment]) for m in chosen)
+        spans = tuple((t0, t1) for _, (t0, t1, _) in shown)
+        home = next(i for i, (t0, t1, _) in shown if t0 <= pieces[central].t0 < t1)
+        label = _label(home, [i for i, _ in shown], texts, spans)
+        clusters.append(SceneCluster(cluster_id, label, segments, spans, pieces[central].segment, frames))
     return clusters
 
 
-def _label(cluster_id: int, central: int, members: list[int], texts: list[str], spans: list[tuple[float, float]]) -> str:
-    """The central segment's caption or speech (or the nearest member's that has text), else a time label."""
-    for index in [central] + sorted(members, key=lambda m: abs(m - central)):
+def _keyframe_in(piece: Piece, keyframe: float) -> float:
+    """The segment's keyframe when it lies in the piece, else the piece's middle."""
+    return keyframe if piece.t0 <= keyframe < piece.t1 else round((piece.t0 + piece.t1) / 2, 3)
+
+
+def _label(home: int, shown: list[int], texts: Sequence[str], spans: Sequence[tuple[float, float]]) -> str:
+    """The text of the showing that holds the central piece (or the nearest showing with text), else a time label."""
+    for index in sorted(shown, key=lambda i: abs(i - home)):
         if texts[index]:
             text = texts[index]
             return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 3].rstrip() + "..."
@@ -225,26 +222,21 @@ def _label(cluster_id: int, central: int, members: list[int], texts: list[str], 
     return f"shown {where}{', ...' if len(spans) > 4 else ''}"
 
 
-def cluster_video(memory: Any, models: Any, fixed: int | None = None) -> ClusterResult:
-    """Cluster one video's segments (the text embedder, when present, reads speech and captions) and cut
-    their showings at every shot boundary."""
+def cluster_video(memory: Any, fixed: int | None = None) -> ClusterResult:
+    """Cluster one video's shot pieces by how they look, label each scene by what its showings say, and give
+    each segment the scene of the piece that covers most of it."""
     segments = memory.segments()
     bounds = [(s.t0, s.t1) for s in segments]
-    keyframes = [s.keyframe for s in segments]
-    visual, visual_kind = visual_descriptors(memory, bounds)
-    texts = segment_texts(memory, bounds)
-    has_text = np.array([bool(t) for t in texts], dtype=np.float64)
-    embedder = models.text_embedder() if has_text.any() else None
-    text_vectors = None
-    if embedder is not None:
-        text_vectors = np.zeros((len(bounds), embedder.dim), dtype=np.float64)
-        chosen = [i for i, t in enumerate(texts) if t]
-        text_vectors[chosen] = embedder.encode([texts[i] for i in chosen])
-    vectors = descriptors(visual, text_vectors, has_text)
-    labels, silhouette, chosen_by, scores = choose_clusters(vectors, fixed)
-    kind = visual_kind + ("+text" if text_vectors is not None else "")
-    boundaries = shot_boundaries(memory.frame_features())
-    clusters = build_clusters(labels, vectors, bounds, texts, keyframes, boundaries)
+    features = memory.frame_features()
+    boundaries = shot_boundaries(features)
+    pieces = shot_pieces(bounds, boundaries)
+    spans = [(p.t0, p.t1) for p in pieces]
+    clip_times, clip_vectors = memory.frame_vectors()
+    distances = appearance_distances(features, spans, clip_times, clip_vectors)
+    labels, silhouette, chosen_by, scores = choose_clusters(distances.matrix, fixed)
+    runs = showings(pieces, [int(v) for v in labels], boundaries)
+    texts = showing_texts(memory, runs, bounds)
+    clusters = build_clusters(labels, distances.matrix, pieces, runs, texts, [s.keyframe for s in segments])
     rounded = round(silhouette, 4) if silhouette is not None else None
-    return ClusterResult([int(v) for v in labels], clusters, descriptor=kind, silhouette=rounded,
-                         chosen_by=chosen_by, scores=scores, boundaries=boundaries)  # fmt: skip
+    return ClusterResult(segment_labels(bounds, pieces, labels), clusters, descriptor=distances.descriptor,
+                         silhouette=rounded, chosen_by=chosen_by, scores=scores, boundaries=boundaries)  # fmt: skip

@@ -408,7 +408,7 @@ class _Run:
 
         started, run_id = time.perf_counter(), _run_id()
         self.progress.start("scene clusters", None)
-        result = cluster_video(VideoMemory(settings, self.manifest), self.models, settings.scene_clusters)
+        result = cluster_video(VideoMemory(settings, self.manifest), settings.scene_clusters)
         write_json_atomic(self.directory / f"clusters-{run_id}.json", result.to_dict())
         self.progress.finish("scene clusters", f"{result.count} clusters of {len(result.labels)} segments")
         self.commit("clusters", key, run_id, started, result.summary())

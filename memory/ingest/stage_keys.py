@@ -6,6 +6,7 @@ from pathlib import Path
 
 from core.settings import Settings
 from memory.manifest import STAGES
+from models.adapters.frame_features import FRAME_FEATURES_VERSION
 from models.registry import ModelPlan
 
 DEPENDS: dict[str, tuple[str, ...]] = {
@@ -47,7 +48,7 @@ def stage_keys(settings: Settings, plan: ModelPlan) -> dict[str, str]:
             "min_track_frames",
             extra={"model": plan.key("detector"), "clip": plan.key("clip"), "v": 2},  # 2: 240-dim descriptor
         ),
-        "frames": settings.stage_hash("trigger_fps", extra={"v": STAGE_VERSION}),
+        "frames": settings.stage_hash("trigger_fps", extra={"v": STAGE_VERSION, "features": FRAME_FEATURES_VERSION}),
     }
     objects_from = f"tracks:{keys['tracks']}" if plan.detector_sees_objects() else plan.weights_key("objects")
     keys["objects"] = settings.stage_hash("objects_fps", extra={"model": objects_from,
@@ -91,7 +92,6 @@ def stage_keys(settings: Settings, plan: ModelPlan) -> dict[str, str]:
         "scene_clusters",
         extra={
             "v": CLUSTERING_VERSION,
-            "embedder": plan.key("text_embedder"),
             **{stage: keys[stage] for stage in DEPENDS["clusters"]},
         },
     )

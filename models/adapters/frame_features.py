@@ -1,9 +1,12 @@
-"""Cheap per-frame descriptors for trigger detection: HSV colour histograms and small grayscale
-thumbnails, computed in batches from decoded RGB frames (no model, a few ms per frame).
+"""Cheap per-frame descriptors for trigger detection and scene clustering: HSV colour histograms, small
+grayscale thumbnails and gradient textures, computed in batches from decoded RGB frames (no model, a few ms
+per frame).
 
 Histograms are nearly blind to camera motion but change wholesale at a cut, so they drive shot
 boundaries and novelty; thumbnails keep the layout, so a dissolve shows up as a straight line
-between its two shots. Both are saved beside other ingest outputs as one `.npz`.
+between its two shots. Textures (how much fine, middle and coarse detail a frame has, and in which
+direction) tell apart places whose colours are alike, such as two greyscale photos. All are saved
+beside other ingest outputs as one `.npz`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,12 @@ HSV_BINS = (8, 4, 4)
 HIST_DIM = HSV_BINS[0] * HSV_BINS[1] * HSV_BINS[2]
 THUMB_SIZE = (32, 18)
 """(width, height) of the grayscale thumbnail, whatever the frame's aspect ratio."""
+TEXTURE_SCALES = 3
+"""Pyramid levels of the texture descriptor: the working frame, then halved twice (fine, middle, coarse detail)."""
+TEXTURE_DIM = 3 * TEXTURE_SCALES
+"""Per scale: mean gradient magnitude, mean |horizontal gradient|, mean |vertical gradient|."""
+FRAME_FEATURES_VERSION = 2
+"""Bumped when the stored descriptors change, so older memories recompute them. 2: gradient textures."""
 WORK_WIDTH = 160
 """Frames are shrunk to this width (area-averaged) before histogramming: 16x fewer pixels at 640 wide."""
 _HUE_RANGE = 180
@@ -29,15 +38,18 @@ _HUE_RANGE = 180
 
 @dataclass(frozen=True)
 class FrameFeatures:
-    """Descriptors of sampled frames: times (N,), histograms (N, 128) summing to 1, thumbnails (N, 18, 32) in [0, 1]."""
+    """Descriptors of sampled frames: times (N,), histograms (N, 128) summing to 1, thumbnails (N, 18, 32) in
+    [0, 1] and gradient textures (N, 9), non-negative."""
 
     times: np.ndarray
     hists: np.ndarray
     thumbs: np.ndarray
+    textures: np.ndarray
 
     def __post_init__(self) -> None:
-        if not (len(self.times) == len(self.hists) == len(self.thumbs)):
-            raise ValueError(f"{len(self.times)} times, {len(self.hists)} histograms, {len(self.thumbs)} thumbnails")
+        if not (len(self.times) == len(self.hists) == len(self.thumbs) == len(self.textures)):
+            raise ValueError(f"{len(self.times)} times, {len(self.hists)} histograms, {len(self.thumbs)} thumbnails, "
+                             f"{len(self.textures)} textures")  # fmt: skip
 
     def __len__(self) -> int:
         return len(self.times)
@@ -56,6 +68,7 @@ class FrameFeatures:
             np.zeros(0, np.float64),
             np.zeros((0, HIST_DIM), np.float32),
             np.zeros((0, THUMB_SIZE[1], THUMB_SIZE[0]), np.float32),
+            np.zeros((0, TEXTURE_DIM), np.float32),
         )
 
     @classmethod
@@ -68,26 +81,32 @@ class FrameFeatures:
             np.concatenate([p.times for p in parts]),
             np.concatenate([p.hists for p in parts]),
             np.concatenate([p.thumbs for p in parts]),
+            np.concatenate([p.textures for p in parts]),
         )
 
     def save(self, path: Path | str) -> None:
         """Write to `.npz` atomically (a partial file never replaces a good one)."""
         path = Path(path)
         partial = path.with_name(f".{path.name}.partial.npz")
-        np.savez_compressed(partial, times=self.times, hists=self.hists, thumbs=self.thumbs)
+        np.savez_compressed(partial, times=self.times, hists=self.hists, thumbs=self.thumbs, textures=self.textures)
         partial.replace(path)
 
     @classmethod
     def load(cls, path: Path | str) -> "FrameFeatures":
-        """Read a `.npz` written by `save`; a missing, corrupt or foreign file raises MemoryCorrupt."""
+        """Read a `.npz` written by `save`; a missing, corrupt or foreign file raises MemoryCorrupt. A file saved
+        before textures were stored (a stale memory, still readable) has NaN textures: unknown, not zero."""
         path = Path(path)
         try:
             with np.load(path, allow_pickle=False) as data:
-                features = cls(data["times"].astype(np.float64), data["hists"], data["thumbs"])
+                times, hists = data["times"].astype(np.float64), data["hists"]
+                missing = np.full((len(times), TEXTURE_DIM), np.nan, np.float32)
+                textures = data["textures"] if "textures" in data.files else missing
+                features = cls(times, hists, data["thumbs"], textures)
         except (OSError, KeyError, ValueError) as error:
             raise MemoryCorrupt(f"{path}: unreadable frame features ({_short(error)})") from error
-        if features.hists.shape[1:] != (HIST_DIM,) or features.thumbs.shape[1:] != (THUMB_SIZE[1], THUMB_SIZE[0]):
-            shapes = f"{features.hists.shape}, {features.thumbs.shape}"
+        expected = [(HIST_DIM,), (THUMB_SIZE[1], THUMB_SIZE[0]), (TEXTURE_DIM,)]
+        if [features.hists.shape[1:], features.thumbs.shape[1:], features.textures.shape[1:]] != expected:
+            shapes = f"{features.hists.shape}, {features.thumbs.shape}, {features.textures.shape}"
             raise MemoryCorrupt(f"{path}: frame features of unexpected shape {shapes}")
         return features
 
@@ -156,6 +175,26 @@ def thumbnails(small: np.ndarray) -> np.ndarray:
     return np.stack(thumbs).astype(np.float32) / 255.0
 
 
+def gradient_textures(small: np.ndarray) -> np.ndarray:
+    """Gradient textures of a batch of RGB uint8 frames: (N, 9) float32, per scale (fine to coarse) the mean
+    gradient magnitude and the mean absolute horizontal and vertical gradients, grey levels in [0, 1].
+
+    Two greyscale photos with the same grey levels and layout (gravel and grass, a page of text and a
+    portrait) still differ in how much detail they have at each scale and in which direction it runs."""
+    import cv2
+
+    rows = np.zeros((len(small), TEXTURE_DIM), dtype=np.float32)
+    for index, frame in enumerate(small):
+        gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+        for scale in range(TEXTURE_SCALES):
+            gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
+            gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
+            rows[index, 3 * scale : 3 * scale + 3] = (np.hypot(gx, gy).mean(), np.abs(gx).mean(), np.abs(gy).mean())
+            if min(gray.shape) >= 2:
+                gray = cv2.pyrDown(gray)
+    return rows
+
+
 def compute_frame_features(times: Sequence[float] | np.ndarray, frames: np.ndarray) -> FrameFeatures:
     """Descriptors of one batch of decoded RGB NHWC uint8 frames taken at `times`."""
     frames = np.asarray(frames)
@@ -167,7 +206,7 @@ def compute_frame_features(times: Sequence[float] | np.ndarray, frames: np.ndarr
     if len(frames) == 0:
         return FrameFeatures.empty()
     small = _shrink(frames)
-    return FrameFeatures(times, hsv_histograms(small), thumbnails(small))
+    return FrameFeatures(times, hsv_histograms(small), thumbnails(small), gradient_textures(small))
 
 
 def hist_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
