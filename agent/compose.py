@@ -7,6 +7,8 @@ statement that nothing matched.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING
 from core.types import Evidence, format_timestamp
 from memory.text_search import QUESTION_FRAME_WORDS, content_tokens
 from prompts import render
+from tools.timecodes import parse_time
 
 if TYPE_CHECKING:
     from agent.context import AgentContext
@@ -196,7 +199,7 @@ def _count(count_of: str | None, evidence: list[Evidence], topic: str = "") -> s
     elif count_of == "scenes":
         n, noun = len([e for e in evidence if e.kind == "scene"]), "scenes"
     elif count_of == "people_scenes":
-        people = [e for e in evidence if e.kind == "actor"]
+        people = [part for e in evidence if e.kind == "actor" for part in _appearances(e)]
         scenes = {(e.t0, e.t1) for e in evidence if e.kind == "scene"}
         n = _showings_with(scenes, people, lambda t0, t1, p: _overlap(t0, t1, p.t0, p.t1)
                            >= max(SCENE_PRESENCE_S, SCENE_PRESENCE_SHARE * (t1 - t0)))  # fmt: skip
@@ -212,6 +215,19 @@ def _count(count_of: str | None, evidence: list[Evidence], topic: str = "") -> s
     else:
         return ""
     return f"Counted: {n} {noun}." if n else ""
+
+
+_APPEARANCE = re.compile(r"\[(\d+(?::\d{2}){1,2})\]-\[(\d+(?::\d{2}){1,2})\]")
+
+
+def _appearances(person: Evidence) -> list[Evidence]:
+    """A person's evidence split into its separate appearances ("on screen [00:16]-[00:20], [00:36]-[00:40]"
+    spans 16-40 as one item, though nobody is on screen between): the gaps are not counted as presence."""
+    listed = person.text.split(";")[0].partition(" on screen ")[2].split(" (")[0]
+    spans = [(parse_time(a), parse_time(b)) for a, b in _APPEARANCE.findall(listed)]
+    if len(spans) < 2:
+        return [person]
+    return [dataclasses.replace(person, t0=t0, t1=t1) for t0, t1 in spans]
 
 
 def _showings_with(

@@ -233,3 +233,15 @@ def test_before_or_after_as_multiple_choice_picks_the_order_found(offline_memory
     answer = _ask(offline_memory, "Is the bridge budget mentioned before or after the astronaut's visit?",
                   options=["before", "after"])  # fmt: skip
     assert answer.choice == 0 and answer.text.startswith("A. before"), answer.text
+
+
+def test_a_person_seen_twice_counts_in_the_two_scenes_not_the_gap_between() -> None:
+    from agent.compose import compose_answer
+    from core.types import Evidence
+
+    scenes = [Evidence("scene", "v", t0, t0 + 5.0, f"scene {i}", 1.0, "list_scenes") for i, t0 in enumerate((0.0, 5.0, 10.0))]
+    person = Evidence("actor", "v", 0.5, 14.0, "person (actor 1) on screen [00:00]-[00:04], [00:10]-[00:14]", 1.0,
+                      "query_actors")  # fmt: skip
+    composed = compose_answer("How many scenes have a person in them?", [*scenes, person], [], True, [],
+                              count_of="people_scenes")  # fmt: skip
+    assert composed.text.startswith("Counted: 2 scenes with a tracked person on screen."), composed.text
