@@ -93,8 +93,10 @@ def _thing_beyond_people(form: QuestionForm) -> bool:
 
 SCENE_WORDS = frozenset(
     "scene scenes shot shots cut cuts setting settings location locations place places different distinct separate "
-    "each own total video clip show shows contain contains many much number still".split()
+    "each own total video clip show shows contain contains many much number still picture pictures image images "
+    "photo photos segment segments stretch stretches imagery footage counting count one as".split()
 )
+"""Words that frame a count of shots ("counting each stretch of one picture as a shot") rather than name a thing."""
 
 
 def _thing_beyond_scenes(form: QuestionForm) -> bool:

@@ -371,7 +371,8 @@ def _during(text: str) -> str:
 def _count_of(text: str) -> CountOf | None:
     if not HOW_MANY.search(text) or re.search(r"\bhow many (?:seconds|minutes|hours)\b", text, re.IGNORECASE):
         return None  # "how many seconds into the clip" asks for a time
-    if re.search(r"\b(?:scenes?|shots?|settings?|locations?|places?)\b", text, re.IGNORECASE):
+    if re.search(r"\b(?:scenes?|shots?|settings?|locations?|places?|(?:picture|image|photo) segments?|"
+                 r"stretch(?:es)? of (?:still )?(?:imagery|pictures?|images?|photos?))\b", text, re.IGNORECASE):
         if SPECIFIC_PEOPLE.search(text):
             return "people_scenes"
         return "text_scenes" if ON_SCREEN_TEXT.search(text) else "scenes"

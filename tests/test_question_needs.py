@@ -48,6 +48,10 @@ def test_printed_words_need_text_reading_and_counting_scenes_does_not() -> None:
     assert needs('What words accompany the "SAFETY FIRST" caption?')[-1] == "text"
     assert needs("How many shots carry an overlaid title?") == ("text",)  # which scenes have one: read them
     assert needs("How many scenes does the video show?") == ()  # shot cuts: every profile sees them
+    assert needs("What is the total number of picture segments in the clip?") == ()  # shots, in other words
+    assert needs("Counting each stretch of one picture as a shot, how many shots are there?") == ()
+    assert needs("How many different stretches of still imagery does the footage contain?") == ()
+    assert needs("In how many different shots can a cat be seen?") != ()  # the shots must show a cat
     assert needs("Describe the photo that accompanies the line about the fees.") == ("pictures",)
 
 
