@@ -19,7 +19,7 @@ from agent.context import AgentContext
 from agent.events import emit
 from agent.honesty import HonestText, Sight, honest_text, sight_of, unseen_objects, yes_no_lead
 from agent.needs import SEEING, SHOWN, question_needs
-from agent.question import form_of
+from agent.question import COMES_BACK, form_of
 from agent.senses import blind_spots
 from agent.state import AgentState
 from core.errors import VidsageError
@@ -210,6 +210,7 @@ def compose_by_rules(state: AgentState, context: AgentContext, evidence: list[Ev
         notes, first=form.first and form.actor_ask in ("when", "who"), in_order=in_order and not form.when,
         best_first=form.when, count_of=form.count_of, names=video_names(context),
         count_topic=form.topic if not form.general else "", screen_topic="" if form.written else form.topic,
+        again=form.people and bool(COMES_BACK.search(form.text)),
     )  # fmt: skip
     searched_text = join_names(searched) if searched else "the video's memory"
     honest = honest_text(composition.text, composition.cited, sight, needs, searched_text, state.question.strip())

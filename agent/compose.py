@@ -95,6 +95,7 @@ def compose_answer(
     names: Mapping[str, str] | None = None,
     count_topic: str = "",
     screen_topic: str = "",
+    again: bool = False,
 ) -> Composition:
     """Group evidence by kind, keep the strongest, and render it through the answer templates.
 
@@ -102,7 +103,8 @@ def compose_answer(
     read stretch of speech in time order rather than the best few lines; `best_first` puts the best line
     first (for "when is X mentioned"); `count_of` leads with the count a "how many" question asks for; `names`
     (video id -> file name) makes every citation name its video; `screen_topic` (a question not about text on
-    screen) keeps only the on-screen texts found by search that share a word with it."""
+    screen) keeps only the on-screen texts found by search that share a word with it; `again` leads with when the
+    person found comes back ("when does she come back on screen")."""
     speech = _speech(evidence, in_order)
     if best_first and not in_order:
         speech.sort(key=lambda e: -e.score)
@@ -119,7 +121,9 @@ def compose_answer(
         blocks.append(counted)
     if object_counts and count_of in ("object_times", "object_most"):
         blocks.append("\n".join(f"{_named(e, names)}{e.text}." for e in object_counts))
-    if first and people:
+    if again and people:
+        blocks.append(_back_on_screen(people[0], names))
+    elif first and people:
         blocks.append(f"First: {people[0].cite(names)} {people[0].text}")
     if speech:
         lines = [f"- {e.cite(names)} “{e.text.strip()}”" for e in speech]
@@ -223,11 +227,22 @@ _APPEARANCE = re.compile(r"\[(\d+(?::\d{2}){1,2})\]-\[(\d+(?::\d{2}){1,2})\]")
 def _appearances(person: Evidence) -> list[Evidence]:
     """A person's evidence split into its separate appearances ("on screen [00:16]-[00:20], [00:36]-[00:40]"
     spans 16-40 as one item, though nobody is on screen between): the gaps are not counted as presence."""
-    listed = person.text.split(";")[0].partition(" on screen ")[2].split(" (")[0]
+    text = person.text
+    listed = (text.partition("all appearances ")[2] if "all appearances " in text
+              else text.partition(" on screen ")[2].split(" (")[0]).split(";")[0]  # fmt: skip
     spans = [(parse_time(a), parse_time(b)) for a, b in _APPEARANCE.findall(listed)]
     if len(spans) < 2:
         return [person]
     return [dataclasses.replace(person, t0=t0, t1=t1) for t0, t1 in spans]
+
+
+def _back_on_screen(person: Evidence, names: Mapping[str, str] | None) -> str:
+    """'Back on screen: [00:36] ...' (the person's second appearance), or that the tracker saw them only once."""
+    parts = _appearances(person)
+    who = person.text.split(" on screen")[0]
+    if len(parts) < 2:
+        return f"Not back: {who} is on screen once, {_span(person, names)}."
+    return f"Back on screen: {parts[1].cite(names)} {who} returns, appearance 2 of {len(parts)} ({_span(parts[1], names)})."
 
 
 def _showings_with(

@@ -106,6 +106,8 @@ AUDIO_ONLY = _words(
     r"out loud|commentary|commentator|soundtrack"
 )
 HOW_MANY = _words(r"how many|number of|count")
+COMES_BACK = _words(r"comes? back|came back|returns?|returned|reappears?|reappeared|again|second time|next time")
+"""'When does the person come back on screen': the appearance after the first, not the first."""
 
 STOP_WORDS = frozenset(
     [

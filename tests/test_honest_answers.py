@@ -245,3 +245,16 @@ def test_a_person_seen_twice_counts_in_the_two_scenes_not_the_gap_between() -> N
     composed = compose_answer("How many scenes have a person in them?", [*scenes, person], [], True, [],
                               count_of="people_scenes")  # fmt: skip
     assert composed.text.startswith("Counted: 2 scenes with a tracked person on screen."), composed.text
+
+
+def test_coming_back_leads_with_the_second_appearance() -> None:
+    from agent.compose import compose_answer
+    from core.types import Evidence
+
+    twice = Evidence("actor", "v", 16.0, 20.0, "person (actor 1) on screen [00:16]-[00:20] (3.7 s of [00:16]-[00:20]); "
+                     "all appearances [00:16]-[00:20], [00:36]-[00:40]; standing [00:17]-[00:19]", 1.0, "query_actors")  # fmt: skip
+    composed = compose_answer("When does she come back on screen?", [twice], [], True, [], again=True)
+    assert composed.text.startswith("Back on screen: [00:36] person (actor 1) returns, appearance 2 of 2"), composed.text
+    once = Evidence("actor", "v", 16.0, 20.0, "person (actor 1) on screen [00:16]-[00:20]", 1.0, "query_actors")
+    composed = compose_answer("Does he come back?", [once], [], True, [], again=True)
+    assert composed.text.startswith("Not back: person (actor 1) is on screen once, [00:16]-[00:20]."), composed.text
