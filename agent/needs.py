@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from agent.question import SPEECH, QuestionForm, content_words
+from agent.question import APPEAR, SPEECH, QuestionForm, content_words
 
 Need = Literal["speech", "people", "objects", "pictures", "text", "count", "time"]
 SENSES: tuple[Need, ...] = ("speech", "people", "objects", "pictures", "text")
@@ -104,6 +104,8 @@ def _thing_beyond_scenes(form: QuestionForm) -> bool:
     return any(w.lower() not in SCENE_WORDS and w.lower() not in PEOPLE_ONLY for w in content_words(form.text))
 
 
+THERE_IS = re.compile(r"\b(?:is|are|was|were) there\b|\bany\b", re.IGNORECASE)
+"""'Is there a phone?', 'are there any animals?': whether something is in the video at all."""
 WHO_OR_WHAT = re.compile(r"\b(?:who or what|what or who)\b", re.IGNORECASE)
 """'Who or what is shown': a thing may be the answer, and only the pictures show things."""
 NAMED = re.compile(r"\b(?:name[sd]?|called)\b", re.IGNORECASE)
@@ -135,7 +137,11 @@ def question_needs(form: QuestionForm, options: Sequence[str] | None = None) -> 
     written = form.written  # counting titled scenes reads the titles
     if written:
         senses.append("text")
-    asks_objects = bool(form.objects) and not ((spoken or HEARD.search(text)) and not seen) and not scene_count
+    presence = seen or bool(APPEAR.search(text) or THERE_IS.search(text)) or form.counting or form.direction is not None
+    # "what kind of cake is being baked" names a cake but asks nothing about one being on screen: not a detector
+    # question, so a cake not detected is no reason to abstain
+    asks_objects = (bool(form.objects) and presence and not ((spoken or HEARD.search(text)) and not seen)
+                    and not scene_count)  # fmt: skip
     if asks_objects:  # the object detector sees them; how they look takes the pictures
         senses.append("objects")
         shown_thing = shown_thing and bool(LOOKS_OF_THINGS.search(text))

@@ -101,3 +101,18 @@ def test_people_in_a_while_clause_name_the_moment_not_the_question() -> None:
     assert read_question("Who is on screen while the narrator talks about the children?", ()).people
     assert read_question("Is the coin room mentioned before or after the horseshoe collection?", ()).compared == (
         "coin room", "horseshoe collection")
+
+
+@pytest.mark.parametrize(
+    ("question", "asks_detector"),
+    [("What kind of cake is being baked?", False), ("Who is the cake for?", False),
+     ("Is there a cake?", True), ("When is a cake shown?", True), ("How many cakes are there?", True),
+     ("Does a cake appear?", True), ("What comes after the cake?", True)],
+)  # fmt: skip
+def test_naming_a_thing_is_not_asking_the_object_detector(question: str, asks_detector: bool) -> None:
+    """A thing the detector knows, named in a question that asks nothing about it being on screen, is answered from
+    the speech: the detector not finding it is no reason to abstain."""
+    import dataclasses
+
+    form = dataclasses.replace(read_question(question), objects=("cake",))
+    assert ("objects" in question_needs(form).senses) is asks_detector
