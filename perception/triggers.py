@@ -2,7 +2,7 @@
 
 Each cue proposes candidates (time, reason, strength in [0, 1]):
 
-- `shot_cut`: a hard cut, a spike of the colour-histogram step over its local statistics;
+- `shot_cut`: a hard cut, a colour or texture change far above the motion around it (perception/shot_cuts.py);
 - `dissolve`: a gradual transition, endpoints as different as a cut's but reached in small steps
   along a straight line between two pictures (a dissolve blends two shots linearly);
 - `novelty`: a picture unlike anything in the last `NOVELTY_MEMORY_S` seconds (CLIP vectors when
@@ -33,6 +33,7 @@ import numpy as np
 from core.errors import InvalidRequest
 from core.types import Actor, Track, TranscriptSpan, Trigger
 from models.adapters.frame_features import FrameFeatures, hist_distance
+from perception.shot_cuts import find_cuts
 
 if TYPE_CHECKING:
     from perception.trigger_head import TriggerHead
@@ -62,21 +63,6 @@ DEFAULT_THRESHOLD = 0.5
 DEFAULT_BUDGET = 0.25
 MERGE_S = 0.5
 """Candidates closer than this (chained) become one trigger."""
-
-CUT_THUMB_FULL = 0.2
-"""Thumbnail step (mean absolute grey difference) that counts as a complete change of layout."""
-CUT_MIN = 0.25
-"""Least cut score sqrt(histogram step x layout step). Measured at 5 fps: the scenario's cuts 0.92 and
-0.99, Megamind.avi's two same-palette cuts 0.31 and 0.33; a person sliding in <= 0.11, a pedestrian
-scene (vtest.avi) far less. The scenario's dissolve has steps up to 0.32, which the neighbour rule rejects."""
-CUT_MARGIN = 0.2
-"""A cut stands this far above the median step of its `CUT_CONTEXT_S` neighbourhood..."""
-CUT_NEIGHBOUR_RATIO = 2.0
-"""...and at least this many times above both adjacent steps (a dissolve's steps come in runs of
-similar size: 1.1-1.4x their neighbours in the scenario)."""
-CUT_CONTEXT_S = 2.0
-CUT_FULL = 0.3
-"""Margin over the local median that gives strength 1."""
 
 DISSOLVE_HALF_WINDOWS_S = (0.6, 1.0, 1.4, 2.0)
 """Half-widths of the windows searched for a transition: dissolves of about 0.6-4 s."""
@@ -128,38 +114,9 @@ def _rms(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sqrt(np.mean((a - b) ** 2, axis=-1))
 
 
-def step_scores(features: FrameFeatures) -> np.ndarray:
-    """Cut-likeness of each frame vs. its predecessor, sqrt(histogram step x layout step): (N,), 0 first."""
-    scores = np.zeros(len(features), dtype=np.float64)
-    if len(features) < 2:
-        return scores
-    hist_step = hist_distance(features.hists[1:], features.hists[:-1])
-    thumb_step = np.abs(features.thumbs[1:] - features.thumbs[:-1]).mean(axis=(1, 2))
-    scores[1:] = np.sqrt(hist_step * np.minimum(1.0, thumb_step / CUT_THUMB_FULL))
-    return scores
-
-
-def _local_median(values: np.ndarray, radius: int) -> np.ndarray:
-    """Median of each value's neighbours within `radius` (itself excluded; edges use what exists)."""
-    padded = np.pad(values.astype(np.float64), radius, mode="constant", constant_values=np.nan)
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * radius + 1).copy()
-    windows[:, radius] = np.nan
-    return np.nan_to_num(np.nanmedian(windows, axis=1), nan=0.0)
-
-
 def detect_cuts(features: FrameFeatures) -> list[Candidate]:
-    """Hard cuts at the first frame of each new shot, with strength from their margin over the local median."""
-    scores = step_scores(features)
-    if len(scores) < 2:
-        return []
-    radius = max(2, round(CUT_CONTEXT_S * features.fps))
-    median = _local_median(scores, radius)
-    neighbours = np.maximum(np.r_[0.0, scores[:-1]], np.r_[scores[1:], 0.0])
-    fired = (scores >= CUT_MIN) & (scores - median >= CUT_MARGIN) & (scores >= CUT_NEIGHBOUR_RATIO * neighbours)
-    return [
-        Candidate(float(features.times[i]), "shot_cut", float(min(1.0, (scores[i] - median[i]) / CUT_FULL)))
-        for i in np.flatnonzero(fired)
-    ]
+    """Hard cuts at the first frame of each new shot (perception/shot_cuts.py: the colour and texture rules)."""
+    return [Candidate(cut.time, "shot_cut", cut.strength) for cut in find_cuts(features)]
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from core.settings import Settings
 from memory.manifest import STAGES
 from models.adapters.frame_features import FRAME_FEATURES_VERSION
 from models.registry import ModelPlan
+from perception.shot_cuts import SHOT_CUTS_VERSION
 
 DEPENDS: dict[str, tuple[str, ...]] = {
     "transcript_index": ("transcript",),
@@ -54,8 +55,10 @@ def stage_keys(settings: Settings, plan: ModelPlan) -> dict[str, str]:
     keys["objects"] = settings.stage_hash("objects_fps", extra={"model": objects_from,
                                                                "embedder": plan.key("text_embedder"), "v": 1})
     keys["actors"] = settings.stage_hash(
-        "reid_threshold", "min_track_frames", extra={"tracks": keys["tracks"], "frames": keys["frames"], "v": 2}
-    )
+        "reid_threshold",
+        "min_track_frames",
+        extra={"tracks": keys["tracks"], "frames": keys["frames"], "cuts": SHOT_CUTS_VERSION, "v": 2},
+    )  # the actors stage stores the shot cuts; triggers, OCR and the graph follow it
     head_stamp = _file_stamp(settings.trigger_head)
     keys["triggers"] = settings.stage_hash(
         "trigger_threshold",
@@ -92,6 +95,7 @@ def stage_keys(settings: Settings, plan: ModelPlan) -> dict[str, str]:
         "scene_clusters",
         extra={
             "v": CLUSTERING_VERSION,
+            "cuts": SHOT_CUTS_VERSION,  # scene pieces end at the shot boundaries
             **{stage: keys[stage] for stage in DEPENDS["clusters"]},
         },
     )
