@@ -93,7 +93,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         hits = library.search(args.query, videos=args.video, t_range=t_range, actors=args.actor,
                               objects=args.objects, top_k=args.top_k)
     if args.json:
-        print(terminal_json({"query": args.query, "results": [h.to_dict() for h in hits]}))
+        files = {h.video_id: str(library.memory(h.video_id).ref.path) for h in hits}
+        print(terminal_json({"query": args.query, "results": [h.to_dict() | {"file": files[h.video_id]} for h in hits]}))
         return 0
     if not hits:
         print("nothing in memory matches")

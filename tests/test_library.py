@@ -100,6 +100,16 @@ def test_library_cli_lists_counts_and_removes_one_video_cleanly(
     found = run_cli("search", "What did the children plant at school?", "--json", env=env)
     assert found.returncode == 0, found.stderr
     assert json.loads(found.stdout)["results"][0]["video_id"] == memory.resolve(str(paths[7]))
+    assert json.loads(found.stdout)["results"][0]["file"] == str(paths[7].resolve())
+
+
+def test_library_ls_never_cuts_a_long_file_name(capsys: pytest.CaptureFixture[str]) -> None:
+    from ui.console import print_library
+
+    name = "a_rather_long_recording_of_the_city_council_meeting_about_the_new_bridge_budget_2026.mp4"
+    print_library([{"video_id": "0123456789abcdef", "state": "ready", "path": f"/videos/{name}", "duration": 62.0,
+                    "segments": 16, "speech_spans": 12, "actors": 3, "scenes": 4}])  # fmt: skip
+    assert name in capsys.readouterr().out
 
 
 def test_unknown_videos_and_empty_queries_are_clear_errors(library: tuple[Settings, list[Path]]) -> None:

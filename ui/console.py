@@ -139,8 +139,12 @@ def print_library(rows: list[dict[str, Any]]) -> None:
     """The `library ls` table."""
     table = Table(title="videos in memory", title_justify="left")
     for column in ("video id", "state", "file", "length", "segments", "speech", "actors", "scenes"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold" if column == "file" else "ellipsis")
     for row in rows:
         _row(table, row["video_id"], row.get("state", ""), Path(row["path"]).name, _mmss(row["duration"]), str(row["segments"]),
                       str(row["speech_spans"]), str(row["actors"]), str(row["scenes"]))  # fmt: skip
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:  # piped or captured: no screen to fit, so never cut a file name at 80 columns
+        wide = console.measure(table, options=console.options.update_width(1000)).maximum
+        console = Console(width=max(console.width, wide))
+    console.print(table)
